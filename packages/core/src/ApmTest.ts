@@ -1,0 +1,103 @@
+/**
+ * `ApmTest`: the `Apm` service for tests. Deterministic (durations come from
+ * the `TestClock` of `@effect/vitest`, no timer is left running), with the
+ * same metrics as live in a registry of its own, and every finished
+ * operation and span kept in memory to be read back through `ApmRecorder`.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, Metric, Option, Tracer } from "effect"
+import type { Exit } from "effect"
+import * as Apm from "./Apm.ts"
+import type { ApmConfigError, ApmOptions } from "./ApmConfig.ts"
+import { ApmConfig, make as makeOptions } from "./ApmConfig.ts"
+import { describeExit } from "./internal/exitOutcome.ts"
+import type { OperationStatus, PerformanceMetrics } from "./PerformanceMetrics.ts"
+
+/**
+ * A finished span as the test tracer saw it.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RecordedSpan {
+  readonly name: string
+  readonly spanId: string
+  readonly parentSpanId: string | undefined
+  readonly attributes: Readonly<Record<string, unknown>>
+  readonly status: OperationStatus
+}
+
+/**
+ * What `ApmTest` recorded.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class ApmRecorder extends Context.Service<ApmRecorder, {
+  readonly operations: Effect.Effect<ReadonlyArray<PerformanceMetrics>>
+  readonly spans: Effect.Effect<ReadonlyArray<RecordedSpan>>
+}>()("@mcp-apm/core/ApmRecorder") {
+  /** Every finished operation, oldest first. */
+  static readonly operations = ApmRecorder.use((recorder) => recorder.operations)
+  /** Every finished span, traced by `Apm.trace` or not, in the order they ended. */
+  static readonly spans = ApmRecorder.use((recorder) => recorder.spans)
+}
+
+class RecordingSpan extends Tracer.NativeSpan {
+  readonly onEnd: (span: RecordingSpan, exit: Exit.Exit<unknown, unknown>) => void
+  constructor(
+    options: ConstructorParameters<typeof Tracer.NativeSpan>[0],
+    onEnd: (span: RecordingSpan, exit: Exit.Exit<unknown, unknown>) => void
+  ) {
+    super(options)
+    this.onEnd = onEnd
+  }
+  override end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
+    const open = this.status._tag === "Started"
+    super.end(endTime, exit)
+    if (open) this.onEnd(this, exit)
+  }
+}
+
+/**
+ * `ApmTest` with configuration overrides.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const make = (
+  overrides: Partial<ApmOptions> = {}
+): Layer.Layer<Apm.Apm | ApmRecorder | ApmConfig, ApmConfigError> =>
+  Layer.effectContext(Effect.gen(function*() {
+    const options = yield* makeOptions(overrides)
+    const operations: Array<PerformanceMetrics> = []
+    const spans: Array<RecordedSpan> = []
+    const tracer = Tracer.make({
+      span: (spanOptions) =>
+        new RecordingSpan(spanOptions, (span, exit) => {
+          spans.push({
+            name: span.name,
+            spanId: span.spanId,
+            parentSpanId: Option.getOrUndefined(span.parent)?.spanId,
+            attributes: Object.fromEntries(span.attributes),
+            status: describeExit(exit).status
+          })
+        })
+    })
+    return Context.make(Apm.Apm, Apm.make(options, [(record) => operations.push(record)])).pipe(
+      Context.add(ApmRecorder, { operations: Effect.sync(() => [...operations]), spans: Effect.sync(() => [...spans]) }),
+      Context.add(ApmConfig, options),
+      Context.add(Tracer.Tracer, tracer),
+      Context.add(Metric.MetricRegistry, new Map())
+    )
+  }))
+
+/**
+ * `Apm` for tests at the default configuration, with `ApmRecorder` and a
+ * metric registry of its own.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const ApmTest: Layer.Layer<Apm.Apm | ApmRecorder | ApmConfig, ApmConfigError> = make()

@@ -1,0 +1,13 @@
+/**
+ * @mcp-apm/core: the APM model as Effect services.
+ *
+ * @since 0.1.0
+ */
+export * as Apm from "./Apm.ts"
+export * as ApmConfig from "./ApmConfig.ts"
+export * as ApmMetrics from "./ApmMetrics.ts"
+export { ApmRecorder, ApmTest } from "./ApmTest.ts"
+export * as ApmTesting from "./ApmTest.ts"
+export * as OperationSummary from "./OperationSummary.ts"
+export * as OperationType from "./OperationType.ts"
+export * as PerformanceMetrics from "./PerformanceMetrics.ts"

@@ -1,0 +1,48 @@
+/**
+ * Classifies how a traced effect ended and extracts a bounded message.
+ *
+ * @internal
+ */
+import { Cause, Exit, Result } from "effect"
+import type { OperationStatus } from "../PerformanceMetrics.ts"
+import { maxErrorMessageLength } from "../PerformanceMetrics.ts"
+
+/** @internal */
+export interface ExitOutcome {
+  readonly status: OperationStatus
+  readonly message: string | undefined
+}
+
+const ok: ExitOutcome = { status: "ok", message: undefined }
+const interrupted: ExitOutcome = { status: "interrupted", message: "interrupted" }
+
+/** @internal */
+export const describeExit = (exit: Exit.Exit<unknown, unknown>): ExitOutcome => {
+  if (Exit.isSuccess(exit)) return ok
+  const error = Cause.findError(exit.cause)
+  if (Result.isSuccess(error)) return { status: "error", message: messageOf(error.success) }
+  const defect = Cause.findDefect(exit.cause)
+  if (Result.isSuccess(defect)) return { status: "defect", message: messageOf(defect.success) }
+  return interrupted
+}
+
+const messageOf = (value: unknown): string => truncate(rawMessage(value))
+
+const rawMessage = (value: unknown): string => {
+  if (typeof value === "string") return value
+  if (typeof value === "object" && value !== null) {
+    const { message, _tag } = value as { message?: unknown; _tag?: unknown }
+    if (typeof message === "string" && message !== "") return message
+    if (typeof _tag === "string") return _tag
+    try {
+      return JSON.stringify(value) ?? String(value)
+    } catch {
+      return String(value)
+    }
+  }
+  return String(value)
+}
+
+/** @internal */
+export const truncate = (text: string, max = maxErrorMessageLength): string =>
+  text.length <= max ? text : text.slice(0, max - 1) + "…"

@@ -1,0 +1,38 @@
+/**
+ * Options of the Node runtime: where `/metrics` and the dashboard listen, and
+ * the service name spans are exported under.
+ *
+ * @since 0.1.0
+ */
+import { Config, Context, Layer } from "effect"
+
+const options = Config.all({
+  host: Config.String("APM_HTTP_HOST").pipe(Config.withDefault("127.0.0.1")),
+  port: Config.Port("APM_HTTP_PORT").pipe(Config.withDefault(9464)),
+  serviceName: Config.String("OTEL_SERVICE_NAME").pipe(Config.withDefault("mcp-apm"))
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type RuntimeOptions = Config.Success<typeof options>
+
+/**
+ * `host` defaults to 127.0.0.1: an APM endpoint shows operation names and
+ * errors, which are not for the whole network unless someone says so.
+ * `port` 0 picks a free port.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class RuntimeConfig extends Context.Service<RuntimeConfig, RuntimeOptions>()("@mcp-apm/runtime/RuntimeConfig") {
+  /** From `APM_HTTP_HOST`, `APM_HTTP_PORT` and `OTEL_SERVICE_NAME`. */
+  static readonly layerFromEnvironment: Layer.Layer<RuntimeConfig, Config.ConfigError> = Layer.effect(
+    RuntimeConfig,
+    options
+  )
+
+  /** Fixed options, for tests and embedding. */
+  static readonly layer = (value: RuntimeOptions): Layer.Layer<RuntimeConfig> => Layer.succeed(RuntimeConfig, value)
+}

@@ -1,0 +1,10 @@
+/**
+ * @mcp-apm/runtime: the Node wiring of mcp-apm.
+ *
+ * @since 0.1.0
+ */
+export { ApmLive } from "./ApmLive.ts"
+export * as ApmLiveStack from "./ApmLive.ts"
+export * as MetricsServer from "./MetricsServer.ts"
+export * from "./RuntimeConfig.ts"
+export * as Tracing from "./Tracing.ts"

@@ -1,0 +1,72 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Apm, ApmConfig } from "@mcp-apm/core"
+import { Effect, Layer, Metric } from "effect"
+import { HttpServer } from "effect/http"
+import { NetAddress } from "effect/net"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
+import { ApmLiveStack, RuntimeConfig } from "../src/index.ts"
+
+const live = ApmLiveStack.make(
+  ApmConfig.ApmConfig.layer(),
+  RuntimeConfig.layer({ host: "127.0.0.1", port: 0, serviceName: "apm-live-test" })
+)
+
+const baseUrl = Effect.map(HttpServer.HttpServer, (server) => NetAddress.formatUrlUnsafe(server.address))
+
+describe("ApmLive", () => {
+  it.live("serves the core metrics on /metrics, bound to 127.0.0.1", () =>
+    Effect.gen(function*() {
+      yield* Apm.trace(Effect.sleep(5), "live_op", "http_request")
+      const url = yield* baseUrl
+      assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/)
+      const response = yield* Effect.promise(() => fetch(`${url}/metrics`))
+      assert.strictEqual(response.status, 200)
+      assert.match(response.headers.get("content-type") ?? "", /^text\/plain/)
+      const text = yield* Effect.promise(() => response.text())
+      assert.include(text, `apm_operations_total{operation_name="live_op",operation_type="http_request"} 1`)
+      assert.include(text, "# HELP apm_operation_duration_seconds")
+      const health = yield* Effect.promise(() => fetch(`${url}/health`))
+      assert.strictEqual(yield* Effect.promise(() => health.text()), "ok")
+    }).pipe(Effect.provide(live), Effect.provideService(Metric.MetricRegistry, new Map())))
+
+  it.live("exports spans over OTLP/HTTP and flushes them on shutdown", () =>
+    Effect.gen(function*() {
+      const received: Array<{ url: string; body: Buffer }> = []
+      const collector = createServer((req, res) => {
+        const chunks: Array<Buffer> = []
+        req.on("data", (c: Buffer) => chunks.push(c))
+        req.on("end", () => {
+          received.push({ url: req.url ?? "", body: Buffer.concat(chunks) })
+          res.writeHead(200, { "content-type": "application/json" }).end("{}")
+        })
+      })
+      yield* Effect.acquireRelease(
+        Effect.promise(() => new Promise<void>((resolve) => collector.listen(0, "127.0.0.1", resolve))),
+        () => Effect.promise(() => new Promise<void>((resolve) => collector.close(() => resolve())))
+      )
+      const { port } = collector.address() as AddressInfo
+      const saved = process.env["OTEL_EXPORTER_OTLP_ENDPOINT"]
+      process.env["OTEL_EXPORTER_OTLP_ENDPOINT"] = `http://127.0.0.1:${port}`
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          if (saved === undefined) delete process.env["OTEL_EXPORTER_OTLP_ENDPOINT"]
+          else process.env["OTEL_EXPORTER_OTLP_ENDPOINT"] = saved
+        })
+      )
+      // The batch processor holds the span until the layer is released.
+      yield* Effect.scoped(Layer.build(live).pipe(
+        Effect.flatMap((context) =>
+          Apm.trace(Effect.void, "exported_op", "external_api", { "peer.service": "billing" }).pipe(
+            Effect.provideContext(context)
+          )
+        )
+      ))
+      const traces = received.filter((r) => r.url === "/v1/traces")
+      assert.strictEqual(traces.length, 1)
+      const payload = traces[0]!.body.toString("latin1")
+      assert.include(payload, "exported_op")
+      assert.include(payload, "apm.operation.type")
+      assert.include(payload, "apm-live-test")
+    }))
+})
