@@ -1,20 +1,26 @@
 /**
  * The facade of mcp-apm: wrap an effect in `Apm.trace` and get a span, the
- * core metrics, a `PerformanceMetrics` record and a running summary.
+ * core metrics, a `PerformanceMetrics` record, a running summary, a
+ * baseline and anomaly detection; read them back, with insights, here too.
  *
  * @since 0.1.0
  */
 import { Clock, Context, Effect, Layer, Option } from "effect"
 import type { Exit } from "effect"
 import { dual } from "effect/Function"
+import * as AnomalyDetector from "./AnomalyDetector.ts"
 import type { ApmOptions } from "./ApmConfig.ts"
 import { ApmConfig } from "./ApmConfig.ts"
-import { describeExit } from "./internal/exitOutcome.ts"
+import * as BaselineStore from "./BaselineStore.ts"
+import * as Insights from "./Insights.ts"
+import type { ExitOutcome } from "./internal/exitOutcome.ts"
+import { describeExit, truncate } from "./internal/exitOutcome.ts"
+import type { OperationStats } from "./internal/operationStats.ts"
 import { OperationTable } from "./internal/operationTable.ts"
 import type { OperationSummary } from "./OperationSummary.ts"
 import type { OperationType } from "./OperationType.ts"
 import { slowThreshold } from "./OperationType.ts"
-import type { Attributes, PerformanceMetrics } from "./PerformanceMetrics.ts"
+import type { Attributes, OperationStatus, PerformanceMetrics } from "./PerformanceMetrics.ts"
 
 /**
  * Receives every finished operation, synchronously, on the traced fiber.
@@ -23,7 +29,34 @@ import type { Attributes, PerformanceMetrics } from "./PerformanceMetrics.ts"
  * @category models
  * @since 0.1.0
  */
-export type OperationListener = (record: PerformanceMetrics) => void
+export type OperationListener = (record: PerformanceMetrics, context: Context.Context<never>) => void
+
+/**
+ * Extra listeners the `Apm` layer hands every finished operation to, beside
+ * the baseline store and the anomaly detector (`ApmTest` records with one).
+ *
+ * @category references
+ * @since 0.1.0
+ */
+export const OperationListeners = Context.Reference<ReadonlyArray<OperationListener>>(
+  "@mcp-apm/core/Apm/OperationListeners",
+  { defaultValue: () => [] }
+)
+
+/**
+ * An operation timed outside `Apm.trace`: `duration` in seconds, ending now.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface MeasuredOperation {
+  readonly name: string
+  readonly type: OperationType
+  readonly duration: number
+  readonly status: OperationStatus
+  readonly errorMessage?: string | undefined
+  readonly attributes?: Attributes | undefined
+}
 
 /**
  * @category models
@@ -44,8 +77,16 @@ export interface ApmService {
     type: OperationType,
     attributes: Attributes | undefined
   ) => Effect.Effect<A, E, R>
+  /**
+   * Records an operation that the caller timed itself, with the same
+   * metrics, summary and listeners as a traced one, but no span.
+   */
+  readonly recordMeasured: (operation: MeasuredOperation) => Effect.Effect<void>
   readonly summary: (name: string) => Effect.Effect<Option.Option<OperationSummary>>
   readonly summaries: Effect.Effect<ReadonlyArray<OperationSummary>>
+  readonly baselines: Effect.Effect<ReadonlyArray<BaselineStore.PerformanceBaseline>>
+  readonly recentAnomalies: (count: number) => Effect.Effect<ReadonlyArray<AnomalyDetector.Anomaly>>
+  readonly insights: Effect.Effect<ReadonlyArray<Insights.Insight>>
 }
 
 /**
@@ -61,14 +102,60 @@ const operationTypeKey = "apm.operation.type"
 const noAttributes: Attributes = {}
 
 /**
- * Builds the service over validated options. Each listener sees every
- * finished operation.
+ * What `make` builds the service from.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ApmParts {
+  readonly baselines: BaselineStore.BaselineStoreService
+  readonly detector: AnomalyDetector.AnomalyDetectorService
+  readonly listeners: ReadonlyArray<OperationListener>
+}
+
+/**
+ * Builds the service over validated options. The baseline store, then the
+ * detector, then each listener sees every finished operation.
  *
  * @category constructors
  * @since 0.1.0
  */
-export const make = (options: ApmOptions, listeners: ReadonlyArray<OperationListener> = []): ApmService => {
+export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
   const table = new OperationTable(options.maxOperations)
+  const listeners: ReadonlyArray<OperationListener> = [
+    parts.baselines.observe,
+    parts.detector.observe,
+    ...parts.listeners
+  ]
+
+  const finish = (
+    stats: OperationStats,
+    name: string,
+    startMillis: number,
+    duration: number,
+    outcome: ExitOutcome,
+    attributes: Attributes | undefined,
+    context: Context.Context<never>
+  ): Effect.Effect<void> | undefined => {
+    const slow = duration > slowThreshold(options, stats.type)
+    const record: PerformanceMetrics = {
+      operationName: stats.name,
+      operationType: stats.type,
+      startTime: startMillis,
+      endTime: startMillis + duration * 1000,
+      duration,
+      status: outcome.status,
+      success: outcome.status === "ok",
+      slow,
+      ...(outcome.message === undefined ? {} : { errorMessage: outcome.message }),
+      attributes: attributes ?? noAttributes
+    }
+    stats.add(record)
+    for (const listener of listeners) listener(record, context)
+    return options.debugMode
+      ? Effect.logDebug(`${name} (${stats.type}) ${outcome.status} in ${(duration * 1000).toFixed(3)} ms`)
+      : undefined
+  }
 
   const instrument = <A, E, R>(
     self: Effect.Effect<A, E, R>,
@@ -79,60 +166,99 @@ export const make = (options: ApmOptions, listeners: ReadonlyArray<OperationList
   ): Effect.Effect<A, E, R> => {
     if (!options.enabled) return self
     const stats = table.get(name, type)
-    const threshold = slowThreshold(options, type)
     return Effect.withFiber((fiber) => {
       const clock = fiber.getRef(Clock.Clock)
       const start = clock.currentTimeNanosUnsafe()
       stats.exportTo(fiber.context)
       stats.active++
       return Effect.onExitPrimitive(spanned, (exit: Exit.Exit<A, E>) => {
-        const end = clock.currentTimeNanosUnsafe()
-        const duration = Number(end - start) / 1e9
-        const outcome = describeExit(exit)
-        const slow = duration > threshold
-        const record: PerformanceMetrics = {
-          operationName: stats.name,
-          operationType: stats.type,
-          startTime: Number(start / 1_000_000n),
-          endTime: Number(end / 1_000_000n),
-          duration,
-          status: outcome.status,
-          success: outcome.status === "ok",
-          slow,
-          ...(outcome.message === undefined ? {} : { errorMessage: outcome.message }),
-          attributes: attributes ?? noAttributes
-        }
+        const duration = Number(clock.currentTimeNanosUnsafe() - start) / 1e9
         stats.active--
-        stats.add(record)
-        for (const listener of listeners) listener(record)
-        return options.debugMode
-          ? Effect.logDebug(`${name} (${type}) ${outcome.status} in ${(duration * 1000).toFixed(3)} ms`)
-          : undefined
+        return finish(stats, name, Number(start / 1_000_000n), duration, describeExit(exit), attributes, fiber.context)
       })
     })
   }
 
+  const recordMeasured = (operation: MeasuredOperation): Effect.Effect<void> => {
+    if (!options.enabled) return Effect.void
+    return Effect.withFiber((fiber) => {
+      const stats = table.get(operation.name, operation.type)
+      stats.exportTo(fiber.context)
+      const end = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
+      const outcome: ExitOutcome = {
+        status: operation.status,
+        message: operation.errorMessage === undefined ? undefined : truncate(operation.errorMessage)
+      }
+      const start = end - operation.duration * 1000
+      return finish(stats, operation.name, start, operation.duration, outcome, operation.attributes, fiber.context) ??
+        Effect.void
+    })
+  }
+
+  const summaries = Effect.sync(() => table.all().map((stats) => stats.summary()))
+
   return {
     options,
     instrument,
+    recordMeasured,
     summary: (name) =>
       Effect.sync(() => {
         const found = table.find(name)
         return found.length === 0 ? Option.none() : Option.some(found[0]!.summary())
       }),
-    summaries: Effect.sync(() => table.all().map((stats) => stats.summary()))
+    summaries,
+    baselines: parts.baselines.baselines,
+    recentAnomalies: parts.detector.recentAnomalies,
+    insights: Effect.gen(function*() {
+      return Insights.compute({
+        options,
+        summaries: yield* summaries,
+        baselines: yield* parts.baselines.baselines,
+        recentDurations: (name) => parts.baselines.recentDurations(name, options.anomalyWindowSize),
+        anomalies: yield* parts.detector.recentAnomalies(AnomalyDetector.historySize),
+        cpuFraction: undefined,
+        memoryFraction: undefined
+      })
+    })
   }
 }
 
 /**
- * The service over the `ApmConfig` in context.
+ * The service over the configuration, baseline store and detector in
+ * context.
  *
  * @category layers
  * @since 0.1.0
  */
-export const layer: Layer.Layer<Apm, never, ApmConfig> = Layer.effect(
+export const layerNoDeps: Layer.Layer<
   Apm,
-  Effect.map(ApmConfig, (options) => make(options))
+  never,
+  ApmConfig | BaselineStore.BaselineStore | AnomalyDetector.AnomalyDetector
+> = Layer.effect(
+  Apm,
+  Effect.gen(function*() {
+    return make(yield* ApmConfig, {
+      baselines: yield* BaselineStore.BaselineStore,
+      detector: yield* AnomalyDetector.AnomalyDetector,
+      listeners: yield* OperationListeners
+    })
+  })
+)
+
+/**
+ * The service with an in-memory baseline store and detector, over the
+ * `ApmConfig` in context.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<
+  Apm | BaselineStore.BaselineStore | AnomalyDetector.AnomalyDetector,
+  never,
+  ApmConfig
+> = layerNoDeps.pipe(
+  Layer.provideMerge(AnomalyDetector.layer),
+  Layer.provideMerge(BaselineStore.layer)
 )
 
 /**
@@ -219,3 +345,39 @@ export const summary = (name: string): Effect.Effect<Option.Option<OperationSumm
  * @since 0.1.0
  */
 export const summaries: Effect.Effect<ReadonlyArray<OperationSummary>, never, Apm> = Apm.use((apm) => apm.summaries)
+
+/**
+ * Records an operation the caller timed itself (see `ApmService.recordMeasured`).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const recordMeasured = (operation: MeasuredOperation): Effect.Effect<void, never, Apm> =>
+  Apm.use((apm) => apm.recordMeasured(operation))
+
+/**
+ * Every operation's current baseline.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const baselines: Effect.Effect<ReadonlyArray<BaselineStore.PerformanceBaseline>, never, Apm> = Apm.use((apm) =>
+  apm.baselines
+)
+
+/**
+ * The newest `count` anomaly records, newest first.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const recentAnomalies = (count: number): Effect.Effect<ReadonlyArray<AnomalyDetector.Anomaly>, never, Apm> =>
+  Apm.use((apm) => apm.recentAnomalies(count))
+
+/**
+ * Plain-language insights over everything recorded, most severe first.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const insights: Effect.Effect<ReadonlyArray<Insights.Insight>, never, Apm> = Apm.use((apm) => apm.insights)

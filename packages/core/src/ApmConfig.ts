@@ -56,8 +56,11 @@ const options = {
   memorySampleRate: { kind: "fraction", env: "APM_MEMORY_SAMPLE_RATE", default: 0.05 },
   baselineWindowSize: { kind: "count", env: "APM_BASELINE_WINDOW_SIZE", default: 100 },
   baselineUpdateInterval: { kind: "seconds", env: "APM_BASELINE_UPDATE_INTERVAL", default: 300 },
+  baselineMinSamples: { kind: "count", env: "APM_BASELINE_MIN_SAMPLES", default: 30 },
   anomalyDetectionSensitivity: { kind: "positive", env: "APM_ANOMALY_DETECTION_SENSITIVITY", default: 2.0 },
   anomalyWindowSize: { kind: "count", env: "APM_ANOMALY_WINDOW_SIZE", default: 20 },
+  errorRateThreshold: { kind: "fraction", env: "APM_ERROR_RATE_THRESHOLD", default: 0.05 },
+  insightMinOperations: { kind: "count", env: "APM_INSIGHT_MIN_OPERATIONS", default: 20 },
   debugMode: { kind: "switch", env: "APM_DEBUG_MODE", default: false },
   maxOperations: { kind: "count", env: "APM_MAX_OPERATIONS", default: 1000 }
 } as const satisfies Record<string, { kind: Kind; env: string; default: boolean | number }>

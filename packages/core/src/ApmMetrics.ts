@@ -41,7 +41,11 @@ export const definitions = {
     description: "Change in process memory (rss) over sampled operations, in bytes"
   },
   cpu: { name: "apm_cpu_usage_percent", description: "Process CPU use over sampled operations, in percent of one core" },
-  resource: { name: "apm_resource_usage", description: "Current process and machine resource readings, by resource" }
+  resource: { name: "apm_resource_usage", description: "Current process and machine resource readings, by resource" },
+  anomalies: {
+    name: "apm_anomalies_total",
+    description: "Anomaly records raised (one per ongoing anomaly), by operation, type and severity"
+  }
 } as const
 
 /**

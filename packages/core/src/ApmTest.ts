@@ -1,6 +1,7 @@
 /**
- * `ApmTest`: the `Apm` service for tests. Deterministic (durations come from
- * the `TestClock` of `@effect/vitest`, no timer is left running), with the
+ * `ApmTest`: the `Apm` service for tests. Deterministic (durations and
+ * baseline refreshes follow the `TestClock` of `@effect/vitest`; the refresh
+ * fiber stops with the layer, so no timer is left running), with the
  * same metrics as live in a registry of its own, and every finished
  * operation and span kept in memory to be read back through `ApmRecorder`.
  *
@@ -8,9 +9,11 @@
  */
 import { Context, Effect, Layer, Metric, Option, Tracer } from "effect"
 import type { Exit } from "effect"
+import type { AnomalyDetector } from "./AnomalyDetector.ts"
 import * as Apm from "./Apm.ts"
 import type { ApmConfigError, ApmOptions } from "./ApmConfig.ts"
 import { ApmConfig, make as makeOptions } from "./ApmConfig.ts"
+import type { BaselineStore } from "./BaselineStore.ts"
 import { describeExit } from "./internal/exitOutcome.ts"
 import type { OperationStatus, PerformanceMetrics } from "./PerformanceMetrics.ts"
 
@@ -68,7 +71,7 @@ class RecordingSpan extends Tracer.NativeSpan {
  */
 export const make = (
   overrides: Partial<ApmOptions> = {}
-): Layer.Layer<Apm.Apm | ApmRecorder | ApmConfig, ApmConfigError> =>
+): Layer.Layer<Apm.Apm | ApmRecorder | ApmConfig | BaselineStore | AnomalyDetector, ApmConfigError> =>
   Layer.effectContext(Effect.gen(function*() {
     const options = yield* makeOptions(overrides)
     const operations: Array<PerformanceMetrics> = []
@@ -85,12 +88,18 @@ export const make = (
           })
         })
     })
-    return Context.make(Apm.Apm, Apm.make(options, [(record) => operations.push(record)])).pipe(
-      Context.add(ApmRecorder, { operations: Effect.sync(() => [...operations]), spans: Effect.sync(() => [...spans]) }),
-      Context.add(ApmConfig, options),
+    const recorder = Context.make(ApmRecorder, {
+      operations: Effect.sync(() => [...operations]),
+      spans: Effect.sync(() => [...spans])
+    }).pipe(
       Context.add(Tracer.Tracer, tracer),
       Context.add(Metric.MetricRegistry, new Map())
     )
+    const apm = yield* Layer.build(Apm.layer.pipe(
+      Layer.provideMerge(Layer.succeed(ApmConfig, options)),
+      Layer.provide(Layer.succeed(Apm.OperationListeners, [(record) => void operations.push(record)]))
+    ))
+    return Context.merge(recorder, apm)
   }))
 
 /**
@@ -100,4 +109,4 @@ export const make = (
  * @category layers
  * @since 0.1.0
  */
-export const ApmTest: Layer.Layer<Apm.Apm | ApmRecorder | ApmConfig, ApmConfigError> = make()
+export const ApmTest: Layer.Layer<Apm.Apm | ApmRecorder | ApmConfig | BaselineStore | AnomalyDetector, ApmConfigError> = make()

@@ -3,11 +3,15 @@
  *
  * @since 0.1.0
  */
+export * as AnomalyDetector from "./AnomalyDetector.ts"
 export * as Apm from "./Apm.ts"
 export * as ApmConfig from "./ApmConfig.ts"
 export * as ApmMetrics from "./ApmMetrics.ts"
 export { ApmRecorder, ApmTest } from "./ApmTest.ts"
 export * as ApmTesting from "./ApmTest.ts"
+export * as BaselineStore from "./BaselineStore.ts"
+export * as Insights from "./Insights.ts"
 export * as OperationSummary from "./OperationSummary.ts"
 export * as OperationType from "./OperationType.ts"
 export * as PerformanceMetrics from "./PerformanceMetrics.ts"
+export * as StreamingDetector from "./StreamingDetector.ts"

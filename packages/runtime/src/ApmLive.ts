@@ -1,12 +1,14 @@
 /**
  * `ApmLive`: everything a Node service needs, from one layer provided at its
- * entry point: configuration from `APM_*`, the `Apm` service, span export
- * over OTLP and the `/metrics` endpoint.
+ * entry point: configuration from `APM_*`, the `Apm` service with baselines
+ * kept in a file across restarts, span export over OTLP and the `/metrics`
+ * endpoint.
  *
  * @since 0.1.0
  */
-import { Apm, ApmConfig } from "@mcp-apm/core"
-import { Layer } from "effect"
+import { NodeServices } from "@effect/platform-node"
+import { AnomalyDetector, Apm, ApmConfig, BaselineStore } from "@mcp-apm/core"
+import { Effect, Layer } from "effect"
 import type * as Resource from "@effect/opentelemetry/Resource"
 import type { HttpServer } from "effect/http"
 import * as MetricsServer from "./MetricsServer.ts"
@@ -22,11 +24,25 @@ import * as Tracing from "./Tracing.ts"
 export const make = <E1, E2>(
   config: Layer.Layer<ApmConfig.ApmConfig, E1>,
   runtime: Layer.Layer<RuntimeConfig, E2>
-): Layer.Layer<Apm.Apm | ApmConfig.ApmConfig | HttpServer.HttpServer | Resource.Resource, unknown> =>
-  Layer.mergeAll(Apm.layer, MetricsServer.layer, Tracing.layer).pipe(
+): Layer.Layer<
+  | Apm.Apm
+  | ApmConfig.ApmConfig
+  | BaselineStore.BaselineStore
+  | AnomalyDetector.AnomalyDetector
+  | HttpServer.HttpServer
+  | Resource.Resource,
+  unknown
+> =>
+  Layer.mergeAll(Apm.layerNoDeps, MetricsServer.layer, Tracing.layer).pipe(
+    Layer.provideMerge(AnomalyDetector.layer),
+    Layer.provideMerge(persistentBaselines),
     Layer.provideMerge(config),
     Layer.provide(runtime)
   )
+
+const persistentBaselines = Layer.unwrap(
+  Effect.map(RuntimeConfig, ({ baselineFile }) => BaselineStore.layerPersistent(baselineFile))
+).pipe(Layer.provide(NodeServices.layer))
 
 /**
  * The live stack, configured from the environment.

@@ -1,6 +1,7 @@
 /**
- * Options of the Node runtime: where `/metrics` and the dashboard listen, and
- * the service name spans are exported under.
+ * Options of the Node runtime: where `/metrics` and the dashboard listen,
+ * the service name spans are exported under, and the file baselines are
+ * kept in across restarts.
  *
  * @since 0.1.0
  */
@@ -9,7 +10,8 @@ import { Config, Context, Layer } from "effect"
 const options = Config.all({
   host: Config.String("APM_HTTP_HOST").pipe(Config.withDefault("127.0.0.1")),
   port: Config.Port("APM_HTTP_PORT").pipe(Config.withDefault(9464)),
-  serviceName: Config.String("OTEL_SERVICE_NAME").pipe(Config.withDefault("mcp-apm"))
+  serviceName: Config.String("OTEL_SERVICE_NAME").pipe(Config.withDefault("mcp-apm")),
+  baselineFile: Config.String("APM_BASELINE_FILE").pipe(Config.withDefault(".apm/baselines.json"))
 })
 
 /**
@@ -27,7 +29,7 @@ export type RuntimeOptions = Config.Success<typeof options>
  * @since 0.1.0
  */
 export class RuntimeConfig extends Context.Service<RuntimeConfig, RuntimeOptions>()("@mcp-apm/runtime/RuntimeConfig") {
-  /** From `APM_HTTP_HOST`, `APM_HTTP_PORT` and `OTEL_SERVICE_NAME`. */
+  /** From `APM_HTTP_HOST`, `APM_HTTP_PORT`, `OTEL_SERVICE_NAME` and `APM_BASELINE_FILE`. */
   static readonly layerFromEnvironment: Layer.Layer<RuntimeConfig, Config.ConfigError> = Layer.effect(
     RuntimeConfig,
     options

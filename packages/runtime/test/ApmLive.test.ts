@@ -3,13 +3,17 @@ import { Apm, ApmConfig } from "@mcp-apm/core"
 import { Effect, Layer, Metric } from "effect"
 import { HttpServer } from "effect/http"
 import { NetAddress } from "effect/net"
+import { mkdtempSync } from "node:fs"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { ApmLiveStack, RuntimeConfig } from "../src/index.ts"
 
+const baselineFile = join(mkdtempSync(join(tmpdir(), "apm-live-")), "baselines.json")
 const live = ApmLiveStack.make(
   ApmConfig.ApmConfig.layer(),
-  RuntimeConfig.layer({ host: "127.0.0.1", port: 0, serviceName: "apm-live-test" })
+  RuntimeConfig.layer({ host: "127.0.0.1", port: 0, serviceName: "apm-live-test", baselineFile })
 )
 
 const baseUrl = Effect.map(HttpServer.HttpServer, (server) => NetAddress.formatUrlUnsafe(server.address))

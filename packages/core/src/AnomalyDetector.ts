@@ -1,0 +1,214 @@
+/**
+ * Streaming anomaly detection over every operation's durations. Each
+ * finished operation is scored by its own `StreamingDetector` (see that
+ * module for the statistics and why); flagged ones become `Anomaly` records.
+ * One ongoing anomaly is one record with a count, not one record per sample:
+ * an SRE paged once per incident keeps trusting the pager.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, Metric, Schema } from "effect"
+import { ApmConfig } from "./ApmConfig.ts"
+import type { ApmOptions } from "./ApmConfig.ts"
+import { definitions } from "./ApmMetrics.ts"
+import { BaselineStore } from "./BaselineStore.ts"
+import type { BaselineStoreService } from "./BaselineStore.ts"
+import { OperationType, operationTypes } from "./OperationType.ts"
+import type { PerformanceMetrics } from "./PerformanceMetrics.ts"
+import { AnomalyEpisodes, StreamingDetector } from "./StreamingDetector.ts"
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export const Severity = Schema.Literals(["INFO", "WARNING", "ERROR", "CRITICAL"])
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type Severity = typeof Severity.Type
+
+const severityRank: Record<Severity, number> = { INFO: 0, WARNING: 1, ERROR: 2, CRITICAL: 3 }
+
+/**
+ * One anomaly: a single spike or a sustained shift of one operation's
+ * durations. `duration` is the worst sample of the episode (seconds),
+ * `baselineMean` and `baselineStddev` what it was judged against (the
+ * operation's baseline when it has one), times are epoch milliseconds.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const Anomaly = Schema.Struct({
+  operationName: Schema.String,
+  operationType: OperationType,
+  duration: Schema.Finite,
+  baselineMean: Schema.Finite,
+  baselineStddev: Schema.Finite,
+  zScore: Schema.Finite,
+  score: Schema.Finite,
+  severity: Severity,
+  kind: Schema.Literals(["spike", "shift"]),
+  firstSeen: Schema.Finite,
+  lastSeen: Schema.Finite,
+  count: Schema.Int
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type Anomaly = typeof Anomaly.Type
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+/**
+ * How many anomaly records are kept, newest first.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const historySize = 1000
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface AnomalyDetectorService {
+  /** Scores a finished operation; cheap, called on every operation. */
+  readonly observe: (record: PerformanceMetrics, context: Context.Context<never>) => void
+  /** The newest `count` anomaly records, newest first. */
+  readonly recentAnomalies: (count: number) => Effect.Effect<ReadonlyArray<Anomaly>>
+}
+
+/**
+ * @category services
+ * @since 0.1.0
+ */
+export class AnomalyDetector extends Context.Service<AnomalyDetector, AnomalyDetectorService>()(
+  "@mcp-apm/core/AnomalyDetector"
+) {}
+
+class OperationDetector {
+  readonly detector: StreamingDetector
+  readonly episodes: AnomalyEpisodes
+  current: Mutable<Anomaly> | undefined = undefined
+  constructor(options: ApmOptions) {
+    this.detector = new StreamingDetector({
+      sensitivity: options.anomalyDetectionSensitivity,
+      windowSize: options.anomalyWindowSize
+    })
+    this.episodes = new AnomalyEpisodes(options.anomalyWindowSize)
+  }
+}
+
+/**
+ * The detector over validated options, judging against `baselines`. Memory
+ * is bounded: one detector per operation under the same cap as `Apm`, and
+ * `historySize` records.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (options: ApmOptions, baselines: BaselineStoreService): AnomalyDetectorService => {
+  const detectors = new Map<string, OperationDetector>()
+  const capacity = options.maxOperations + operationTypes.length
+  const history: Array<Anomaly> = []
+  const counted = new Map<string, { count: number }>()
+
+  const count = (anomaly: Anomaly, context: Context.Context<never>) => {
+    const key = anomaly.operationName + "\u0000" + anomaly.severity
+    let counter = counted.get(key)
+    if (counter === undefined) {
+      const state = { count: 0 }
+      counter = state
+      counted.set(key, state)
+      Metric.registerUnsafe(
+        Metric.counter(definitions.anomalies.name, {
+          description: definitions.anomalies.description,
+          incremental: true,
+          attributes: {
+            operation_name: anomaly.operationName,
+            operation_type: anomaly.operationType,
+            severity: anomaly.severity
+          }
+        }),
+        context,
+        { get: () => ({ count: state.count, incremental: true }), update: () => {}, modify: () => {} }
+      )
+    }
+    counter.count++
+  }
+
+  const observe = (record: PerformanceMetrics, context: Context.Context<never>) => {
+    let state = detectors.get(record.operationName)
+    if (state === undefined) {
+      if (detectors.size >= capacity) return
+      state = new OperationDetector(options)
+      detectors.set(record.operationName, state)
+    }
+    const assessment = state.detector.assess(record.duration)
+    const opened = state.episodes.observe(assessment.isAnomaly)
+    if (!state.episodes.active) state.current = undefined
+    if (!assessment.isAnomaly || assessment.severity === undefined) return
+    const baseline = baselines.baselineOf(record.operationName)
+    const reference = baseline === undefined || baseline.stddev === 0
+      ? { mean: assessment.mean, stddev: assessment.stddev, zScore: assessment.zScore }
+      : { mean: baseline.mean, stddev: baseline.stddev, zScore: (record.duration - baseline.mean) / baseline.stddev }
+    const current = state.current
+    if (opened || current === undefined) {
+      const anomaly: Mutable<Anomaly> = {
+        operationName: record.operationName,
+        operationType: record.operationType,
+        duration: record.duration,
+        baselineMean: reference.mean,
+        baselineStddev: reference.stddev,
+        zScore: finite(reference.zScore),
+        score: assessment.score,
+        severity: assessment.severity,
+        kind: assessment.kind ?? "spike",
+        firstSeen: record.endTime,
+        lastSeen: record.endTime,
+        count: 1
+      }
+      state.current = anomaly
+      history.push(anomaly)
+      if (history.length > historySize) history.shift()
+      count(anomaly, context)
+      return
+    }
+    current.count++
+    current.lastSeen = record.endTime
+    if (record.duration > current.duration) {
+      current.duration = record.duration
+      current.zScore = finite(reference.zScore)
+    }
+    current.score = Math.max(current.score, assessment.score)
+    if (severityRank[assessment.severity] > severityRank[current.severity]) current.severity = assessment.severity
+    if (assessment.kind === "shift") current.kind = "shift"
+  }
+
+  return {
+    observe: options.anomalyDetectionEnabled ? observe : () => {},
+    recentAnomalies: (n) =>
+      Effect.sync(() =>
+        history.slice(-Math.max(0, n)).reverse().map((anomaly) => ({ ...anomaly }))
+      )
+  }
+}
+
+const finite = (z: number) => Number.isFinite(z) ? z : Math.sign(z) * Number.MAX_VALUE
+
+/**
+ * The detector over the `ApmConfig` and `BaselineStore` in context.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<AnomalyDetector, never, ApmConfig | BaselineStore> = Layer.effect(
+  AnomalyDetector,
+  Effect.gen(function*() {
+    return make(yield* ApmConfig, yield* BaselineStore)
+  })
+)

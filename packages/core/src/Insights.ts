@@ -1,0 +1,211 @@
+/**
+ * Plain-language insights: what is slow, failing, anomalous, drifting from
+ * its baseline or short of resources, each with a recommendation and the
+ * numbers that triggered it. A pure function of the current state, so that
+ * every rule is tested on its own.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import type { ApmOptions } from "./ApmConfig.ts"
+import type { Anomaly } from "./AnomalyDetector.ts"
+import { Severity } from "./AnomalyDetector.ts"
+import type { PerformanceBaseline } from "./BaselineStore.ts"
+import type { OperationSummary } from "./OperationSummary.ts"
+import { slowThreshold } from "./OperationType.ts"
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export const InsightType = Schema.Literals([
+  "slow_operation",
+  "high_error_rate",
+  "high_cpu_usage",
+  "high_memory_usage",
+  "anomaly",
+  "baseline_deviation"
+])
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type InsightType = typeof InsightType.Type
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export const Insight = Schema.Struct({
+  type: InsightType,
+  severity: Severity,
+  message: Schema.String,
+  recommendation: Schema.String,
+  operationName: Schema.optionalKey(Schema.String),
+  values: Schema.Record(Schema.String, Schema.Finite)
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type Insight = typeof Insight.Type
+
+/**
+ * Everything the rules look at. Resource fractions are in [0, 1], absent
+ * where no reading is available.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface InsightInput {
+  readonly options: ApmOptions
+  readonly summaries: ReadonlyArray<OperationSummary>
+  readonly baselines: ReadonlyArray<PerformanceBaseline>
+  readonly recentDurations: (operationName: string) => ReadonlyArray<number>
+  readonly anomalies: ReadonlyArray<Anomaly>
+  readonly cpuFraction: number | undefined
+  readonly memoryFraction: number | undefined
+}
+
+/**
+ * A recent p95 this many times the baseline p95 is a deviation worth saying.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const deviationRatio = 1.5
+
+/** How many anomaly records become insights, newest first. */
+const anomalyInsights = 10
+
+const seconds = (s: number) => s >= 1 ? `${s.toFixed(2)} s` : `${(s * 1000).toFixed(1)} ms`
+const percent = (f: number) => `${(f * 100).toFixed(1)}%`
+
+const p95 = (values: ReadonlyArray<number>) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1)]!
+}
+
+const slowOperations = ({ options, summaries }: InsightInput): Array<Insight> =>
+  summaries.flatMap((s) => {
+    const threshold = slowThreshold(options, s.operationType)
+    if (s.p95Duration <= threshold) return []
+    return [{
+      type: "slow_operation",
+      severity: s.p95Duration > 2 * threshold ? "ERROR" : "WARNING",
+      operationName: s.operationName,
+      message: `${s.operationName} is slow: p95 ${seconds(s.p95Duration)} is over the ${
+        seconds(threshold)
+      } threshold for ${s.operationType}`,
+      recommendation:
+        "Profile the operation (Apm.profileCpu), look for N+1 queries, missing indexes or slow dependencies, and cache what can be cached.",
+      values: { p95Duration: s.p95Duration, threshold, slowCount: s.slowCount, totalOperations: s.totalOperations }
+    }]
+  })
+
+const highErrorRates = ({ options, summaries }: InsightInput): Array<Insight> =>
+  summaries.flatMap((s) => {
+    const errorRate = s.totalOperations === 0 ? 0 : s.errorCount / s.totalOperations
+    if (s.totalOperations < options.insightMinOperations || errorRate <= options.errorRateThreshold) return []
+    return [{
+      type: "high_error_rate",
+      severity: errorRate > 0.5 ? "CRITICAL" : "ERROR",
+      operationName: s.operationName,
+      message: `${s.operationName} fails often: ${percent(errorRate)} of ${s.totalOperations} operations ended in an error`,
+      recommendation:
+        "Read the recorded error messages, check the health of its dependencies, and add retries with backoff for transient failures.",
+      values: { errorRate, errorCount: s.errorCount, totalOperations: s.totalOperations, threshold: options.errorRateThreshold }
+    }]
+  })
+
+const resourceUsage = ({ options, cpuFraction, memoryFraction }: InsightInput): Array<Insight> => {
+  const out: Array<Insight> = []
+  if (cpuFraction !== undefined && cpuFraction > options.cpuUsageThreshold) {
+    out.push({
+      type: "high_cpu_usage",
+      severity: cpuFraction > 0.95 ? "CRITICAL" : "WARNING",
+      message: `CPU usage is ${percent(cpuFraction)}, over the ${percent(options.cpuUsageThreshold)} threshold`,
+      recommendation:
+        "Find the hot functions with a CPU profile, move heavy work off the event loop (worker threads), or scale out.",
+      values: { cpuFraction, threshold: options.cpuUsageThreshold }
+    })
+  }
+  if (memoryFraction !== undefined && memoryFraction > options.memoryUsageThreshold) {
+    out.push({
+      type: "high_memory_usage",
+      severity: memoryFraction > 0.95 ? "CRITICAL" : "WARNING",
+      message: `Memory usage is ${percent(memoryFraction)} of the limit, over the ${
+        percent(options.memoryUsageThreshold)
+      } threshold`,
+      recommendation:
+        "Take a heap profile (Apm.profileMemory) to find what grows, bound caches and buffers, or raise the memory limit.",
+      values: { memoryFraction, threshold: options.memoryUsageThreshold }
+    })
+  }
+  return out
+}
+
+const anomalies = ({ anomalies }: InsightInput): Array<Insight> =>
+  anomalies.slice(0, anomalyInsights).map((a) => ({
+    type: "anomaly",
+    severity: a.severity,
+    operationName: a.operationName,
+    message: a.kind === "shift"
+      ? `${a.operationName} has slowed down: durations up to ${seconds(a.duration)} against a baseline of ${
+        seconds(a.baselineMean)
+      }, ${a.count} unusual samples so far`
+      : `${a.operationName} had an unusual duration of ${seconds(a.duration)} against a baseline of ${
+        seconds(a.baselineMean)
+      }`,
+    recommendation: a.kind === "shift"
+      ? "Check what changed when it started: a deploy, a dependency, data growth or load."
+      : "Look at the trace of that operation; a one-off spike is often a cold cache, a GC pause or a slow dependency call.",
+    values: {
+      duration: a.duration,
+      baselineMean: a.baselineMean,
+      zScore: a.zScore,
+      score: a.score,
+      count: a.count,
+      firstSeen: a.firstSeen,
+      lastSeen: a.lastSeen
+    }
+  }))
+
+const baselineDeviations = ({ options, baselines, recentDurations }: InsightInput): Array<Insight> =>
+  baselines.flatMap((b) => {
+    const recent = recentDurations(b.operationName)
+    if (recent.length < options.anomalyWindowSize || b.p95 <= 0) return []
+    const recentP95 = p95(recent)
+    const ratio = recentP95 / b.p95
+    if (ratio < deviationRatio) return []
+    return [{
+      type: "baseline_deviation",
+      severity: ratio >= 3 ? "ERROR" : "WARNING",
+      operationName: b.operationName,
+      message: `${b.operationName} runs above its baseline: recent p95 ${seconds(recentP95)} is ${
+        ratio.toFixed(1)
+      }x the baseline p95 of ${seconds(b.p95)}`,
+      recommendation:
+        "Compare recent traces with older ones; if the new level is expected (new feature, more data), it becomes the baseline at the next update.",
+      values: { recentP95, baselineP95: b.p95, ratio }
+    }]
+  })
+
+/**
+ * Every insight that the input supports, most severe first.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const compute = (input: InsightInput): ReadonlyArray<Insight> => {
+  const rank: Record<Severity, number> = { CRITICAL: 0, ERROR: 1, WARNING: 2, INFO: 3 }
+  return [
+    ...highErrorRates(input),
+    ...resourceUsage(input),
+    ...anomalies(input),
+    ...baselineDeviations(input),
+    ...slowOperations(input)
+  ].sort((a, b) => rank[a.severity] - rank[b.severity])
+}

@@ -1,0 +1,79 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Context, Effect, Metric } from "effect"
+import { AnomalyDetector, ApmConfig, BaselineStore } from "../src/index.ts"
+import { record } from "./support/records.ts"
+
+const setup = (overrides: Partial<ApmConfig.ApmOptions> = {}) => {
+  const options = Effect.runSync(ApmConfig.make(overrides))
+  const baselines = BaselineStore.make(options)
+  const detector = AnomalyDetector.make(options, baselines)
+  const context = Context.make(Metric.MetricRegistry, new Map())
+  const observe = (name: string, duration: number, endTime: number) => {
+    const r = record(name, duration, endTime)
+    baselines.observe(r)
+    detector.observe(r, context)
+  }
+  return { detector, observe, context }
+}
+
+/** A steady 100 ms operation with a little deterministic jitter. */
+const steady = (i: number) => 0.1 * (1 + 0.05 * Math.sin(i * 1.7))
+
+describe("AnomalyDetector", () => {
+  it.effect("a spike becomes one record with the baseline it was judged against", () =>
+    Effect.gen(function*() {
+      const { detector, observe, context } = setup()
+      for (let i = 0; i < 300; i++) observe("q", steady(i), i)
+      assert.deepStrictEqual(yield* detector.recentAnomalies(10), [])
+      observe("q", 2.0, 300)
+      const [anomaly] = yield* detector.recentAnomalies(10)
+      assert.strictEqual(anomaly!.operationName, "q")
+      assert.strictEqual(anomaly!.operationType, "http_request")
+      assert.strictEqual(anomaly!.duration, 2.0)
+      assert.closeTo(anomaly!.baselineMean, 0.1, 0.01)
+      assert.isAbove(anomaly!.baselineStddev, 0)
+      assert.isAbove(anomaly!.zScore, 10)
+      assert.isAtLeast(anomaly!.score, 0)
+      assert.isAtMost(anomaly!.score, 1)
+      assert.include(["INFO", "WARNING", "ERROR", "CRITICAL"], anomaly!.severity)
+      assert.strictEqual(anomaly!.firstSeen, 300)
+      const series = Metric.snapshotUnsafe(context).filter((s) => s.id === "apm_anomalies_total")
+      assert.strictEqual(series.length, 1)
+      assert.strictEqual((series[0]!.state as { count: number }).count, 1)
+    }))
+
+  it.effect("a sustained slowdown is one record with a count, not one per sample", () =>
+    Effect.gen(function*() {
+      const { detector, observe } = setup()
+      for (let i = 0; i < 300; i++) observe("q", steady(i), i)
+      for (let i = 300; i < 400; i++) observe("q", 3 * steady(i), i)
+      const anomalies = yield* detector.recentAnomalies(100)
+      assert.strictEqual(anomalies.length, 1)
+      assert.isAtLeast(anomalies[0]!.count, 1)
+      assert.isAtLeast(anomalies[0]!.lastSeen, anomalies[0]!.firstSeen)
+    }))
+
+  it.effect("recentAnomalies is newest first and bounded", () =>
+    Effect.gen(function*() {
+      const { detector, observe } = setup({ anomalyWindowSize: 5 })
+      let t = 0
+      for (let i = 0; i < 300; i++) observe("a", steady(i), t++)
+      for (let i = 0; i < 300; i++) observe("b", steady(i), t++)
+      observe("a", 5, t++)
+      for (let i = 0; i < 10; i++) observe("a", steady(i), t++)
+      observe("b", 5, t++)
+      const [newest, older] = yield* detector.recentAnomalies(2)
+      assert.strictEqual(newest!.operationName, "b")
+      assert.strictEqual(older!.operationName, "a")
+      assert.strictEqual((yield* detector.recentAnomalies(1)).length, 1)
+      assert.strictEqual(AnomalyDetector.historySize, 1000)
+    }))
+
+  it.effect("anomalyDetectionEnabled: false records nothing", () =>
+    Effect.gen(function*() {
+      const { detector, observe } = setup({ anomalyDetectionEnabled: false })
+      for (let i = 0; i < 300; i++) observe("q", steady(i), i)
+      observe("q", 100, 300)
+      assert.deepStrictEqual(yield* detector.recentAnomalies(10), [])
+    }))
+})
