@@ -168,6 +168,35 @@ describe("Apm.trace", () => {
       assert.deepStrictEqual(records[0]!.attributes, { shop: "eu" })
     }).pipe(Effect.provide(ApmTest)))
 
+  it.effect("recordMeasured records an operation the caller timed itself, without a span", () =>
+    Effect.gen(function*() {
+      yield* TestClock.adjust(10_000)
+      yield* Apm.recordMeasured({
+        name: "GET /users/:id",
+        type: "http_request",
+        duration: 1.5,
+        status: "error",
+        errorMessage: "HTTP 503",
+        attributes: { "http.response.status_code": 503 }
+      })
+      const [record] = yield* ApmRecorder.operations
+      assert.deepStrictEqual(record, {
+        operationName: "GET /users/:id",
+        operationType: "http_request",
+        startTime: 8_500,
+        endTime: 10_000,
+        duration: 1.5,
+        status: "error",
+        success: false,
+        slow: true,
+        errorMessage: "HTTP 503",
+        attributes: { "http.response.status_code": 503 }
+      })
+      assert.deepStrictEqual(yield* ApmRecorder.spans, [])
+      assert.strictEqual(yield* operationValue("apm_errors_total", "GET /users/:id"), 1)
+      assert.strictEqual(yield* operationValue("apm_slow_operations_total", "GET /users/:id"), 1)
+    }).pipe(Effect.provide(ApmTest)))
+
   it.effect("nested operations nest their spans", () =>
     Effect.gen(function*() {
       yield* Apm.trace(Apm.trace(Effect.void, "inner", "database_query"), "outer", "http_request")
