@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Metric } from "effect"
-import { AnomalyDetector, ApmConfig, BaselineStore } from "../src/index.ts"
+import { Context, Effect, Fiber, Metric } from "effect"
+import { TestClock } from "effect/testing"
+import { AnomalyDetector, Apm, ApmConfig, ApmTest, BaselineStore } from "../src/index.ts"
 import { record } from "./support/records.ts"
 
 const setup = (overrides: Partial<ApmConfig.ApmOptions> = {}) => {
@@ -76,4 +77,24 @@ describe("AnomalyDetector", () => {
       observe("q", 100, 300)
       assert.deepStrictEqual(yield* detector.recentAnomalies(10), [])
     }))
+
+  it.effect("Apm.trace feeds the detector: a slowdown shows in recentAnomalies and insights", () =>
+    Effect.gen(function*() {
+      const run = (millis: number) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.forkChild(Effect.sleep(millis).pipe(Apm.trace("render", "custom_operation")))
+          yield* TestClock.adjust(millis)
+          yield* Fiber.join(fiber)
+        })
+      for (let i = 0; i < 300; i++) yield* run(Math.round(1000 * steady(i)))
+      assert.deepStrictEqual(yield* Apm.recentAnomalies(10), [])
+      for (let i = 0; i < 40; i++) yield* run(Math.round(4000 * steady(i)))
+      const anomalies = yield* Apm.recentAnomalies(10)
+      assert.strictEqual(anomalies.length, 1)
+      assert.strictEqual(anomalies[0]!.operationName, "render")
+      assert.closeTo(anomalies[0]!.baselineMean, 0.1, 0.01)
+      const types = (yield* Apm.insights).map((i) => i.type)
+      assert.include(types, "anomaly")
+      assert.include(types, "baseline_deviation")
+    }).pipe(Effect.provide(ApmTest)))
 })
