@@ -2,6 +2,10 @@
  * `npm run bench`: every benchmark, one after the other, in one process.
  */
 import { Effect } from "effect"
+import { runDetectionBench } from "./detection/run.ts"
+import { runSyntheticBench } from "./detection/synthetic.ts"
 import { printTraceOverhead, traceOverhead } from "./trace-overhead.ts"
 
 printTraceOverhead(await Effect.runPromise(traceOverhead))
+await runDetectionBench()
+runSyntheticBench()

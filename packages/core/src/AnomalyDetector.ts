@@ -96,6 +96,7 @@ class OperationDetector {
   current: Mutable<Anomaly> | undefined = undefined
   constructor(options: ApmOptions) {
     this.detector = new StreamingDetector({
+      profile: "latency",
       sensitivity: options.anomalyDetectionSensitivity,
       windowSize: options.anomalyWindowSize
     })

@@ -42,8 +42,11 @@
  *   deviations away, a 20x stall of a sigma 0.5 workload six.
  * - No range rule and no density histogram: in heavy-tailed i.i.d. latencies
  *   a new maximum or a rare bin is routine, and both raised false alarms.
- * - Scores are linear in the evidence: `threshold * S / h` for the CUSUM,
- *   `threshold * z / spikeZ` for the spike, clamped to [0, 1].
+ * - Scores are linear in the evidence, `0.5 * S / h` for the CUSUM,
+ *   `0.5 * w / windowZ` for the window, `0.5 * z / spikeZ` for the spike
+ *   (clamped to [0, 1]), so the profile threshold 0.5 is reached exactly at
+ *   the tuned limits and a higher `sensitivity` asks for proportionally more
+ *   evidence.
  *
  * ### `"metric"`: gauges and counters (CPU %, bytes, request counts)
  *
@@ -121,6 +124,8 @@ export interface DetectorTuning {
   readonly cusumReference: number
   /** cusum engine: decision limit h of the CUSUM at the profile's threshold */
   readonly cusumLimit: number
+  /** cusum engine: z of the mean normal score of the last `windowSize` samples that reaches the threshold */
+  readonly windowZ: number
   /** cusum engine: robust z of the log duration that reaches the profile's threshold */
   readonly spikeZ: number
 }
@@ -142,7 +147,8 @@ const baseTuning: DetectorTuning = {
   shiftWeight: 0.5,
   spikeWeight: 0,
   cusumReference: 0.5,
-  cusumLimit: 8,
+  cusumLimit: 10,
+  windowZ: 3.5,
   spikeZ: 5
 }
 
@@ -150,7 +156,7 @@ export const detectorProfiles: { readonly [K in DetectorProfileName]: DetectorPr
   latency: {
     name: "latency",
     tuning: { ...baseTuning, engine: "cusum", transform: "log", horizon: 1000 },
-    threshold: 0.7
+    threshold: 0.5
   },
   metric: {
     name: "metric",
@@ -247,7 +253,9 @@ class Moments {
     const s = Math.sqrt(this.variance)
     if (clip > 0 && this.n > 30 && s > 0) d = Math.max(-clip * s, Math.min(clip * s, d))
     this.mean += a * d
-    this.variance = (1 - a) * (this.variance + a * d * d)
+    // raw metrics may be near the largest double, whose square overflows; saturate instead of becoming NaN
+    const v = (1 - a) * (this.variance + a * d * d)
+    this.variance = v < Number.MAX_VALUE ? v : Number.MAX_VALUE
   }
 }
 
@@ -397,6 +405,8 @@ export class StreamingDetector {
   // cusum engine
   private readonly cdf: DecayedCdf
   private cusum = 0
+  private readonly scores: Float64Array
+  private scoreSum = 0
 
   constructor(options?: Partial<DetectorOptions>, tuning?: Partial<DetectorTuning>) {
     this.options = { ...defaultDetectorOptions, ...options }
@@ -413,6 +423,7 @@ export class StreamingDetector {
     this.valueLikelihood = new Likelihood(this.tuning.likelihoodHorizon)
     this.densityLikelihood = new Likelihood(this.tuning.likelihoodHorizon)
     this.cdf = new DecayedCdf(this.tuning.horizon)
+    this.scores = new Float64Array(this.recent.length)
   }
 
   assess(x: number): Assessment {
@@ -433,8 +444,10 @@ export class StreamingDetector {
     const n = ++this.n
     // the scale makes the transform unit-free; a thousandth of the first duration puts every
     // realistic duration well inside the logarithmic part of asinh
-    if (n === 1) this.scale = x !== 0 ? Math.abs(x) / 1000 : 1e-3
-    const y = Math.asinh(x / this.scale)
+    if (n === 1) this.scale = Math.abs(x) / 1000 > 0 ? Math.abs(x) / 1000 : x !== 0 ? Math.abs(x) : 1e-3
+    const t = Math.asinh(x / this.scale)
+    // asinh of the largest double is 710.5: an overflowing ratio is as far as a double can go
+    const y = Number.isFinite(t) ? t : Math.sign(x) * 711
     const warm = n > this.minSamples
 
     const sd = this.value.sd() + 1e-9 + 1e-6 * Math.abs(this.value.mean)
@@ -444,6 +457,9 @@ export class StreamingDetector {
     const u = this.cdf.cdf(y)
     const normalScore = n === 1 ? 0 : normalQuantile(u)
     this.cusum = Math.max(0, this.cusum + normalScore - this.tuning.cusumReference)
+    const slot = n % this.scores.length
+    this.scoreSum += normalScore - this.scores[slot]!
+    this.scores[slot] = normalScore
 
     this.value.update(y, WINSOR)
     this.raw.update(x, WINSOR)
@@ -451,11 +467,17 @@ export class StreamingDetector {
     if (!warm) {
       // what the warm-up taught is not evidence of a shift
       this.cusum = 0
+      this.scores.fill(0)
+      this.scoreSum = 0
       return this.quiet(zValue)
     }
 
-    const spiked = clamp01(this.threshold * zValue / this.tuning.spikeZ)
-    const shifted = clamp01(this.threshold * this.cusum / this.tuning.cusumLimit)
+    // linear in the evidence, scaled by the profile's threshold (not this one), so that sensitivity matters
+    const spiked = clamp01(this.profile.threshold * zValue / this.tuning.spikeZ)
+    const windowed = this.scoreSum / Math.sqrt(this.scores.length)
+    const shifted = clamp01(
+      this.profile.threshold * Math.max(this.cusum / this.tuning.cusumLimit, windowed / this.tuning.windowZ)
+    )
     const score = Math.max(spiked, shifted)
     const kind: AnomalyKind = spiked >= shifted ? "spike" : "shift"
     const isAnomaly = score >= this.threshold

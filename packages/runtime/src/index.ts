@@ -5,6 +5,14 @@
  */
 export { ApmLive } from "./ApmLive.ts"
 export * as ApmLiveStack from "./ApmLive.ts"
+export {
+  GitWorktreeApmLive,
+  McpServicesLive,
+  ModelRouterApmLive,
+  PlanManagementApmLive,
+  VerificationFeedbackApmLive,
+  WorkflowOrchestratorApmLive
+} from "./McpServicesLive.ts"
 export * as MetricsServer from "./MetricsServer.ts"
 export * from "./RuntimeConfig.ts"
 export * as Tracing from "./Tracing.ts"

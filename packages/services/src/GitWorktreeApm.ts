@@ -1,0 +1,365 @@
+/**
+ * The APM of the git worktree service: git commands by subcommand, worktree
+ * management, merges (clean or with conflicts), file-system operations and
+ * the size of each worktree on disk.
+ *
+ * The service traces the effects its caller gives it and does not run git
+ * itself. It reads the disk through Effect's `FileSystem` and `Path`, so it
+ * stays platform-agnostic: Node programs provide them with
+ * `@effect/platform-node`'s `NodeServices.layer`.
+ *
+ * @since 0.1.0
+ */
+import { Apm } from "@mcp-apm/core"
+import { Context, Effect, Exit, FileSystem, Layer, Path } from "effect"
+import { dual } from "effect/Function"
+import type { PlatformError } from "effect/PlatformError"
+import type { InvalidObservation } from "./InvalidObservation.ts"
+import { CappedLabel, defaultLabelCap } from "./internal/labels.ts"
+import { counter, gauge, histogram, secondsBuckets, update } from "./internal/metrics.ts"
+import { statusOf, traceOperation } from "./internal/operation.ts"
+import { count, oneOf, token } from "./internal/validate.ts"
+
+const service = "git_worktree"
+
+/**
+ * The git subcommands `traceGit` accepts.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const subcommands = [
+  "add", "am", "apply", "bisect", "blame", "branch", "checkout", "cherry-pick", "clean", "clone", "commit",
+  "config", "describe", "diff", "fetch", "gc", "grep", "init", "log", "ls-files", "ls-remote", "merge",
+  "merge-base", "mv", "pull", "push", "rebase", "reflog", "remote", "reset", "restore", "rev-parse", "revert",
+  "rm", "show", "stash", "status", "submodule", "switch", "tag", "worktree"
+] as const
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type Subcommand = typeof subcommands[number]
+
+/**
+ * The `git worktree` actions.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const worktreeActions = ["add", "remove", "list", "prune", "move", "lock", "unlock", "repair"] as const
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type WorktreeAction = typeof worktreeActions[number]
+
+/**
+ * File-system operations on worktrees.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const fileSystemOperations = ["read", "write", "copy", "remove", "stat", "scan", "measure_size"] as const
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type FileSystemOperation = typeof fileSystemOperations[number]
+
+/**
+ * Name and description of each metric.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const definitions = {
+  operations: {
+    name: "git_worktree_operations_total",
+    description: "Git operations finished, by operation (subcommand, or worktree_<action>) and status"
+  },
+  operationDuration: {
+    name: "git_worktree_operation_duration_seconds",
+    description: "Duration of git operations in seconds, by operation"
+  },
+  worktreeSize: {
+    name: "git_worktree_worktree_size_bytes",
+    description: "Size of the files of a worktree on disk (apparent size, without .git), in bytes, by worktree"
+  },
+  merges: {
+    name: "git_worktree_merges_total",
+    description: "Merges finished, by outcome (clean, conflict, failed)"
+  },
+  fileSystemDuration: {
+    name: "git_worktree_filesystem_duration_seconds",
+    description: "Duration of file-system operations on worktrees in seconds, by operation"
+  }
+} as const
+
+const metrics = {
+  operations: counter(definitions.operations),
+  operationDuration: histogram(definitions.operationDuration, secondsBuckets),
+  worktreeSize: gauge(definitions.worktreeSize),
+  merges: counter(definitions.merges),
+  fileSystemDuration: histogram(definitions.fileSystemDuration, secondsBuckets)
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options {
+  /** Distinct worktree names kept as label values; later ones fold into `other`. */
+  readonly maxWorktrees?: number | undefined
+}
+
+/**
+ * What a merge effect returns: the number of conflicted files (0 for a clean merge).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface MergeResult {
+  readonly conflicts: number
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface WorktreeSize {
+  /** Apparent size: the sum of the sizes of the regular files. */
+  readonly bytes: number
+  /** Allocated size, where the platform reports blocks. */
+  readonly allocatedBytes: number | undefined
+  readonly files: number
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface GitWorktreeApmService {
+  readonly traceGit: <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    subcommand: Subcommand
+  ) => Effect.Effect<A, E | InvalidObservation, R>
+  readonly traceWorktree: <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    action: WorktreeAction
+  ) => Effect.Effect<A, E | InvalidObservation, R>
+  /** Traces a merge; its result says whether it left conflicts. */
+  readonly traceMerge: <A extends MergeResult, E, R>(
+    self: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | InvalidObservation, R>
+  readonly traceFileSystem: <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    operation: FileSystemOperation
+  ) => Effect.Effect<A, E | InvalidObservation, R>
+  /** Measures the worktree at `path` on disk and records it as the worktree `name`. */
+  readonly measureWorktreeSize: (
+    path: string,
+    name: string
+  ) => Effect.Effect<WorktreeSize, PlatformError | InvalidObservation>
+}
+
+/**
+ * @category services
+ * @since 0.1.0
+ */
+export class GitWorktreeApm extends Context.Service<GitWorktreeApm, GitWorktreeApmService>()(
+  "@mcp-apm/services/GitWorktreeApm"
+) {}
+
+/**
+ * The service over the `Apm`, `FileSystem` and `Path` in context.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = (
+  options: Options = {}
+): Layer.Layer<GitWorktreeApm, never, Apm.Apm | FileSystem.FileSystem | Path.Path> =>
+  Layer.effect(
+    GitWorktreeApm,
+    Effect.gen(function*() {
+      const apm = yield* Apm.Apm
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const worktrees = new CappedLabel(options.maxWorktrees ?? defaultLabelCap)
+
+      const gitOperation = <A, E, R>(
+        self: Effect.Effect<A, E, R>,
+        operation: string,
+        spanName: string,
+        attributes: Record<string, string>
+      ) =>
+        traceOperation(apm, self, spanName, "git_operation", attributes, (seconds, exit) =>
+          Effect.all([
+            update(metrics.operations, { operation, status: statusOf(exit) }, 1),
+            update(metrics.operationDuration, { operation }, seconds)
+          ], { discard: true }))
+
+      const traceGit = <A, E, R>(self: Effect.Effect<A, E, R>, subcommand: Subcommand) =>
+        Effect.flatMap(oneOf(service, "subcommand", subcommand, subcommands), (sub) =>
+          gitOperation(self, sub, `git ${sub}`, { "mcp.git_worktree.subcommand": sub }))
+
+      const traceWorktree = <A, E, R>(self: Effect.Effect<A, E, R>, action: WorktreeAction) =>
+        Effect.flatMap(oneOf(service, "action", action, worktreeActions), (act) =>
+          gitOperation(self, `worktree_${act}`, `git worktree ${act}`, {
+            "mcp.git_worktree.subcommand": "worktree",
+            "mcp.git_worktree.worktree.action": act
+          }))
+
+      const traceMerge = <A extends MergeResult, E, R>(self: Effect.Effect<A, E, R>) =>
+        gitOperation(
+          Effect.tap(self, (result) =>
+            Effect.flatMap(count(service, "conflicts", result.conflicts), (conflicts) =>
+              Effect.annotateCurrentSpan({
+                "mcp.git_worktree.merge.conflicts": conflicts,
+                "mcp.git_worktree.merge.outcome": conflicts === 0 ? "clean" : "conflict"
+              }))),
+          "merge",
+          "git merge",
+          { "mcp.git_worktree.subcommand": "merge" }
+        ).pipe(Effect.onExit((exit) =>
+          update(metrics.merges, {
+            outcome: Exit.isSuccess(exit) ? (exit.value.conflicts === 0 ? "clean" : "conflict") : "failed"
+          }, 1)
+        ))
+
+      const traceFileSystem = <A, E, R>(self: Effect.Effect<A, E, R>, operation: FileSystemOperation) =>
+        Effect.flatMap(oneOf(service, "operation", operation, fileSystemOperations), (op) =>
+          traceOperation(
+            apm,
+            self,
+            `git_worktree.filesystem.${op}`,
+            "git_operation",
+            { "mcp.git_worktree.filesystem.operation": op },
+            (seconds) => update(metrics.fileSystemDuration, { operation: op }, seconds)
+          ))
+
+      const sizeOf = (root: string): Effect.Effect<WorktreeSize, PlatformError> => {
+        let bytes = 0
+        let allocated: number | undefined = 0
+        let files = 0
+        const walk = (dir: string, top: boolean): Effect.Effect<void, PlatformError> =>
+          Effect.flatMap(fs.readDirectoryEntries(dir), (entries) =>
+            Effect.forEach(entries, (entry) => {
+              // The repository database is shared by all worktrees of a repository, not part of one.
+              if (top && entry.name === ".git") return Effect.void
+              const full = path.join(dir, entry.name)
+              if (entry.type === "Directory") return walk(full, false)
+              if (entry.type !== "File") return Effect.void
+              return Effect.map(fs.stat(full), (info) => {
+                files++
+                bytes += Number(info.size)
+                allocated = allocated === undefined || info.blocks._tag === "None"
+                  ? undefined
+                  : allocated + Number(info.blocks.value) * 512
+              })
+            }, { concurrency: 8, discard: true }))
+        return Effect.map(walk(root, true), () => ({ bytes, allocatedBytes: allocated, files }))
+      }
+
+      const measureWorktreeSize = (root: string, name: string) =>
+        Effect.flatMap(token(service, "name", name), () => {
+          const label = worktrees.bound(name)
+          return traceFileSystem(
+            sizeOf(root).pipe(Effect.tap((size) =>
+              Effect.annotateCurrentSpan({
+                "mcp.git_worktree.worktree.name": name,
+                "mcp.git_worktree.worktree.size_bytes": size.bytes,
+                "mcp.git_worktree.worktree.files": size.files
+              })
+            )),
+            "measure_size"
+          ).pipe(Effect.tap((size) => update(metrics.worktreeSize, { worktree: label }, size.bytes)))
+        })
+
+      return GitWorktreeApm.of({ traceGit, traceWorktree, traceMerge, traceFileSystem, measureWorktreeSize })
+    })
+  )
+
+/**
+ * Traces one git command by its subcommand.
+ *
+ * @example
+ * ```ts
+ * const fetched = runGit(["fetch", "origin"]).pipe(GitWorktreeApm.traceGit("fetch"))
+ * ```
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const traceGit: {
+  (subcommand: Subcommand): <A, E, R>(
+    self: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | InvalidObservation, R | GitWorktreeApm>
+  <A, E, R>(self: Effect.Effect<A, E, R>, subcommand: Subcommand): Effect.Effect<A, E | InvalidObservation, R | GitWorktreeApm>
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, subcommand: Subcommand) =>
+    GitWorktreeApm.use((apm) => apm.traceGit(self, subcommand))
+)
+
+/**
+ * Traces one `git worktree` action.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const traceWorktree: {
+  (action: WorktreeAction): <A, E, R>(
+    self: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | InvalidObservation, R | GitWorktreeApm>
+  <A, E, R>(self: Effect.Effect<A, E, R>, action: WorktreeAction): Effect.Effect<A, E | InvalidObservation, R | GitWorktreeApm>
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, action: WorktreeAction) =>
+    GitWorktreeApm.use((apm) => apm.traceWorktree(self, action))
+)
+
+/**
+ * Traces a merge whose result counts the conflicted files.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const traceMerge = <A extends MergeResult, E, R>(
+  self: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | InvalidObservation, R | GitWorktreeApm> => GitWorktreeApm.use((apm) => apm.traceMerge(self))
+
+/**
+ * Traces a file-system operation on a worktree.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const traceFileSystem: {
+  (operation: FileSystemOperation): <A, E, R>(
+    self: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | InvalidObservation, R | GitWorktreeApm>
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    operation: FileSystemOperation
+  ): Effect.Effect<A, E | InvalidObservation, R | GitWorktreeApm>
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, operation: FileSystemOperation) =>
+    GitWorktreeApm.use((apm) => apm.traceFileSystem(self, operation))
+)
+
+/**
+ * Measures the worktree at `path` on disk and records its size as the worktree `name`.
+ *
+ * @category recording
+ * @since 0.1.0
+ */
+export const measureWorktreeSize = (
+  path: string,
+  name: string
+): Effect.Effect<WorktreeSize, PlatformError | InvalidObservation, GitWorktreeApm> =>
+  GitWorktreeApm.use((apm) => apm.measureWorktreeSize(path, name))

@@ -1,0 +1,555 @@
+/**
+ * The APM of the model router: model requests (with the OpenTelemetry GenAI
+ * span attributes and client metrics), routing decisions, token usage, the
+ * response cache and ensemble routing.
+ *
+ * Prompts carry user data, so the input text is never recorded by default:
+ * a request records its length and a short hash. Capturing the text itself
+ * is opt-in (`layer({ captureContent: true })`), as OpenTelemetry's GenAI
+ * conventions recommend, on the span as `gen_ai.input.messages`.
+ *
+ * @since 0.1.0
+ */
+import { Apm } from "@mcp-apm/core"
+import type { PerformanceMetrics } from "@mcp-apm/core"
+import { Cause, Context, Effect, Exit, Layer, Option, Result } from "effect"
+import type { Tracer } from "effect"
+import { dual } from "effect/Function"
+import type { InvalidObservation } from "./InvalidObservation.ts"
+import { CappedLabel, defaultLabelCap } from "./internal/labels.ts"
+import { counter, fractionBuckets, gauge, histogram, secondsBuckets, update } from "./internal/metrics.ts"
+import { annotate, shortText, statusOf, traceOperation, withCurrentSpan } from "./internal/operation.ts"
+import { count, fraction, oneOf, reject, token } from "./internal/validate.ts"
+
+const service = "model_router"
+
+/**
+ * The GenAI operations a request may be: the OpenTelemetry
+ * `gen_ai.operation.name` values, plus the seed's `generate`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const operations = [
+  "chat",
+  "generate",
+  "text_completion",
+  "generate_content",
+  "embeddings",
+  "create_agent",
+  "invoke_agent",
+  "execute_tool"
+] as const
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type Operation = typeof operations[number]
+
+/**
+ * How an ensemble combines the answers of the models it consulted.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const combinations = ["majority_vote", "weighted_average", "best_of", "first_success", "concatenate", "judge"] as const
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type Combination = typeof combinations[number]
+
+/**
+ * The recommended bucket boundaries of `gen_ai.client.token.usage`.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const tokenUsageBuckets: ReadonlyArray<number> = [
+  1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864
+]
+
+/**
+ * The recommended bucket boundaries of `gen_ai.client.operation.duration`, in seconds.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const operationDurationBuckets: ReadonlyArray<number> = [
+  0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92
+]
+
+/**
+ * Name and description of each metric. The `gen_ai.*` names are
+ * OpenTelemetry's; Prometheus exposition turns their dots into underscores.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const definitions = {
+  requests: {
+    name: "model_router_model_requests_total",
+    description: "Model requests finished, by model, operation and status"
+  },
+  routingDecisions: {
+    name: "model_router_routing_decisions_total",
+    description: "Routing decisions made, by chosen model"
+  },
+  tokenUsage: {
+    name: "model_router_token_usage_total",
+    description: "Tokens used, by model and token type (input, output)"
+  },
+  requestDuration: {
+    name: "model_router_request_duration_seconds",
+    description: "Duration of model requests in seconds, by model and operation"
+  },
+  confidence: {
+    name: "model_router_confidence_score",
+    description: "Confidence of routing decisions, between 0 and 1, by chosen model"
+  },
+  cacheLookups: {
+    name: "model_router_cache_lookups_total",
+    description: "Response cache lookups, by model and result (hit, miss)"
+  },
+  cacheHitRatio: {
+    name: "model_router_cache_hit_ratio",
+    description: "Share of response cache lookups that hit since start, between 0 and 1, by model"
+  },
+  ensembles: {
+    name: "model_router_ensemble_requests_total",
+    description: "Ensemble requests finished, by combination method and status"
+  },
+  genAiTokenUsage: {
+    name: "gen_ai.client.token.usage",
+    description: "Number of input and output tokens used (OpenTelemetry GenAI, unit {token})"
+  },
+  genAiOperationDuration: {
+    name: "gen_ai.client.operation.duration",
+    description: "GenAI operation duration in seconds (OpenTelemetry GenAI, unit s)"
+  }
+} as const
+
+const metrics = {
+  requests: counter(definitions.requests),
+  routingDecisions: counter(definitions.routingDecisions),
+  tokenUsage: counter(definitions.tokenUsage),
+  requestDuration: histogram(definitions.requestDuration, secondsBuckets),
+  confidence: histogram(definitions.confidence, fractionBuckets),
+  cacheLookups: counter(definitions.cacheLookups),
+  cacheHitRatio: gauge(definitions.cacheHitRatio),
+  ensembles: counter(definitions.ensembles),
+  genAiTokenUsage: histogram(definitions.genAiTokenUsage, tokenUsageBuckets),
+  genAiOperationDuration: histogram(definitions.genAiOperationDuration, operationDurationBuckets)
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options {
+  /** Record the input text on spans as `gen_ai.input.messages`. Off by default. */
+  readonly captureContent?: boolean | undefined
+  /** Distinct model names kept as label values; later ones fold into `other`. */
+  readonly maxModels?: number | undefined
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface RequestOptions {
+  /** The prompt. Only its length and hash are recorded unless content capture is on. */
+  readonly inputText?: string | undefined
+  /** `gen_ai.provider.name`, e.g. `anthropic`, `openai`. */
+  readonly provider?: string | undefined
+}
+
+/**
+ * Tokens of one request, reported from inside `traceModelRequest`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface TokenUsage {
+  readonly inputTokens: number
+  readonly outputTokens: number
+  /** The model that answered (`gen_ai.response.model`), when it differs from the one asked for. */
+  readonly responseModel?: string | undefined
+}
+
+/**
+ * What a routing step decided. `reason` is free text and only goes on the span.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RoutingDecision {
+  readonly chosenModel: string
+  readonly candidates: ReadonlyArray<string>
+  readonly reason: string
+  readonly confidence: number
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface Ensemble {
+  readonly models: ReadonlyArray<string>
+  readonly combination: Combination
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface ModelRouterApmService {
+  readonly captureContent: boolean
+  /** Traces one model request as `{operation} {model}`, the GenAI span name. */
+  readonly traceModelRequest: <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    model: string,
+    operation: Operation,
+    options?: RequestOptions
+  ) => Effect.Effect<A, E | InvalidObservation, R>
+  /** Records the tokens of the request it runs in; fails outside `traceModelRequest`. */
+  readonly recordTokenUsage: (usage: TokenUsage) => Effect.Effect<void, InvalidObservation>
+  /** Traces a routing step and records the decision it returns. */
+  readonly traceRouting: <E, R>(
+    self: Effect.Effect<RoutingDecision, E, R>
+  ) => Effect.Effect<RoutingDecision, E | InvalidObservation, R>
+  /** Traces a response cache lookup: `Some` is a hit, `None` a miss. */
+  readonly traceCacheLookup: <A, E, R>(
+    self: Effect.Effect<Option.Option<A>, E, R>,
+    model: string
+  ) => Effect.Effect<Option.Option<A>, E | InvalidObservation, R>
+  /** Traces an ensemble; the model requests inside it become its child spans. */
+  readonly traceEnsemble: <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    ensemble: Ensemble
+  ) => Effect.Effect<A, E | InvalidObservation, R>
+}
+
+/**
+ * @category services
+ * @since 0.1.0
+ */
+export class ModelRouterApm extends Context.Service<ModelRouterApm, ModelRouterApmService>()(
+  "@mcp-apm/services/ModelRouterApm"
+) {}
+
+interface CurrentRequest {
+  readonly model: string
+  readonly operation: Operation
+  readonly span: Tracer.Span | undefined
+}
+
+/** The request a fiber runs in, so that usage reported inside it lands on its span and labels. */
+const CurrentRequest = Context.Reference<CurrentRequest | undefined>(
+  "@mcp-apm/services/ModelRouterApm/CurrentRequest",
+  { defaultValue: () => undefined }
+)
+
+/**
+ * FNV-1a (32 bit) of the UTF-8 bytes, as 8 hex digits. Enough to tell
+ * whether two requests had the same prompt; not a cryptographic hash, which
+ * would need Node's `crypto` or the asynchronous WebCrypto here, and would
+ * not hide a short prompt from a dictionary attack any better.
+ */
+const fnv1a = (text: string): string => {
+  let hash = 0x811c9dc5
+  for (const byte of new TextEncoder().encode(text)) {
+    hash ^= byte
+    hash = Math.imul(hash, 0x01000193)
+  }
+  return (hash >>> 0).toString(16).padStart(8, "0")
+}
+
+const inputMessages = (text: string): string =>
+  JSON.stringify([{ role: "user", parts: [{ type: "text", content: text }] }])
+
+/**
+ * The service over the `Apm` in context.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = (options: Options = {}): Layer.Layer<ModelRouterApm, never, Apm.Apm> =>
+  Layer.effect(
+    ModelRouterApm,
+    Effect.gen(function*() {
+      const apm = yield* Apm.Apm
+      const captureContent = options.captureContent ?? false
+      const models = new CappedLabel(options.maxModels ?? defaultLabelCap)
+      const errorTypes = new CappedLabel(defaultLabelCap)
+      const cache = new Map<string, { hits: number; lookups: number }>()
+
+      const errorType = (exit: Exit.Exit<unknown, unknown>): Record<string, string> => {
+        if (Exit.isSuccess(exit)) return {}
+        const error = Cause.findError(exit.cause)
+        const tag = Result.isSuccess(error) ? (error.success as { _tag?: unknown } | null)?._tag : undefined
+        return { "error.type": typeof tag === "string" ? errorTypes.bound(tag) : "_OTHER" }
+      }
+
+      const traceModelRequest = <A, E, R>(
+        self: Effect.Effect<A, E, R>,
+        model: string,
+        operation: Operation,
+        requestOptions: RequestOptions = {}
+      ): Effect.Effect<A, E | InvalidObservation, R> =>
+        Effect.gen(function*() {
+          yield* token(service, "model", model)
+          yield* oneOf(service, "operation", operation, operations)
+          const provider = requestOptions.provider === undefined
+            ? undefined
+            : yield* token(service, "provider", requestOptions.provider)
+          const label = models.bound(model)
+          const text = requestOptions.inputText
+          const attributes: PerformanceMetrics.Attributes = {
+            "gen_ai.operation.name": operation,
+            "gen_ai.request.model": model,
+            ...(provider === undefined ? {} : { "gen_ai.provider.name": provider }),
+            ...(text === undefined ? {} : {
+              "mcp.model_router.input_text.length": text.length,
+              "mcp.model_router.input_text.hash": fnv1a(text)
+            })
+          }
+          const genAiLabels = {
+            "gen_ai.operation.name": operation,
+            "gen_ai.request.model": label,
+            ...(provider === undefined ? {} : { "gen_ai.provider.name": provider })
+          }
+          const inner = withCurrentSpan((span) => {
+            if (captureContent && text !== undefined) annotate(span, { "gen_ai.input.messages": inputMessages(text) })
+            return Effect.provideService(self, CurrentRequest, { model: label, operation, span })
+          })
+          return yield* traceOperation(
+            apm,
+            inner,
+            `${operation} ${label}`,
+            "model_request",
+            attributes,
+            (seconds, exit) =>
+              Effect.all([
+                update(metrics.requests, { model: label, operation, status: statusOf(exit) }, 1),
+                update(metrics.requestDuration, { model: label, operation }, seconds),
+                update(metrics.genAiOperationDuration, { ...genAiLabels, ...errorType(exit) }, seconds)
+              ], { discard: true })
+          )
+        })
+
+      const recordTokenUsage = (usage: TokenUsage): Effect.Effect<void, InvalidObservation> =>
+        Effect.gen(function*() {
+          const input = yield* count(service, "inputTokens", usage.inputTokens)
+          const output = yield* count(service, "outputTokens", usage.outputTokens)
+          if (usage.responseModel !== undefined) yield* token(service, "responseModel", usage.responseModel)
+          const request = yield* CurrentRequest
+          if (request === undefined) {
+            return yield* reject(service, "recordTokenUsage", "outside a request", "a call inside traceModelRequest")
+          }
+          annotate(request.span, {
+            "gen_ai.usage.input_tokens": input,
+            "gen_ai.usage.output_tokens": output,
+            "mcp.model_router.usage.total_tokens": input + output,
+            ...(usage.responseModel === undefined ? {} : { "gen_ai.response.model": usage.responseModel })
+          })
+          const genAi = { "gen_ai.operation.name": request.operation, "gen_ai.request.model": request.model }
+          yield* Effect.all([
+            update(metrics.tokenUsage, { model: request.model, token_type: "input" }, input),
+            update(metrics.tokenUsage, { model: request.model, token_type: "output" }, output),
+            update(metrics.genAiTokenUsage, { ...genAi, "gen_ai.token.type": "input" }, input),
+            update(metrics.genAiTokenUsage, { ...genAi, "gen_ai.token.type": "output" }, output)
+          ], { discard: true })
+        })
+
+      const validateDecision = (decision: RoutingDecision) =>
+        Effect.gen(function*() {
+          yield* token(service, "chosenModel", decision.chosenModel)
+          for (const candidate of decision.candidates) yield* token(service, "candidates", candidate)
+          yield* fraction(service, "confidence", decision.confidence)
+          return decision
+        })
+
+      const traceRouting = <E, R>(
+        self: Effect.Effect<RoutingDecision, E, R>
+      ): Effect.Effect<RoutingDecision, E | InvalidObservation, R> =>
+        traceOperation(
+          apm,
+          self.pipe(
+            Effect.flatMap(validateDecision),
+            Effect.tap((decision) =>
+              withCurrentSpan((span) => {
+                annotate(span, {
+                  "mcp.model_router.routing.chosen_model": decision.chosenModel,
+                  "mcp.model_router.routing.candidates": decision.candidates.join(","),
+                  "mcp.model_router.routing.candidate_count": decision.candidates.length,
+                  "mcp.model_router.routing.reason": shortText(decision.reason),
+                  "mcp.model_router.routing.confidence": decision.confidence
+                })
+                const model = models.bound(decision.chosenModel)
+                return Effect.all([
+                  update(metrics.routingDecisions, { model }, 1),
+                  update(metrics.confidence, { model }, decision.confidence)
+                ], { discard: true })
+              })
+            )
+          ),
+          "model_router.route",
+          "model_request",
+          {},
+          () => Effect.void
+        )
+
+      const traceCacheLookup = <A, E, R>(
+        self: Effect.Effect<Option.Option<A>, E, R>,
+        model: string
+      ): Effect.Effect<Option.Option<A>, E | InvalidObservation, R> =>
+        Effect.flatMap(token(service, "model", model), () => {
+          const label = models.bound(model)
+          return traceOperation(
+            apm,
+            Effect.tap(self, (found) => Effect.annotateCurrentSpan("mcp.model_router.cache.hit", Option.isSome(found))),
+            "model_router.cache_lookup",
+            "model_request",
+            { "gen_ai.request.model": model },
+            (_, exit) => {
+              if (Exit.isFailure(exit)) return Effect.void
+              const hit = Option.isSome(exit.value)
+              const counts = cache.get(label) ?? { hits: 0, lookups: 0 }
+              counts.lookups++
+              if (hit) counts.hits++
+              cache.set(label, counts)
+              return Effect.all([
+                update(metrics.cacheLookups, { model: label, result: hit ? "hit" : "miss" }, 1),
+                update(metrics.cacheHitRatio, { model: label }, counts.hits / counts.lookups)
+              ], { discard: true })
+            }
+          )
+        })
+
+      const traceEnsemble = <A, E, R>(
+        self: Effect.Effect<A, E, R>,
+        ensemble: Ensemble
+      ): Effect.Effect<A, E | InvalidObservation, R> =>
+        Effect.gen(function*() {
+          if (ensemble.models.length === 0) {
+            return yield* reject(service, "models", "[]", "at least one model")
+          }
+          for (const model of ensemble.models) yield* token(service, "models", model)
+          const combination = yield* oneOf(service, "combination", ensemble.combination, combinations)
+          return yield* traceOperation(
+            apm,
+            self,
+            "model_router.ensemble",
+            "model_request",
+            {
+              "mcp.model_router.ensemble.models": ensemble.models.join(","),
+              "mcp.model_router.ensemble.size": ensemble.models.length,
+              "mcp.model_router.ensemble.combination": combination
+            },
+            (_, exit) => update(metrics.ensembles, { combination, status: statusOf(exit) }, 1)
+          )
+        })
+
+      return ModelRouterApm.of({
+        captureContent,
+        traceModelRequest,
+        recordTokenUsage,
+        traceRouting,
+        traceCacheLookup,
+        traceEnsemble
+      })
+    })
+  )
+
+/**
+ * Traces a model request (the seed's `trace_model_request`).
+ *
+ * @example
+ * ```ts
+ * const answer = callClaude(prompt).pipe(
+ *   ModelRouterApm.traceModelRequest("claude-3-sonnet", "generate", { inputText: prompt })
+ * )
+ * ```
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const traceModelRequest: {
+  (
+    model: string,
+    operation: Operation,
+    options?: RequestOptions
+  ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | InvalidObservation, R | ModelRouterApm>
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    model: string,
+    operation: Operation,
+    options?: RequestOptions
+  ): Effect.Effect<A, E | InvalidObservation, R | ModelRouterApm>
+} = dual(
+  (args) => Effect.isEffect(args[0]),
+  <A, E, R>(self: Effect.Effect<A, E, R>, model: string, operation: Operation, options?: RequestOptions) =>
+    ModelRouterApm.use((apm) => apm.traceModelRequest(self, model, operation, options))
+)
+
+/**
+ * Records the tokens of the current request (call it inside `traceModelRequest`).
+ *
+ * @category recording
+ * @since 0.1.0
+ */
+export const recordTokenUsage = (usage: TokenUsage): Effect.Effect<void, InvalidObservation, ModelRouterApm> =>
+  ModelRouterApm.use((apm) => apm.recordTokenUsage(usage))
+
+/**
+ * Traces a routing step that returns its decision.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const traceRouting = <E, R>(
+  self: Effect.Effect<RoutingDecision, E, R>
+): Effect.Effect<RoutingDecision, E | InvalidObservation, R | ModelRouterApm> =>
+  ModelRouterApm.use((apm) => apm.traceRouting(self))
+
+/**
+ * Traces a response cache lookup for `model`: `Some` is a hit, `None` a miss.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const traceCacheLookup: {
+  (
+    model: string
+  ): <A, E, R>(
+    self: Effect.Effect<Option.Option<A>, E, R>
+  ) => Effect.Effect<Option.Option<A>, E | InvalidObservation, R | ModelRouterApm>
+  <A, E, R>(
+    self: Effect.Effect<Option.Option<A>, E, R>,
+    model: string
+  ): Effect.Effect<Option.Option<A>, E | InvalidObservation, R | ModelRouterApm>
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<Option.Option<A>, E, R>, model: string) =>
+    ModelRouterApm.use((apm) => apm.traceCacheLookup(self, model))
+)
+
+/**
+ * Traces an ensemble request over the models it consults.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const traceEnsemble: {
+  (ensemble: Ensemble): <A, E, R>(
+    self: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | InvalidObservation, R | ModelRouterApm>
+  <A, E, R>(self: Effect.Effect<A, E, R>, ensemble: Ensemble): Effect.Effect<A, E | InvalidObservation, R | ModelRouterApm>
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, ensemble: Ensemble) =>
+    ModelRouterApm.use((apm) => apm.traceEnsemble(self, ensemble))
+)

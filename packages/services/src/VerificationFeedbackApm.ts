@@ -1,0 +1,400 @@
+/**
+ * The APM of verification feedback: code analyses, security scans (findings
+ * by severity), quality assessments (a score in [0, 1]) and verification
+ * pipelines whose stages are child spans.
+ *
+ * @since 0.1.0
+ */
+import { Apm } from "@mcp-apm/core"
+import { Context, Effect, Exit, Layer } from "effect"
+import { dual } from "effect/Function"
+import type { InvalidObservation } from "./InvalidObservation.ts"
+import { CappedLabel, defaultLabelCap } from "./internal/labels.ts"
+import { counter, gauge, histogram, secondsBuckets, update } from "./internal/metrics.ts"
+import { statusOf, traceOperation } from "./internal/operation.ts"
+import { fraction, oneOf, token } from "./internal/validate.ts"
+
+const service = "verification_feedback"
+
+/**
+ * The kinds of analysis.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const analyses = [
+  "static_analysis",
+  "lint",
+  "type_check",
+  "test",
+  "complexity",
+  "coverage",
+  "security_scan",
+  "quality_assessment"
+] as const
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type Analysis = typeof analyses[number]
+
+/**
+ * Severities of security findings.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const severities = ["critical", "high", "medium", "low", "info"] as const
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type Severity = typeof severities[number]
+
+/**
+ * What a quality score measures.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const qualityDimensions = [
+  "overall",
+  "maintainability",
+  "reliability",
+  "security",
+  "performance",
+  "readability",
+  "test_coverage",
+  "documentation"
+] as const
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type QualityDimension = typeof qualityDimensions[number]
+
+/**
+ * Name and description of each metric.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const definitions = {
+  analyses: {
+    name: "verification_feedback_analyses_total",
+    description: "Analyses finished, by analysis and status"
+  },
+  analysisDuration: {
+    name: "verification_feedback_analysis_duration_seconds",
+    description: "Duration of analyses in seconds, by analysis"
+  },
+  qualityScore: {
+    name: "verification_feedback_quality_score",
+    description: "Latest quality score, between 0 and 1, by dimension"
+  },
+  securityFindings: {
+    name: "verification_feedback_security_findings_total",
+    description: "Security findings reported by scans, by severity"
+  },
+  pipelineRuns: {
+    name: "verification_feedback_pipeline_runs_total",
+    description: "Verification pipeline runs finished, by pipeline and status"
+  },
+  stageDuration: {
+    name: "verification_feedback_stage_duration_seconds",
+    description: "Duration of verification pipeline stages in seconds, by pipeline, stage and status"
+  }
+} as const
+
+const metrics = {
+  analyses: counter(definitions.analyses),
+  analysisDuration: histogram(definitions.analysisDuration, secondsBuckets),
+  qualityScore: gauge(definitions.qualityScore),
+  securityFindings: counter(definitions.securityFindings),
+  pipelineRuns: counter(definitions.pipelineRuns),
+  stageDuration: histogram(definitions.stageDuration, secondsBuckets)
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options {
+  /** Distinct pipeline, and stage, names kept as label values; later ones fold into `other`. */
+  readonly maxPipelines?: number | undefined
+  readonly maxStages?: number | undefined
+}
+
+/**
+ * A security finding: only its severity is recorded.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Finding {
+  readonly severity: Severity
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface QualityAssessment {
+  /** Between 0 and 1. */
+  readonly score: number
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface VerificationFeedbackApmService {
+  readonly traceAnalysis: <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    analysis: Analysis
+  ) => Effect.Effect<A, E | InvalidObservation, R>
+  /** Traces a security scan and counts the findings it returns by severity. */
+  readonly traceSecurityScan: <F extends Finding, E, R>(
+    self: Effect.Effect<ReadonlyArray<F>, E, R>
+  ) => Effect.Effect<ReadonlyArray<F>, E | InvalidObservation, R>
+  /** Traces a quality assessment and records the score it returns. */
+  readonly traceQualityAssessment: <A extends QualityAssessment, E, R>(
+    self: Effect.Effect<A, E, R>,
+    dimension: QualityDimension
+  ) => Effect.Effect<A, E | InvalidObservation, R>
+  readonly tracePipeline: <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    pipeline: string
+  ) => Effect.Effect<A, E | InvalidObservation, R>
+  /** Traces one stage; inside `tracePipeline` it is a child span of the pipeline. */
+  readonly traceStage: <A, E, R>(self: Effect.Effect<A, E, R>, stage: string) => Effect.Effect<A, E | InvalidObservation, R>
+}
+
+/**
+ * @category services
+ * @since 0.1.0
+ */
+export class VerificationFeedbackApm extends Context.Service<VerificationFeedbackApm, VerificationFeedbackApmService>()(
+  "@mcp-apm/services/VerificationFeedbackApm"
+) {}
+
+/** The pipeline a fiber runs in, so that its stages are labelled with it. */
+const CurrentPipeline = Context.Reference<string | undefined>(
+  "@mcp-apm/services/VerificationFeedbackApm/CurrentPipeline",
+  { defaultValue: () => undefined }
+)
+
+const noPipeline = "none"
+
+/**
+ * The service over the `Apm` in context.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = (options: Options = {}): Layer.Layer<VerificationFeedbackApm, never, Apm.Apm> =>
+  Layer.effect(
+    VerificationFeedbackApm,
+    Effect.gen(function*() {
+      const apm = yield* Apm.Apm
+      const pipelines = new CappedLabel(options.maxPipelines ?? defaultLabelCap)
+      const stages = new CappedLabel(options.maxStages ?? defaultLabelCap)
+
+      const analysisOperation = <A, E, R>(self: Effect.Effect<A, E, R>, analysis: Analysis) =>
+        traceOperation(
+          apm,
+          self,
+          `verification_feedback.${analysis}`,
+          "verification_operation",
+          { "mcp.verification_feedback.analysis": analysis },
+          (seconds, exit) =>
+            Effect.all([
+              update(metrics.analyses, { analysis, status: statusOf(exit) }, 1),
+              update(metrics.analysisDuration, { analysis }, seconds)
+            ], { discard: true })
+        )
+
+      const traceAnalysis = <A, E, R>(self: Effect.Effect<A, E, R>, analysis: Analysis) =>
+        Effect.flatMap(oneOf(service, "analysis", analysis, analyses), (a) => analysisOperation(self, a))
+
+      const countFindings = (findings: ReadonlyArray<Finding>) =>
+        Effect.gen(function*() {
+          const counts = new Map<Severity, number>(severities.map((s) => [s, 0]))
+          for (const finding of findings) {
+            const severity = yield* oneOf(service, "severity", finding.severity, severities)
+            counts.set(severity, counts.get(severity)! + 1)
+          }
+          return counts
+        })
+
+      const traceSecurityScan = <F extends Finding, E, R>(self: Effect.Effect<ReadonlyArray<F>, E, R>) =>
+        analysisOperation(
+          Effect.tap(self, (findings) =>
+            Effect.flatMap(countFindings(findings), (counts) =>
+              Effect.andThen(
+                Effect.annotateCurrentSpan({
+                  "mcp.verification_feedback.findings.total": findings.length,
+                  ...Object.fromEntries(
+                    [...counts].map(([severity, n]) => [`mcp.verification_feedback.findings.${severity}`, n])
+                  )
+                }),
+                Effect.forEach(
+                  [...counts].filter(([, n]) => n > 0),
+                  ([severity, n]) => update(metrics.securityFindings, { severity }, n),
+                  { discard: true }
+                )
+              ))),
+          "security_scan"
+        )
+
+      const traceQualityAssessment = <A extends QualityAssessment, E, R>(
+        self: Effect.Effect<A, E, R>,
+        dimension: QualityDimension
+      ) =>
+        Effect.flatMap(oneOf(service, "dimension", dimension, qualityDimensions), (d) =>
+          analysisOperation(
+            Effect.tap(self, (assessment) =>
+              Effect.flatMap(fraction(service, "score", assessment.score), (score) =>
+                Effect.annotateCurrentSpan({
+                  "mcp.verification_feedback.quality.dimension": d,
+                  "mcp.verification_feedback.quality.score": score
+                }))),
+            "quality_assessment"
+          ).pipe(Effect.onExit((exit) =>
+            Exit.isSuccess(exit) ? update(metrics.qualityScore, { dimension: d }, exit.value.score) : Effect.void
+          )))
+
+      const tracePipeline = <A, E, R>(self: Effect.Effect<A, E, R>, pipeline: string) =>
+        Effect.flatMap(token(service, "pipeline", pipeline), () => {
+          const label = pipelines.bound(pipeline)
+          return traceOperation(
+            apm,
+            Effect.provideService(self, CurrentPipeline, label),
+            `verification_feedback.pipeline ${label}`,
+            "verification_operation",
+            { "mcp.verification_feedback.pipeline.name": pipeline },
+            (_, exit) => update(metrics.pipelineRuns, { pipeline: label, status: statusOf(exit) }, 1)
+          )
+        })
+
+      const traceStage = <A, E, R>(self: Effect.Effect<A, E, R>, stage: string) =>
+        Effect.gen(function*() {
+          const label = stages.bound(yield* token(service, "stage", stage))
+          const pipeline = (yield* CurrentPipeline) ?? noPipeline
+          return yield* traceOperation(
+            apm,
+            self,
+            `verification_feedback.stage ${label}`,
+            "verification_operation",
+            { "mcp.verification_feedback.stage.name": stage },
+            (seconds, exit) => update(metrics.stageDuration, { pipeline, stage: label, status: statusOf(exit) }, seconds)
+          )
+        })
+
+      return VerificationFeedbackApm.of({
+        traceAnalysis,
+        traceSecurityScan,
+        traceQualityAssessment,
+        tracePipeline,
+        traceStage
+      })
+    })
+  )
+
+/**
+ * Traces one analysis.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const traceAnalysis: {
+  (analysis: Analysis): <A, E, R>(
+    self: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | InvalidObservation, R | VerificationFeedbackApm>
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    analysis: Analysis
+  ): Effect.Effect<A, E | InvalidObservation, R | VerificationFeedbackApm>
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, analysis: Analysis) =>
+    VerificationFeedbackApm.use((apm) => apm.traceAnalysis(self, analysis))
+)
+
+/**
+ * Traces a security scan that returns its findings.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const traceSecurityScan = <F extends Finding, E, R>(
+  self: Effect.Effect<ReadonlyArray<F>, E, R>
+): Effect.Effect<ReadonlyArray<F>, E | InvalidObservation, R | VerificationFeedbackApm> =>
+  VerificationFeedbackApm.use((apm) => apm.traceSecurityScan(self))
+
+/**
+ * Traces a quality assessment of `dimension` that returns its score.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const traceQualityAssessment: {
+  (dimension: QualityDimension): <A extends QualityAssessment, E, R>(
+    self: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | InvalidObservation, R | VerificationFeedbackApm>
+  <A extends QualityAssessment, E, R>(
+    self: Effect.Effect<A, E, R>,
+    dimension: QualityDimension
+  ): Effect.Effect<A, E | InvalidObservation, R | VerificationFeedbackApm>
+} = dual(
+  2,
+  <A extends QualityAssessment, E, R>(self: Effect.Effect<A, E, R>, dimension: QualityDimension) =>
+    VerificationFeedbackApm.use((apm) => apm.traceQualityAssessment(self, dimension))
+)
+
+/**
+ * Traces a verification pipeline run.
+ *
+ * @example
+ * ```ts
+ * const verify = Effect.all([lint.pipe(VerificationFeedbackApm.traceStage("lint")), tests]).pipe(
+ *   VerificationFeedbackApm.tracePipeline("pre-merge")
+ * )
+ * ```
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const tracePipeline: {
+  (pipeline: string): <A, E, R>(
+    self: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | InvalidObservation, R | VerificationFeedbackApm>
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    pipeline: string
+  ): Effect.Effect<A, E | InvalidObservation, R | VerificationFeedbackApm>
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, pipeline: string) =>
+    VerificationFeedbackApm.use((apm) => apm.tracePipeline(self, pipeline))
+)
+
+/**
+ * Traces one stage of the current verification pipeline.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const traceStage: {
+  (stage: string): <A, E, R>(
+    self: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | InvalidObservation, R | VerificationFeedbackApm>
+  <A, E, R>(self: Effect.Effect<A, E, R>, stage: string): Effect.Effect<A, E | InvalidObservation, R | VerificationFeedbackApm>
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, stage: string) =>
+    VerificationFeedbackApm.use((apm) => apm.traceStage(self, stage))
+)

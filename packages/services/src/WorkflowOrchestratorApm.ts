@@ -1,0 +1,350 @@
+/**
+ * The APM of the workflow orchestrator: workflow executions (id, definition,
+ * outcome), their steps as child spans, agent coordination, and a gauge of
+ * the workflows in each active state.
+ *
+ * @since 0.1.0
+ */
+import { Apm } from "@mcp-apm/core"
+import { Context, Effect, Layer } from "effect"
+import { dual } from "effect/Function"
+import type { InvalidObservation } from "./InvalidObservation.ts"
+import { CappedLabel, defaultLabelCap } from "./internal/labels.ts"
+import { counter, gauge, histogram, secondsBuckets, update } from "./internal/metrics.ts"
+import type { Status } from "./internal/operation.ts"
+import { statusOf, traceOperation } from "./internal/operation.ts"
+import { oneOf, reject, token } from "./internal/validate.ts"
+
+const service = "workflow_orchestrator"
+
+/**
+ * The states of a workflow. `pending`, `running` and `paused` are active and
+ * counted by the state gauge; the others end the workflow.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const states = ["pending", "running", "paused", "completed", "failed", "cancelled"] as const
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type State = typeof states[number]
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export const activeStates = ["pending", "running", "paused"] as const
+
+/**
+ * How agents are coordinated.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const coordinationPatterns = ["sequential", "parallel", "hierarchical", "consensus", "handoff", "broadcast"] as const
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type CoordinationPattern = typeof coordinationPatterns[number]
+
+/**
+ * Name and description of each metric.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const definitions = {
+  workflowsExecuted: {
+    name: "workflow_orchestrator_workflows_executed_total",
+    description: "Workflow executions finished, by definition and status"
+  },
+  stepDuration: {
+    name: "workflow_orchestrator_step_duration_seconds",
+    description: "Duration of workflow steps in seconds, by definition, step and status"
+  },
+  agentCoordinationDuration: {
+    name: "workflow_orchestrator_agent_coordination_duration_seconds",
+    description: "Duration of agent coordination in seconds, by pattern and status"
+  },
+  activeWorkflows: {
+    name: "workflow_orchestrator_active_workflows",
+    description: "Workflows currently in each active state (pending, running, paused)"
+  }
+} as const
+
+const metrics = {
+  workflowsExecuted: counter(definitions.workflowsExecuted),
+  stepDuration: histogram(definitions.stepDuration, secondsBuckets),
+  agentCoordinationDuration: histogram(definitions.agentCoordinationDuration, secondsBuckets),
+  activeWorkflows: gauge(definitions.activeWorkflows)
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options {
+  /** Distinct workflow definitions, and step names, kept as label values; later ones fold into `other`. */
+  readonly maxDefinitions?: number | undefined
+  readonly maxSteps?: number | undefined
+  /** Active workflows tracked for the state gauge; past it the oldest is forgotten. */
+  readonly maxTrackedWorkflows?: number | undefined
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface Workflow {
+  readonly workflowId: string
+  readonly definition: string
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface Coordination {
+  readonly pattern: CoordinationPattern
+  readonly agents: ReadonlyArray<string>
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface WorkflowOrchestratorApmService {
+  /** Traces a workflow execution; it is `running` while it runs and ends `completed`, `failed` or `cancelled`. */
+  readonly traceWorkflow: <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    workflow: Workflow
+  ) => Effect.Effect<A, E | InvalidObservation, R>
+  /** Traces one step; inside `traceWorkflow` it is a child span of the workflow. */
+  readonly traceStep: <A, E, R>(self: Effect.Effect<A, E, R>, step: string) => Effect.Effect<A, E | InvalidObservation, R>
+  readonly traceAgentCoordination: <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    coordination: Coordination
+  ) => Effect.Effect<A, E | InvalidObservation, R>
+  /** Moves a workflow to `state` (e.g. `pending` before it is scheduled, `paused` while it waits). */
+  readonly setWorkflowState: (workflowId: string, state: State) => Effect.Effect<void, InvalidObservation>
+}
+
+/**
+ * @category services
+ * @since 0.1.0
+ */
+export class WorkflowOrchestratorApm extends Context.Service<WorkflowOrchestratorApm, WorkflowOrchestratorApmService>()(
+  "@mcp-apm/services/WorkflowOrchestratorApm"
+) {}
+
+interface CurrentWorkflow {
+  readonly workflowId: string
+  readonly definition: string
+}
+
+/** The workflow a fiber runs in, so that its steps carry the workflow's id and definition. */
+const CurrentWorkflow = Context.Reference<CurrentWorkflow | undefined>(
+  "@mcp-apm/services/WorkflowOrchestratorApm/CurrentWorkflow",
+  { defaultValue: () => undefined }
+)
+
+const noWorkflow = "none"
+
+const finalState: Record<Status, State> = {
+  ok: "completed",
+  error: "failed",
+  defect: "failed",
+  interrupted: "cancelled"
+}
+
+const isActive = (state: State): boolean => (activeStates as ReadonlyArray<string>).includes(state)
+
+/**
+ * The service over the `Apm` in context.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = (options: Options = {}): Layer.Layer<WorkflowOrchestratorApm, never, Apm.Apm> =>
+  Layer.effect(
+    WorkflowOrchestratorApm,
+    Effect.gen(function*() {
+      const apm = yield* Apm.Apm
+      const definitionLabels = new CappedLabel(options.maxDefinitions ?? defaultLabelCap)
+      const stepLabels = new CappedLabel(options.maxSteps ?? defaultLabelCap)
+      const maxTracked = options.maxTrackedWorkflows ?? 10_000
+      const active = new Map<string, State>()
+
+      const publishStates = Effect.forEach(activeStates, (state) => {
+        let n = 0
+        for (const s of active.values()) if (s === state) n++
+        return update(metrics.activeWorkflows, { state }, n)
+      }, { discard: true })
+
+      const moveTo = (workflowId: string, state: State): Effect.Effect<void> =>
+        Effect.suspend(() => {
+          active.delete(workflowId)
+          if (isActive(state)) {
+            if (active.size >= maxTracked) active.delete(active.keys().next().value!)
+            active.set(workflowId, state)
+          }
+          return publishStates
+        })
+
+      const setWorkflowState = (workflowId: string, state: State) =>
+        Effect.gen(function*() {
+          yield* token(service, "workflowId", workflowId)
+          yield* oneOf(service, "state", state, states)
+          yield* moveTo(workflowId, state)
+        })
+
+      const traceWorkflow = <A, E, R>(self: Effect.Effect<A, E, R>, workflow: Workflow) =>
+        Effect.gen(function*() {
+          const workflowId = yield* token(service, "workflowId", workflow.workflowId)
+          const definition = definitionLabels.bound(yield* token(service, "definition", workflow.definition))
+          yield* moveTo(workflowId, "running")
+          const inner = self.pipe(
+            Effect.provideService(CurrentWorkflow, { workflowId, definition }),
+            Effect.onExit((exit) =>
+              Effect.annotateCurrentSpan("mcp.workflow_orchestrator.workflow.outcome", finalState[statusOf(exit)])
+            )
+          )
+          return yield* traceOperation(
+            apm,
+            inner,
+            `workflow_orchestrator.workflow ${definition}`,
+            "workflow_operation",
+            {
+              "mcp.workflow_orchestrator.workflow.id": workflowId,
+              "mcp.workflow_orchestrator.workflow.definition": workflow.definition
+            },
+            (_, exit) =>
+              Effect.andThen(
+                update(metrics.workflowsExecuted, { definition, status: statusOf(exit) }, 1),
+                moveTo(workflowId, finalState[statusOf(exit)])
+              )
+          )
+        })
+
+      const traceStep = <A, E, R>(self: Effect.Effect<A, E, R>, step: string) =>
+        Effect.gen(function*() {
+          const label = stepLabels.bound(yield* token(service, "step", step))
+          const workflow = yield* CurrentWorkflow
+          const definition = workflow?.definition ?? noWorkflow
+          return yield* traceOperation(
+            apm,
+            self,
+            `workflow_orchestrator.step ${label}`,
+            "workflow_operation",
+            {
+              "mcp.workflow_orchestrator.step.name": step,
+              ...(workflow === undefined ? {} : { "mcp.workflow_orchestrator.workflow.id": workflow.workflowId })
+            },
+            (seconds, exit) =>
+              update(metrics.stepDuration, { definition, step: label, status: statusOf(exit) }, seconds)
+          )
+        })
+
+      const traceAgentCoordination = <A, E, R>(self: Effect.Effect<A, E, R>, coordination: Coordination) =>
+        Effect.gen(function*() {
+          const pattern = yield* oneOf(service, "pattern", coordination.pattern, coordinationPatterns)
+          if (coordination.agents.length === 0) return yield* reject(service, "agents", "[]", "at least one agent")
+          for (const agent of coordination.agents) yield* token(service, "agents", agent)
+          return yield* traceOperation(
+            apm,
+            self,
+            "workflow_orchestrator.coordinate_agents",
+            "workflow_operation",
+            {
+              "mcp.workflow_orchestrator.coordination.pattern": pattern,
+              "mcp.workflow_orchestrator.coordination.agents": coordination.agents.join(","),
+              "mcp.workflow_orchestrator.coordination.agent_count": coordination.agents.length
+            },
+            (seconds, exit) => update(metrics.agentCoordinationDuration, { pattern, status: statusOf(exit) }, seconds)
+          )
+        })
+
+      return WorkflowOrchestratorApm.of({ traceWorkflow, traceStep, traceAgentCoordination, setWorkflowState })
+    })
+  )
+
+/**
+ * Traces a workflow execution.
+ *
+ * @example
+ * ```ts
+ * const run = Effect.all([fetch.pipe(WorkflowOrchestratorApm.traceStep("fetch")), build]).pipe(
+ *   WorkflowOrchestratorApm.traceWorkflow({ workflowId: "wf-42", definition: "release" })
+ * )
+ * ```
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const traceWorkflow: {
+  (workflow: Workflow): <A, E, R>(
+    self: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | InvalidObservation, R | WorkflowOrchestratorApm>
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    workflow: Workflow
+  ): Effect.Effect<A, E | InvalidObservation, R | WorkflowOrchestratorApm>
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, workflow: Workflow) =>
+    WorkflowOrchestratorApm.use((apm) => apm.traceWorkflow(self, workflow))
+)
+
+/**
+ * Traces one step of the current workflow.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const traceStep: {
+  (step: string): <A, E, R>(
+    self: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | InvalidObservation, R | WorkflowOrchestratorApm>
+  <A, E, R>(self: Effect.Effect<A, E, R>, step: string): Effect.Effect<A, E | InvalidObservation, R | WorkflowOrchestratorApm>
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, step: string) =>
+    WorkflowOrchestratorApm.use((apm) => apm.traceStep(self, step))
+)
+
+/**
+ * Traces the coordination of agents.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const traceAgentCoordination: {
+  (coordination: Coordination): <A, E, R>(
+    self: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | InvalidObservation, R | WorkflowOrchestratorApm>
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    coordination: Coordination
+  ): Effect.Effect<A, E | InvalidObservation, R | WorkflowOrchestratorApm>
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, coordination: Coordination) =>
+    WorkflowOrchestratorApm.use((apm) => apm.traceAgentCoordination(self, coordination))
+)
+
+/**
+ * Moves a workflow to `state`.
+ *
+ * @category recording
+ * @since 0.1.0
+ */
+export const setWorkflowState = (
+  workflowId: string,
+  state: State
+): Effect.Effect<void, InvalidObservation, WorkflowOrchestratorApm> =>
+  WorkflowOrchestratorApm.use((apm) => apm.setWorkflowState(workflowId, state))

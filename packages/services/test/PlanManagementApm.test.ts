@@ -1,0 +1,112 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Apm, ApmRecorder, ApmTest } from "@mcp-apm/core"
+import { Effect, Layer, Option } from "effect"
+import { PlanManagementApm } from "../src/index.ts"
+import { after } from "./support/clock.ts"
+import { seriesState, seriesValue } from "./support/metrics.ts"
+import { exposition, prometheusName } from "./support/prometheus.ts"
+
+const TestLayer = PlanManagementApm.layer().pipe(Layer.provideMerge(ApmTest))
+
+describe("PlanManagementApm", () => {
+  it.effect("a plan generation is the parent of its decomposition, consensus and storage", () =>
+    Effect.gen(function*() {
+      const decompose = after(200, Effect.succeed(["design", "build", "test"])).pipe(
+        PlanManagementApm.traceTaskDecomposition("plan-7")
+      )
+      const agree = after(3000, Effect.succeed(true)).pipe(
+        PlanManagementApm.traceConsensus({ mechanism: "majority", participants: 3 })
+      )
+      const save = after(50, Effect.void).pipe(PlanManagementApm.traceStorage("save"))
+      const tasks = yield* Effect.gen(function*() {
+        const tasks = yield* decompose
+        yield* agree
+        yield* save
+        return tasks
+      }).pipe(PlanManagementApm.tracePlanGeneration("plan-7"))
+      assert.deepStrictEqual(tasks, ["design", "build", "test"])
+
+      const spans = yield* ApmRecorder.spans
+      const plan = spans.find((s) => s.name === "plan_management.generate_plan")!
+      assert.strictEqual(plan.attributes["mcp.plan_management.plan.id"], "plan-7")
+      assert.strictEqual(plan.attributes["apm.operation.type"], "plan_operation")
+      const children = spans.filter((s) => s.parentSpanId === plan.spanId).map((s) => s.name)
+      assert.deepStrictEqual(children, [
+        "plan_management.decompose_tasks",
+        "plan_management.build_consensus",
+        "plan_management.storage.save"
+      ])
+      const decomposition = spans.find((s) => s.name === "plan_management.decompose_tasks")!
+      assert.strictEqual(decomposition.attributes["mcp.plan_management.tasks.count"], 3)
+      const consensus = spans.find((s) => s.name === "plan_management.build_consensus")!
+      assert.strictEqual(consensus.attributes["mcp.plan_management.consensus.mechanism"], "majority")
+      assert.strictEqual(consensus.attributes["mcp.plan_management.consensus.participants"], 3)
+
+      assert.strictEqual(yield* seriesValue("plan_management_tasks_created_total"), 3)
+      assert.strictEqual(yield* seriesValue("plan_management_decompositions_total", { status: "ok" }), 1)
+      const consensusDuration = yield* seriesState("plan_management_consensus_duration_seconds", {
+        mechanism: "majority",
+        status: "ok"
+      })
+      assert.strictEqual(consensusDuration!["sum"], 3)
+      const generation = yield* seriesState("plan_management_plan_generation_duration_seconds", { status: "ok" })
+      assert.strictEqual(generation!["count"], 1)
+      assert.closeTo(generation!["sum"] as number, 3.25, 1e-9)
+      assert.strictEqual(yield* seriesValue("plan_management_storage_operations_total", { operation: "save", status: "ok" }), 1)
+      assert.strictEqual((yield* seriesState("plan_management_storage_duration_seconds", { operation: "save" }))!["sum"], 0.05)
+
+      // Each operation has a summary (and so a baseline) like any other.
+      const summary = Option.getOrThrow(yield* Apm.summary("plan_management.build_consensus"))
+      assert.strictEqual(summary.totalOperations, 1)
+      assert.strictEqual(summary.meanDuration, 3)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("failures are recorded with their status and create no tasks", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(
+        Effect.fail("model unavailable").pipe(PlanManagementApm.traceTaskDecomposition("plan-8"))
+      )
+      assert.strictEqual(error, "model unavailable")
+      yield* Effect.exit(Effect.fail("no quorum").pipe(PlanManagementApm.traceConsensus({ mechanism: "quorum", participants: 5 })))
+      yield* Effect.exit(Effect.die("disk gone").pipe(PlanManagementApm.traceStorage("load")))
+      yield* Effect.exit(Effect.fail("timeout").pipe(PlanManagementApm.tracePlanGeneration("plan-8")))
+      assert.isUndefined(yield* seriesValue("plan_management_tasks_created_total"))
+      assert.strictEqual(yield* seriesValue("plan_management_decompositions_total", { status: "error" }), 1)
+      assert.strictEqual((yield* seriesState("plan_management_consensus_duration_seconds", { status: "error" }))!["count"], 1)
+      assert.strictEqual(yield* seriesValue("plan_management_storage_operations_total", { operation: "load", status: "defect" }), 1)
+      assert.strictEqual((yield* seriesState("plan_management_plan_generation_duration_seconds", { status: "error" }))!["count"], 1)
+      const statuses = (yield* ApmRecorder.operations).map((r) => r.status)
+      assert.deepStrictEqual(statuses, ["error", "error", "defect", "error"])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("rejects bad input with InvalidObservation and records nothing", () =>
+    Effect.gen(function*() {
+      const mechanism = yield* Effect.flip(
+        Effect.void.pipe(PlanManagementApm.traceConsensus({ mechanism: "coin_toss" as never, participants: 2 }))
+      )
+      assert.strictEqual(mechanism._tag, "InvalidObservation")
+      assert.strictEqual(mechanism.field, "mechanism")
+      const participants = yield* Effect.flip(
+        Effect.void.pipe(PlanManagementApm.traceConsensus({ mechanism: "majority", participants: -1 }))
+      )
+      assert.strictEqual(participants.field, "participants")
+      const storage = yield* Effect.flip(Effect.void.pipe(PlanManagementApm.traceStorage("truncate" as never)))
+      assert.strictEqual(storage.field, "operation")
+      const planId = yield* Effect.flip(Effect.void.pipe(PlanManagementApm.tracePlanGeneration("free text id\n")))
+      assert.strictEqual(planId.field, "planId")
+      assert.deepStrictEqual(yield* ApmRecorder.operations, [])
+      assert.isUndefined(yield* seriesState("plan_management_consensus_duration_seconds"))
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("every metric has a HELP line in the Prometheus exposition", () =>
+    Effect.gen(function*() {
+      yield* Effect.succeed([1]).pipe(PlanManagementApm.traceTaskDecomposition("p"))
+      yield* Effect.void.pipe(PlanManagementApm.traceConsensus({ mechanism: "unanimous", participants: 2 }))
+      yield* Effect.void.pipe(PlanManagementApm.traceStorage("list"))
+      yield* Effect.void.pipe(PlanManagementApm.tracePlanGeneration("p"))
+      const { help } = yield* exposition
+      for (const d of Object.values(PlanManagementApm.definitions)) {
+        assert.strictEqual(help.get(prometheusName(d.name)), d.description, d.name)
+      }
+    }).pipe(Effect.provide(TestLayer)))
+})

@@ -1,0 +1,117 @@
+import { assert, describe, it } from "@effect/vitest"
+import { ApmRecorder, ApmTest } from "@mcp-apm/core"
+import { Effect, Layer } from "effect"
+import { VerificationFeedbackApm } from "../src/index.ts"
+import { after } from "./support/clock.ts"
+import { seriesState, seriesValue } from "./support/metrics.ts"
+import { exposition, prometheusName } from "./support/prometheus.ts"
+
+const TestLayer = VerificationFeedbackApm.layer().pipe(Layer.provideMerge(ApmTest))
+
+const findings: ReadonlyArray<VerificationFeedbackApm.Finding & { readonly file: string }> = [
+  { severity: "high", file: "src/auth.ts" },
+  { severity: "low", file: "src/util.ts" },
+  { severity: "high", file: "src/db.ts" }
+]
+
+describe("VerificationFeedbackApm", () => {
+  it.effect("a pipeline's stages are its child spans; analyses, findings and scores are recorded", () =>
+    Effect.gen(function*() {
+      const lint = after(300, Effect.succeed(0)).pipe(VerificationFeedbackApm.traceAnalysis("lint"))
+      const scan = after(1200, Effect.succeed(findings)).pipe(VerificationFeedbackApm.traceSecurityScan)
+      const quality = after(500, Effect.succeed({ score: 0.82, notes: "ok" })).pipe(
+        VerificationFeedbackApm.traceQualityAssessment("maintainability")
+      )
+      const report = yield* Effect.all([
+        lint.pipe(VerificationFeedbackApm.traceStage("static")),
+        scan.pipe(VerificationFeedbackApm.traceStage("security")),
+        quality.pipe(VerificationFeedbackApm.traceStage("quality"))
+      ]).pipe(VerificationFeedbackApm.tracePipeline("pre-merge"))
+      assert.strictEqual(report[2].score, 0.82)
+
+      const spans = yield* ApmRecorder.spans
+      const pipeline = spans.find((s) => s.name === "verification_feedback.pipeline pre-merge")!
+      assert.strictEqual(pipeline.attributes["apm.operation.type"], "verification_operation")
+      const stages = spans.filter((s) => s.parentSpanId === pipeline.spanId)
+      assert.deepStrictEqual(stages.map((s) => s.name), [
+        "verification_feedback.stage static",
+        "verification_feedback.stage security",
+        "verification_feedback.stage quality"
+      ])
+      const scanSpan = spans.find((s) => s.name === "verification_feedback.security_scan")!
+      assert.strictEqual(scanSpan.parentSpanId, stages[1]!.spanId)
+      assert.strictEqual(scanSpan.attributes["mcp.verification_feedback.findings.total"], 3)
+      assert.strictEqual(scanSpan.attributes["mcp.verification_feedback.findings.high"], 2)
+      assert.strictEqual(scanSpan.attributes["mcp.verification_feedback.findings.critical"], 0)
+      assert.notInclude(JSON.stringify(spans), "src/auth.ts")
+      const qualitySpan = spans.find((s) => s.name === "verification_feedback.quality_assessment")!
+      assert.strictEqual(qualitySpan.attributes["mcp.verification_feedback.quality.score"], 0.82)
+
+      const analysis = (analysis: string) => seriesValue("verification_feedback_analyses_total", { analysis, status: "ok" })
+      assert.strictEqual(yield* analysis("lint"), 1)
+      assert.strictEqual(yield* analysis("security_scan"), 1)
+      assert.strictEqual(yield* analysis("quality_assessment"), 1)
+      const scanDuration = yield* seriesState("verification_feedback_analysis_duration_seconds", { analysis: "security_scan" })
+      assert.strictEqual(scanDuration!["sum"], 1.2)
+      assert.strictEqual(yield* seriesValue("verification_feedback_security_findings_total", { severity: "high" }), 2)
+      assert.strictEqual(yield* seriesValue("verification_feedback_security_findings_total", { severity: "low" }), 1)
+      assert.strictEqual(yield* seriesValue("verification_feedback_quality_score", { dimension: "maintainability" }), 0.82)
+      assert.strictEqual(yield* seriesValue("verification_feedback_pipeline_runs_total", { pipeline: "pre-merge", status: "ok" }), 1)
+      const stage = yield* seriesState("verification_feedback_stage_duration_seconds", {
+        pipeline: "pre-merge",
+        stage: "security",
+        status: "ok"
+      })
+      assert.strictEqual(stage!["sum"], 1.2)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("a failed analysis and pipeline are recorded with their status", () =>
+    Effect.gen(function*() {
+      const failing = Effect.fail("tsc crashed").pipe(
+        VerificationFeedbackApm.traceAnalysis("type_check"),
+        VerificationFeedbackApm.traceStage("types"),
+        VerificationFeedbackApm.tracePipeline("nightly")
+      )
+      assert.strictEqual(yield* Effect.flip(failing), "tsc crashed")
+      assert.strictEqual(yield* seriesValue("verification_feedback_analyses_total", { analysis: "type_check", status: "error" }), 1)
+      assert.strictEqual(yield* seriesValue("verification_feedback_pipeline_runs_total", { pipeline: "nightly", status: "error" }), 1)
+      assert.strictEqual((yield* seriesState("verification_feedback_stage_duration_seconds", { stage: "types", status: "error" }))!["count"], 1)
+      assert.deepStrictEqual((yield* ApmRecorder.spans).map((s) => s.status), ["error", "error", "error"])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("rejects bad input with InvalidObservation and records nothing", () =>
+    Effect.gen(function*() {
+      const score = yield* Effect.flip(Effect.succeed({ score: 1.3 }).pipe(VerificationFeedbackApm.traceQualityAssessment("overall")))
+      assert.strictEqual(score._tag, "InvalidObservation")
+      assert.strictEqual(score.field, "score")
+      const nan = yield* Effect.flip(Effect.succeed({ score: NaN }).pipe(VerificationFeedbackApm.traceQualityAssessment("overall")))
+      assert.strictEqual(nan.field, "score")
+      const severity = yield* Effect.flip(
+        Effect.succeed([{ severity: "high" }, { severity: "apocalyptic" }] as ReadonlyArray<VerificationFeedbackApm.Finding>)
+          .pipe(VerificationFeedbackApm.traceSecurityScan)
+      )
+      assert.strictEqual(severity.field, "severity")
+      const analysis = yield* Effect.flip(Effect.void.pipe(VerificationFeedbackApm.traceAnalysis("vibes" as never)))
+      assert.strictEqual(analysis.field, "analysis")
+      const dimension = yield* Effect.flip(
+        Effect.succeed({ score: 0.5 }).pipe(VerificationFeedbackApm.traceQualityAssessment("beauty" as never))
+      )
+      assert.strictEqual(dimension.field, "dimension")
+      assert.isUndefined(yield* seriesValue("verification_feedback_quality_score"))
+      assert.isUndefined(yield* seriesValue("verification_feedback_security_findings_total"))
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("every metric has a HELP line in the Prometheus exposition", () =>
+    Effect.gen(function*() {
+      yield* Effect.succeed([{ severity: "info" as const }]).pipe(
+        VerificationFeedbackApm.traceSecurityScan,
+        VerificationFeedbackApm.traceStage("scan"),
+        VerificationFeedbackApm.tracePipeline("p")
+      )
+      yield* Effect.succeed({ score: 1 }).pipe(VerificationFeedbackApm.traceQualityAssessment("overall"))
+      const { help } = yield* exposition
+      for (const d of Object.values(VerificationFeedbackApm.definitions)) {
+        assert.strictEqual(help.get(prometheusName(d.name)), d.description, d.name)
+      }
+    }).pipe(Effect.provide(TestLayer)))
+})

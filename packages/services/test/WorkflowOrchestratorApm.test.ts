@@ -1,0 +1,159 @@
+import { assert, describe, it } from "@effect/vitest"
+import { ApmRecorder, ApmTest } from "@mcp-apm/core"
+import { Deferred, Effect, Fiber, Layer } from "effect"
+import { WorkflowOrchestratorApm } from "../src/index.ts"
+import { after } from "./support/clock.ts"
+import { seriesState, seriesValue } from "./support/metrics.ts"
+import { exposition, prometheusName } from "./support/prometheus.ts"
+
+const TestLayer = WorkflowOrchestratorApm.layer().pipe(Layer.provideMerge(ApmTest))
+
+const stateCounts = Effect.gen(function*() {
+  const counts: Record<string, number | undefined> = {}
+  for (const state of WorkflowOrchestratorApm.activeStates) {
+    counts[state] = yield* seriesValue("workflow_orchestrator_active_workflows", { state })
+  }
+  return counts
+})
+
+describe("WorkflowOrchestratorApm", () => {
+  it.effect("each step is a child span of its workflow, with the step metrics", () =>
+    Effect.gen(function*() {
+      const result = yield* Effect.gen(function*() {
+        const fetched = yield* after(100, Effect.succeed(2)).pipe(WorkflowOrchestratorApm.traceStep("fetch"))
+        const built = yield* after(400, Effect.succeed(fetched * 2)).pipe(WorkflowOrchestratorApm.traceStep("build"))
+        yield* after(250, Effect.void).pipe(
+          WorkflowOrchestratorApm.traceAgentCoordination({ pattern: "parallel", agents: ["planner", "coder"] })
+        )
+        return built
+      }).pipe(WorkflowOrchestratorApm.traceWorkflow({ workflowId: "wf-42", definition: "release" }))
+      assert.strictEqual(result, 4)
+
+      const spans = yield* ApmRecorder.spans
+      const workflow = spans.find((s) => s.name === "workflow_orchestrator.workflow release")!
+      assert.strictEqual(workflow.attributes["mcp.workflow_orchestrator.workflow.id"], "wf-42")
+      assert.strictEqual(workflow.attributes["mcp.workflow_orchestrator.workflow.definition"], "release")
+      assert.strictEqual(workflow.attributes["mcp.workflow_orchestrator.workflow.outcome"], "completed")
+      assert.strictEqual(workflow.attributes["apm.operation.type"], "workflow_operation")
+      const children = spans.filter((s) => s.parentSpanId === workflow.spanId)
+      assert.deepStrictEqual(children.map((s) => s.name), [
+        "workflow_orchestrator.step fetch",
+        "workflow_orchestrator.step build",
+        "workflow_orchestrator.coordinate_agents"
+      ])
+      assert.strictEqual(children[0]!.attributes["mcp.workflow_orchestrator.workflow.id"], "wf-42")
+      assert.strictEqual(children[2]!.attributes["mcp.workflow_orchestrator.coordination.agents"], "planner,coder")
+      assert.strictEqual(children[2]!.attributes["mcp.workflow_orchestrator.coordination.agent_count"], 2)
+
+      assert.strictEqual(
+        yield* seriesValue("workflow_orchestrator_workflows_executed_total", { definition: "release", status: "ok" }),
+        1
+      )
+      const build = yield* seriesState("workflow_orchestrator_step_duration_seconds", {
+        definition: "release",
+        step: "build",
+        status: "ok"
+      })
+      assert.strictEqual(build!["sum"], 0.4)
+      const coordination = yield* seriesState("workflow_orchestrator_agent_coordination_duration_seconds", {
+        pattern: "parallel",
+        status: "ok"
+      })
+      assert.strictEqual(coordination!["sum"], 0.25)
+      assert.deepStrictEqual(yield* stateCounts, { pending: 0, running: 0, paused: 0 })
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("the state gauge counts workflows per active state while they run", () =>
+    Effect.gen(function*() {
+      yield* WorkflowOrchestratorApm.setWorkflowState("wf-1", "pending")
+      yield* WorkflowOrchestratorApm.setWorkflowState("wf-2", "pending")
+      yield* WorkflowOrchestratorApm.setWorkflowState("wf-3", "paused")
+      assert.deepStrictEqual(yield* stateCounts, { pending: 2, running: 0, paused: 1 })
+
+      const gate = yield* Deferred.make<void>()
+      const fiber = yield* Effect.forkChild(
+        Deferred.await(gate).pipe(WorkflowOrchestratorApm.traceWorkflow({ workflowId: "wf-1", definition: "deploy" }))
+      )
+      yield* Effect.yieldNow
+      assert.deepStrictEqual(yield* stateCounts, { pending: 1, running: 1, paused: 1 })
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(fiber)
+      assert.deepStrictEqual(yield* stateCounts, { pending: 1, running: 0, paused: 1 })
+
+      yield* WorkflowOrchestratorApm.setWorkflowState("wf-3", "cancelled")
+      assert.deepStrictEqual(yield* stateCounts, { pending: 1, running: 0, paused: 0 })
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("failed and interrupted workflows are recorded with their outcome", () =>
+    Effect.gen(function*() {
+      const failing = Effect.fail("step exploded").pipe(
+        WorkflowOrchestratorApm.traceStep("deploy"),
+        WorkflowOrchestratorApm.traceWorkflow({ workflowId: "wf-9", definition: "release" })
+      )
+      assert.strictEqual(yield* Effect.flip(failing), "step exploded")
+      const fiber = yield* Effect.forkChild(
+        Effect.never.pipe(WorkflowOrchestratorApm.traceWorkflow({ workflowId: "wf-10", definition: "release" }))
+      )
+      yield* Effect.yieldNow
+      yield* Fiber.interrupt(fiber)
+
+      const executed = (status: string) =>
+        seriesValue("workflow_orchestrator_workflows_executed_total", { definition: "release", status })
+      assert.strictEqual(yield* executed("error"), 1)
+      assert.strictEqual(yield* executed("interrupted"), 1)
+      const step = yield* seriesState("workflow_orchestrator_step_duration_seconds", { step: "deploy", status: "error" })
+      assert.strictEqual(step!["count"], 1)
+      const outcomes = (yield* ApmRecorder.spans)
+        .filter((s) => s.name.startsWith("workflow_orchestrator.workflow"))
+        .map((s) => [s.attributes["mcp.workflow_orchestrator.workflow.outcome"], s.status])
+      assert.deepStrictEqual(outcomes, [["failed", "error"], ["cancelled", "interrupted"]])
+      assert.deepStrictEqual(yield* stateCounts, { pending: 0, running: 0, paused: 0 })
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("rejects bad input with InvalidObservation and records nothing", () =>
+    Effect.gen(function*() {
+      const state = yield* Effect.flip(WorkflowOrchestratorApm.setWorkflowState("wf-1", "exploded" as never))
+      assert.strictEqual(state._tag, "InvalidObservation")
+      assert.strictEqual(state.field, "state")
+      const pattern = yield* Effect.flip(
+        Effect.void.pipe(WorkflowOrchestratorApm.traceAgentCoordination({ pattern: "chaos" as never, agents: ["a"] }))
+      )
+      assert.strictEqual(pattern.field, "pattern")
+      const agents = yield* Effect.flip(
+        Effect.void.pipe(WorkflowOrchestratorApm.traceAgentCoordination({ pattern: "handoff", agents: [] }))
+      )
+      assert.strictEqual(agents.field, "agents")
+      const step = yield* Effect.flip(Effect.void.pipe(WorkflowOrchestratorApm.traceStep("step with spaces")))
+      assert.strictEqual(step.field, "step")
+      const definition = yield* Effect.flip(
+        Effect.void.pipe(WorkflowOrchestratorApm.traceWorkflow({ workflowId: "wf-1", definition: "" }))
+      )
+      assert.strictEqual(definition.field, "definition")
+      assert.deepStrictEqual(yield* ApmRecorder.operations, [])
+      assert.isUndefined(yield* seriesValue("workflow_orchestrator_active_workflows", { state: "running" }))
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("definition and step labels are capped", () =>
+    Effect.gen(function*() {
+      for (const definition of ["a", "b", "c"]) {
+        yield* Effect.void.pipe(WorkflowOrchestratorApm.traceWorkflow({ workflowId: `wf-${definition}`, definition }))
+      }
+      assert.strictEqual(
+        yield* seriesValue("workflow_orchestrator_workflows_executed_total", { definition: "other", status: "ok" }),
+        1
+      )
+    }).pipe(Effect.provide(WorkflowOrchestratorApm.layer({ maxDefinitions: 2 }).pipe(Layer.provideMerge(ApmTest)))))
+
+  it.effect("every metric has a HELP line in the Prometheus exposition", () =>
+    Effect.gen(function*() {
+      yield* Effect.void.pipe(
+        WorkflowOrchestratorApm.traceStep("s"),
+        WorkflowOrchestratorApm.traceAgentCoordination({ pattern: "sequential", agents: ["a"] }),
+        WorkflowOrchestratorApm.traceWorkflow({ workflowId: "wf", definition: "d" })
+      )
+      const { help } = yield* exposition
+      for (const d of Object.values(WorkflowOrchestratorApm.definitions)) {
+        assert.strictEqual(help.get(prometheusName(d.name)), d.description, d.name)
+      }
+    }).pipe(Effect.provide(TestLayer)))
+})
