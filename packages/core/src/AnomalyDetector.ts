@@ -64,6 +64,17 @@ export type Anomaly = typeof Anomaly.Type
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 /**
+ * A sample is only an anomaly if it is also at least this much slower (in
+ * seconds) than what it was judged against: for an operation that takes
+ * microseconds, a relative jump of a fraction of a millisecond is timer and
+ * scheduler noise, not an incident anyone should be told about.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const minimumDeviation = 0.001
+
+/**
  * How many anomaly records are kept, newest first.
  *
  * @category constants
@@ -154,6 +165,7 @@ export const make = (options: ApmOptions, baselines: BaselineStoreService): Anom
     if (!state.episodes.active) state.current = undefined
     if (!assessment.isAnomaly || assessment.severity === undefined) return
     const baseline = baselines.baselineOf(record.operationName)
+    if (record.duration - (baseline?.median ?? assessment.mean) < minimumDeviation) return
     const reference = baseline === undefined || baseline.stddev === 0
       ? { mean: assessment.mean, stddev: assessment.stddev, zScore: assessment.zScore }
       : { mean: baseline.mean, stddev: baseline.stddev, zScore: (record.duration - baseline.mean) / baseline.stddev }

@@ -70,6 +70,16 @@ describe("AnomalyDetector", () => {
       assert.strictEqual(AnomalyDetector.historySize, 1000)
     }))
 
+  it.effect("sub-millisecond jumps of a microsecond operation are noise, not anomalies", () =>
+    Effect.gen(function*() {
+      const { detector, observe } = setup()
+      for (let i = 0; i < 300; i++) observe("cache", 0.00001 * (1 + 0.05 * Math.sin(i)), i)
+      observe("cache", 0.0009, 300)
+      assert.deepStrictEqual(yield* detector.recentAnomalies(10), [])
+      observe("cache", 0.05, 301)
+      assert.strictEqual((yield* detector.recentAnomalies(10)).length, 1)
+    }))
+
   it.effect("anomalyDetectionEnabled: false records nothing", () =>
     Effect.gen(function*() {
       const { detector, observe } = setup({ anomalyDetectionEnabled: false })

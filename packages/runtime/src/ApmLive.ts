@@ -33,7 +33,8 @@ export const make = <E1, E2>(
   | Resource.Resource,
   unknown
 > =>
-  Layer.mergeAll(Apm.layerNoDeps, MetricsServer.layer, Tracing.layer).pipe(
+  Layer.mergeAll(MetricsServer.layer, Tracing.layer).pipe(
+    Layer.provideMerge(Apm.layerNoDeps),
     Layer.provideMerge(AnomalyDetector.layer),
     Layer.provideMerge(persistentBaselines),
     Layer.provideMerge(config),

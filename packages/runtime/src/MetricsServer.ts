@@ -1,26 +1,28 @@
 /**
  * The HTTP server of the runtime: `GET /metrics` in the Prometheus text
- * format and `GET /health`, on `RuntimeConfig`'s host and port.
+ * format, `GET /health` and the dashboard (`GET /`, `GET /api/apm`), on
+ * `RuntimeConfig`'s host and port.
  *
  * @since 0.1.0
  */
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
-import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
+import { HttpRouter, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
 import { createServer } from "node:http"
+import * as Dashboard from "./Dashboard.ts"
 import { RuntimeConfig } from "./RuntimeConfig.ts"
 
 /**
- * The routes, without a server: other modules (the dashboard) add theirs to
- * the same router.
+ * The routes, without a server.
  *
  * @category layers
  * @since 0.1.0
  */
 export const routes = Layer.mergeAll(
   PrometheusMetrics.layerHttp(),
-  HttpRouter.add("GET", "/health", HttpServerResponse.text("ok"))
+  HttpRouter.add("GET", "/health", HttpServerResponse.text("ok")),
+  Dashboard.routes
 )
 
 /**
@@ -29,7 +31,7 @@ export const routes = Layer.mergeAll(
  * @category layers
  * @since 0.1.0
  */
-export const layer: Layer.Layer<HttpServer.HttpServer, unknown, RuntimeConfig> = Layer.unwrap(
+export const layer = Layer.unwrap(
   Effect.map(RuntimeConfig, ({ host, port }) =>
     HttpRouter.serve(routes, { disableLogger: true }).pipe(
       Layer.provideMerge(NodeHttpServer.layer(createServer, { host, port }))

@@ -34,6 +34,30 @@ describe("ApmLive", () => {
       assert.strictEqual(yield* Effect.promise(() => health.text()), "ok")
     }).pipe(Effect.provide(live), Effect.provideService(Metric.MetricRegistry, new Map())))
 
+  it.live("serves the dashboard page and its JSON, hostile operation names as data only", () =>
+    Effect.gen(function*() {
+      const hostile = "<script>alert(1)</script>"
+      yield* Apm.trace(Effect.void, hostile, "custom_operation")
+      const url = yield* baseUrl
+      const page = yield* Effect.promise(() => fetch(`${url}/`))
+      assert.strictEqual(page.status, 200)
+      assert.match(page.headers.get("content-type") ?? "", /^text\/html/)
+      assert.match(page.headers.get("content-security-policy") ?? "", /default-src 'none'.*script-src 'sha256-/)
+      const html = yield* Effect.promise(() => page.text())
+      assert.include(html, "/api/apm")
+      assert.notInclude(html, "innerHTML")
+      const api = yield* Effect.promise(() => fetch(`${url}/api/apm`))
+      assert.match(api.headers.get("content-type") ?? "", /^application\/json/)
+      const data = (yield* Effect.promise(() => api.json())) as {
+        summaries: Array<{ operationName: string }>
+        baselines: Array<unknown>
+        anomalies: Array<unknown>
+        insights: Array<unknown>
+      }
+      assert.deepStrictEqual(data.summaries.map((s) => s.operationName), [hostile])
+      assert.deepStrictEqual([data.baselines, data.anomalies, data.insights], [[], [], []])
+    }).pipe(Effect.provide(live), Effect.provideService(Metric.MetricRegistry, new Map())))
+
   it.live("exports spans over OTLP/HTTP and flushes them on shutdown", () =>
     Effect.gen(function*() {
       const received: Array<{ url: string; body: Buffer }> = []

@@ -112,11 +112,3 @@ export const detectCommand = Command.make(
 ).pipe(
   Command.withDescription("score every row of a timestamp,value CSV; writes timestamp,value,anomaly_score,is_anomaly,severity")
 )
-
-export const mcpApmCommand = Command.make("mcp-apm").pipe(
-  Command.withDescription("mcp-apm: APM for Effect services"),
-  Command.withSubcommands([detectCommand])
-)
-
-/** Runs the program on the process arguments (from `Stdio`). */
-export const runCli = Command.run(mcpApmCommand, { version: "0.1.0" })
