@@ -63,17 +63,27 @@
  *   2017): the average surprise of the last 10 samples against the long-run
  *   distribution of that average, so series that are always noisy learn that
  *   they are and one threshold serves all.
- * - shift: the mean of the last `windowSize` values against the long-run
- *   mean, in units of that difference's own long-run deviation (measured, not
- *   assumed to be sigma / sqrt(window): real series are autocorrelated).
+ * - slow likelihood: the same, over the larger of the two surprises averaged
+ *   over 100 samples. A mild but lasting change (a level a little off, a
+ *   pattern a little broken) never makes a 10-sample average stand out, yet
+ *   moves a 100-sample one far outside its own long-run spread; two time
+ *   scales catch both sharp and slow anomalies.
+ * - shift (weight 0 in the profile, so off): the mean of the last
+ *   `windowSize` values against the long-run mean, in units of that
+ *   difference's own long-run deviation. As a scored channel it cost NAB
+ *   points (its false alarms outweigh its detections).
  * - range: a value beyond the range seen so far by more than `rangeTolerance`
  *   of that range scores 1 (Numenta's "spatial anomaly"); it carries much of
  *   the NAB score, since level shifts and broken patterns produce values
  *   never seen before.
  *
  * Probabilities become scores as Numenta does: -log10(p) / 10, clamped to
- * [0, 1]. Only the onset of a run of high scores keeps its score (later
- * samples are capped below the threshold): an ongoing anomaly is one event.
+ * [0, 1]. One event, one alarm: a likelihood score at or above the threshold
+ * within `windowSize` samples of the previous one continues the same event
+ * and is capped below the threshold (a refractory period, as the episodes
+ * of `AnomalyEpisodes` use the same gap). The averages behind the likelihoods
+ * stay high for a while after any surprise and fire again and again; only
+ * the onset is news. The range rule is exempt: a new extreme is always news.
  *
  * ## Thresholds
  *
@@ -116,10 +126,12 @@ export interface DetectorTuning {
   readonly maxBins: number
   /** likelihood engine: a new extreme beyond the seen range by this fraction of it scores 1; 0 disables */
   readonly rangeTolerance: number
-  /** likelihood engine: weight of the shift channel's score */
+  /** likelihood engine: weight of the shift channel's score (0 disables) */
   readonly shiftWeight: number
   /** likelihood engine: weight of a direct, per-sample score of the value's z (0 disables) */
   readonly spikeWeight: number
+  /** likelihood engine: averaging window of a second, slow anomaly likelihood over both surprises (0 disables) */
+  readonly slowLikelihoodWindow: number
   /** cusum engine: reference value k, in normal-score units (half the shift to detect fastest) */
   readonly cusumReference: number
   /** cusum engine: decision limit h of the CUSUM at the profile's threshold */
@@ -144,8 +156,9 @@ const baseTuning: DetectorTuning = {
   likelihoodHorizon: 2000,
   maxBins: 16,
   rangeTolerance: 0.1,
-  shiftWeight: 0.5,
+  shiftWeight: 0,
   spikeWeight: 0,
+  slowLikelihoodWindow: 100,
   cusumReference: 0.5,
   cusumLimit: 10,
   windowZ: 3.5,
@@ -261,11 +274,12 @@ class Moments {
 
 /** Numenta's anomaly likelihood: the short average of a surprise against that average's long-run Gaussian. */
 class Likelihood {
-  readonly ring = new Float64Array(LIKELIHOOD_WINDOW)
+  readonly ring: Float64Array
   readonly dist: Moments
   sum = 0
   n = 0
-  constructor(horizon: number) {
+  constructor(horizon: number, window: number = LIKELIHOOD_WINDOW) {
+    this.ring = new Float64Array(Math.max(1, window))
     this.dist = new Moments(horizon)
   }
   next(surprise: number): number {
@@ -399,7 +413,8 @@ export class StreamingDetector {
   private readonly histogram: Histogram
   private readonly valueLikelihood: Likelihood
   private readonly densityLikelihood: Likelihood
-  private previousRed = false
+  private readonly slowLikelihood: Likelihood
+  private sinceRed = Number.POSITIVE_INFINITY
   private min = Number.POSITIVE_INFINITY
   private max = Number.NEGATIVE_INFINITY
   // cusum engine
@@ -422,6 +437,7 @@ export class StreamingDetector {
     this.histogram = new Histogram(this.tuning.maxBins, this.tuning.likelihoodHorizon)
     this.valueLikelihood = new Likelihood(this.tuning.likelihoodHorizon)
     this.densityLikelihood = new Likelihood(this.tuning.likelihoodHorizon)
+    this.slowLikelihood = new Likelihood(this.tuning.likelihoodHorizon, this.tuning.slowLikelihoodWindow)
     this.cdf = new DecayedCdf(this.tuning.horizon)
     this.scores = new Float64Array(this.recent.length)
   }
@@ -504,9 +520,14 @@ export class StreamingDetector {
     const floor = 1e-9 + 1e-6 * Math.abs(this.value.mean)
     const zValue = n === 1 ? 0 : (y - this.value.mean) / (this.value.sd() + floor)
     const rawFloor = 1e-9 + 1e-6 * Math.abs(this.raw.mean)
-    const density = this.densityLikelihood.next(this.histogram.surprise(x))
+    const densitySurprise = this.histogram.surprise(x)
+    const density = this.densityLikelihood.next(densitySurprise)
     if (n >= this.minSamples) this.histogram.add(x, this.raw.sd() * 0.25 + rawFloor)
-    const valued = this.valueLikelihood.next(twoSided(zValue))
+    const valueSurprise = twoSided(zValue)
+    const valued = this.valueLikelihood.next(valueSurprise)
+    const slow = this.tuning.slowLikelihoodWindow > 0
+      ? this.slowLikelihood.next(Math.max(densitySurprise, valueSurprise))
+      : 0
 
     const drift = this.drift(y)
     const zShift = drift / (this.shift.sd() + floor)
@@ -518,11 +539,13 @@ export class StreamingDetector {
     if (n >= 3 * this.recent.length) this.shift.update(drift, WINSOR)
 
     const spiked = Math.min(1, this.tuning.spikeWeight * twoSided(zValue))
-    let score = warm ? Math.max(density, valued, shifted, spiked) : 0
-    let kind: AnomalyKind = shifted > Math.max(density, valued, spiked) ? "shift" : "spike"
+    let score = warm ? Math.max(density, valued, slow, shifted, spiked) : 0
+    let kind: AnomalyKind = shifted > Math.max(density, valued, slow, spiked) ? "shift" : "spike"
+    // one event, one alarm: a red sample within `windowSize` of the previous red one continues that event
     const red = score >= this.threshold
-    if (red && this.previousRed) score = Math.min(score, 0.6 * this.threshold)
-    this.previousRed = red
+    this.sinceRed++
+    if (red && this.sinceRed <= this.recent.length) score = Math.min(score, 0.6 * this.threshold)
+    if (red) this.sinceRed = 0
     const span = this.max - this.min
     if (
       warm && this.tuning.rangeTolerance > 0 &&
