@@ -214,7 +214,12 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
         options,
         summaries: yield* summaries,
         baselines: yield* parts.baselines.baselines,
-        recentDurations: (name) => parts.baselines.recentDurations(name, options.anomalyWindowSize),
+        // Half the baseline window: recent enough to show a change, large enough for a stable p95.
+        recentDurations: (name) =>
+          parts.baselines.recentDurations(
+            name,
+            Math.max(options.anomalyWindowSize, Math.floor(options.baselineWindowSize / 2))
+          ),
         anomalies: yield* parts.detector.recentAnomalies(AnomalyDetector.historySize),
         cpuFraction: undefined,
         memoryFraction: undefined

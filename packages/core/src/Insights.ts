@@ -71,11 +71,13 @@ export interface InsightInput {
 
 /**
  * A recent p95 this many times the baseline p95 is a deviation worth saying.
+ * The p95 of a few dozen samples of a heavy-tailed operation easily swings
+ * by half, so "well above" starts at double.
  *
  * @category constants
  * @since 0.1.0
  */
-export const deviationRatio = 1.5
+export const deviationRatio = 2
 
 /** How many anomaly records become insights, newest first. */
 const anomalyInsights = 10

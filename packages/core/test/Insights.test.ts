@@ -119,7 +119,7 @@ describe("Insights", () => {
     const [insight] = compute({ baselines: [baseline(0.2)], recentDurations: () => recent })
     assert.strictEqual(insight!.type, "baseline_deviation")
     assert.strictEqual(insight!.values["ratio"], 2)
-    const close = Array.from({ length: 20 }, () => 0.25)
+    const close = Array.from({ length: 20 }, () => 0.35)
     assert.deepStrictEqual(compute({ baselines: [baseline(0.2)], recentDurations: () => close }), [])
   })
 

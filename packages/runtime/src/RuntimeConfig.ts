@@ -5,11 +5,14 @@
  *
  * @since 0.1.0
  */
-import { Config, Context, Layer } from "effect"
+import { Config, Context, Layer, Schema } from "effect"
 
 const options = Config.all({
   host: Config.String("APM_HTTP_HOST").pipe(Config.withDefault("127.0.0.1")),
-  port: Config.Port("APM_HTTP_PORT").pipe(Config.withDefault(9464)),
+  // Config.Port refuses 0, which asks the system for a free port.
+  port: Config.schema(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 })), "APM_HTTP_PORT").pipe(
+    Config.withDefault(9464)
+  ),
   serviceName: Config.String("OTEL_SERVICE_NAME").pipe(Config.withDefault("mcp-apm")),
   baselineFile: Config.String("APM_BASELINE_FILE").pipe(Config.withDefault(".apm/baselines.json"))
 })
