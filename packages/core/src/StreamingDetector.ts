@@ -496,18 +496,9 @@ export class StreamingDetector {
     )
     const score = Math.max(spiked, shifted)
     const kind: AnomalyKind = spiked >= shifted ? "spike" : "shift"
-    const isAnomaly = score >= this.threshold
     // a sustained shift stays flagged while it lasts; capping the CUSUM lets it fall back soon after
     if (this.cusum > 1.5 * this.tuning.cusumLimit) this.cusum = 1.5 * this.tuning.cusumLimit
-    return {
-      score,
-      zScore: kind === "shift" ? drift / sd : zValue,
-      isAnomaly,
-      severity: isAnomaly ? severityOf(score, this.threshold) : undefined,
-      kind: isAnomaly ? kind : undefined,
-      mean: this.raw.mean,
-      stddev: this.raw.sd()
-    }
+    return this.judged(score, kind === "shift" ? drift / sd : zValue, kind)
   }
 
   private assessMetric(x: number): Assessment {
@@ -558,10 +549,14 @@ export class StreamingDetector {
     if (y > this.max) this.max = y
     if (!warm) return this.quiet(zValue)
 
+    return this.judged(score, kind === "shift" ? zShift : zValue, kind)
+  }
+
+  private judged(score: number, zScore: number, kind: AnomalyKind): Assessment {
     const isAnomaly = score >= this.threshold
     return {
       score,
-      zScore: kind === "shift" ? zShift : zValue,
+      zScore,
       isAnomaly,
       severity: isAnomaly ? severityOf(score, this.threshold) : undefined,
       kind: isAnomaly ? kind : undefined,
