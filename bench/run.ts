@@ -4,8 +4,10 @@
 import { Effect } from "effect"
 import { runDetectionBench } from "./detection/run.ts"
 import { runSyntheticBench } from "./detection/synthetic.ts"
+import { printResourceOverhead, resourceOverhead } from "./resource-overhead.ts"
 import { printTraceOverhead, traceOverhead } from "./trace-overhead.ts"
 
 printTraceOverhead(await Effect.runPromise(traceOverhead))
+printResourceOverhead(await Effect.runPromise(resourceOverhead))
 await runDetectionBench()
 runSyntheticBench()

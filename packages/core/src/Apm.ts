@@ -15,12 +15,15 @@ import * as BaselineStore from "./BaselineStore.ts"
 import * as Insights from "./Insights.ts"
 import type { ExitOutcome } from "./internal/exitOutcome.ts"
 import { describeExit, truncate } from "./internal/exitOutcome.ts"
+import * as OperationResources from "./internal/operationResources.ts"
 import type { OperationStats } from "./internal/operationStats.ts"
 import { OperationTable } from "./internal/operationTable.ts"
 import type { OperationSummary } from "./OperationSummary.ts"
 import type { OperationType } from "./OperationType.ts"
 import { slowThreshold } from "./OperationType.ts"
 import type { Attributes, OperationStatus, PerformanceMetrics } from "./PerformanceMetrics.ts"
+import type { OperationResourceUsage, ResourceMonitorService, ResourceUsage } from "./ResourceMonitor.ts"
+import { cpuFraction, memoryFraction, ResourceMonitor } from "./ResourceMonitor.ts"
 
 /**
  * Receives every finished operation, synchronously, on the traced fiber.
@@ -87,6 +90,8 @@ export interface ApmService {
   readonly baselines: Effect.Effect<ReadonlyArray<BaselineStore.PerformanceBaseline>>
   readonly recentAnomalies: (count: number) => Effect.Effect<ReadonlyArray<AnomalyDetector.Anomaly>>
   readonly insights: Effect.Effect<ReadonlyArray<Insights.Insight>>
+  /** The resource monitor's current reading; `None` without a monitor. */
+  readonly resourceUsage: Effect.Effect<Option.Option<ResourceUsage>>
 }
 
 /**
@@ -111,6 +116,13 @@ export interface ApmParts {
   readonly baselines: BaselineStore.BaselineStoreService
   readonly detector: AnomalyDetector.AnomalyDetectorService
   readonly listeners: ReadonlyArray<OperationListener>
+  /**
+   * Where resource readings come from: the current reading for insights and
+   * `resourceUsage`, and the process probes read around the
+   * `memorySampleRate` fraction of operations whose memory and CPU deltas
+   * are recorded. Without one, nothing is sampled.
+   */
+  readonly monitor?: ResourceMonitorService | undefined
 }
 
 /**
@@ -122,6 +134,7 @@ export interface ApmParts {
  */
 export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
   const table = new OperationTable(options.maxOperations)
+  const resources = OperationResources.make(options, parts.monitor)
   const listeners: ReadonlyArray<OperationListener> = [
     parts.baselines.observe,
     parts.detector.observe,
@@ -135,10 +148,11 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
     duration: number,
     outcome: ExitOutcome,
     attributes: Attributes | undefined,
-    context: Context.Context<never>
+    context: Context.Context<never>,
+    resourceUsage: OperationResourceUsage | undefined
   ): Effect.Effect<void> | undefined => {
     const slow = duration > slowThreshold(options, stats.type)
-    const record: PerformanceMetrics = {
+    const base: PerformanceMetrics = {
       operationName: stats.name,
       operationType: stats.type,
       startTime: startMillis,
@@ -150,6 +164,7 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
       ...(outcome.message === undefined ? {} : { errorMessage: outcome.message }),
       attributes: attributes ?? noAttributes
     }
+    const record = resourceUsage === undefined ? base : { ...base, resourceUsage }
     stats.add(record)
     for (const listener of listeners) listener(record, context)
     return options.debugMode
@@ -171,10 +186,22 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
       const start = clock.currentTimeNanosUnsafe()
       stats.exportTo(fiber.context)
       stats.active++
+      // For most operations this is one generator step and a compare; see internal/operationResources.ts.
+      const sample = resources === undefined ? undefined : resources.start()
       return Effect.onExitPrimitive(spanned, (exit: Exit.Exit<A, E>) => {
         const duration = Number(clock.currentTimeNanosUnsafe() - start) / 1e9
         stats.active--
-        return finish(stats, name, Number(start / 1_000_000n), duration, describeExit(exit), attributes, fiber.context)
+        const usage = sample === undefined ? undefined : resources!.finish(sample, stats, duration, fiber.context)
+        return finish(
+          stats,
+          name,
+          Number(start / 1_000_000n),
+          duration,
+          describeExit(exit),
+          attributes,
+          fiber.context,
+          usage
+        )
       })
     })
   }
@@ -190,8 +217,16 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
         message: operation.errorMessage === undefined ? undefined : truncate(operation.errorMessage)
       }
       const start = end - operation.duration * 1000
-      return finish(stats, operation.name, start, operation.duration, outcome, operation.attributes, fiber.context) ??
-        Effect.void
+      return finish(
+        stats,
+        operation.name,
+        start,
+        operation.duration,
+        outcome,
+        operation.attributes,
+        fiber.context,
+        undefined
+      ) ?? Effect.void
     })
   }
 
@@ -210,6 +245,7 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
     baselines: parts.baselines.baselines,
     recentAnomalies: parts.detector.recentAnomalies,
     insights: Effect.gen(function*() {
+      const usage = parts.monitor === undefined ? undefined : yield* parts.monitor.current
       return Insights.compute({
         options,
         summaries: yield* summaries,
@@ -221,10 +257,13 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
             Math.max(options.anomalyWindowSize, Math.floor(options.baselineWindowSize / 2))
           ),
         anomalies: yield* parts.detector.recentAnomalies(AnomalyDetector.historySize),
-        cpuFraction: undefined,
-        memoryFraction: undefined
+        cpuFraction: usage === undefined ? undefined : cpuFraction(usage),
+        memoryFraction: usage === undefined ? undefined : memoryFraction(usage)
       })
-    })
+    }),
+    resourceUsage: parts.monitor === undefined
+      ? Effect.succeed(Option.none())
+      : Effect.map(parts.monitor.current, Option.some)
   }
 }
 
@@ -245,7 +284,8 @@ export const layerNoDeps: Layer.Layer<
     return make(yield* ApmConfig, {
       baselines: yield* BaselineStore.BaselineStore,
       detector: yield* AnomalyDetector.AnomalyDetector,
-      listeners: yield* OperationListeners
+      listeners: yield* OperationListeners,
+      monitor: Option.getOrUndefined(yield* Effect.serviceOption(ResourceMonitor))
     })
   })
 )
@@ -386,3 +426,26 @@ export const recentAnomalies = (count: number): Effect.Effect<ReadonlyArray<Anom
  * @since 0.1.0
  */
 export const insights: Effect.Effect<ReadonlyArray<Insights.Insight>, never, Apm> = Apm.use((apm) => apm.insights)
+
+/**
+ * The resource monitor's current reading (CPU, memory, event loop, GC, disk
+ * and network I/O); `None` when no `ResourceMonitor` was provided.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const resourceUsage: Effect.Effect<Option.Option<ResourceUsage>, never, Apm> = Apm.use((apm) =>
+  apm.resourceUsage
+)
+
+// The profiling and one-call helpers are part of the facade (`Apm.profileCpu`, `Apm.traceHttpRequest`, ...);
+// they live in their own module, which only uses this one inside functions, so the cycle is harmless.
+export {
+  profileCpu,
+  profileMemory,
+  profileQuery,
+  recordExternalApi,
+  traceDatabaseQuery,
+  traceExternalApi,
+  traceHttpRequest
+} from "./ApmProfiling.ts"

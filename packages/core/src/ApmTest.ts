@@ -16,6 +16,8 @@ import { ApmConfig, make as makeOptions } from "./ApmConfig.ts"
 import type { BaselineStore } from "./BaselineStore.ts"
 import { describeExit } from "./internal/exitOutcome.ts"
 import type { OperationStatus, PerformanceMetrics } from "./PerformanceMetrics.ts"
+import { Profiler } from "./Profiler.ts"
+import { ResourceMonitor, ResourceMonitorTest } from "./ResourceMonitor.ts"
 
 /**
  * A finished span as the test tracer saw it.
@@ -71,7 +73,10 @@ class RecordingSpan extends Tracer.NativeSpan {
  */
 export const make = (
   overrides: Partial<ApmOptions> = {}
-): Layer.Layer<Apm.Apm | ApmRecorder | ApmConfig | BaselineStore | AnomalyDetector, ApmConfigError> =>
+): Layer.Layer<
+  Apm.Apm | ApmRecorder | ApmConfig | BaselineStore | AnomalyDetector | ResourceMonitor | ResourceMonitorTest | Profiler,
+  ApmConfigError
+> =>
   Layer.effectContext(Effect.gen(function*() {
     const options = yield* makeOptions(overrides)
     const operations: Array<PerformanceMetrics> = []
@@ -97,6 +102,7 @@ export const make = (
     )
     const apm = yield* Layer.build(Apm.layer.pipe(
       Layer.provideMerge(Layer.succeed(ApmConfig, options)),
+      Layer.provideMerge(Layer.merge(ResourceMonitor.layerTest(), Profiler.layerTest())),
       Layer.provide(Layer.succeed(Apm.OperationListeners, [(record) => void operations.push(record)]))
     ))
     return Context.merge(recorder, apm)
@@ -109,4 +115,7 @@ export const make = (
  * @category layers
  * @since 0.1.0
  */
-export const ApmTest: Layer.Layer<Apm.Apm | ApmRecorder | ApmConfig | BaselineStore | AnomalyDetector, ApmConfigError> = make()
+export const ApmTest: Layer.Layer<
+  Apm.Apm | ApmRecorder | ApmConfig | BaselineStore | AnomalyDetector | ResourceMonitor | ResourceMonitorTest | Profiler,
+  ApmConfigError
+> = make()

@@ -6,6 +6,7 @@
  */
 import { Schema } from "effect"
 import { OperationType } from "./OperationType.ts"
+import { OperationResourceUsage } from "./ResourceMonitor.ts"
 
 /**
  * How an operation ended: `ok` (success), `error` (typed failure), `defect`
@@ -55,7 +56,9 @@ export const PerformanceMetrics = Schema.Struct({
   success: Schema.Boolean,
   slow: Schema.Boolean,
   errorMessage: Schema.optionalKey(Schema.String),
-  attributes: Attributes
+  attributes: Attributes,
+  /** Present on the `memorySampleRate` fraction of operations whose resource use was sampled. */
+  resourceUsage: Schema.optionalKey(OperationResourceUsage)
 })
 
 /**

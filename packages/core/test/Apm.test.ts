@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber, Layer, Logger, Metric, Option, References } from "effect"
 import { TestClock } from "effect/testing"
-import { Apm, ApmConfig, ApmRecorder, ApmTest, ApmTesting } from "../src/index.ts"
+import { Apm, ApmConfig, ApmProfiling, ApmRecorder, ApmTest, ApmTesting } from "../src/index.ts"
 import { collectGarbage } from "./support/gc.ts"
 import { operationValue, seriesState } from "./support/metrics.ts"
 
@@ -275,6 +275,17 @@ describe("Apm.trace", () => {
       )
       assert.deepStrictEqual(lines, [])
     }).pipe(Effect.provide(ApmTest)))
+})
+
+describe("Apm facade", () => {
+  it("carries the profiling and one-call helpers", () => {
+    assert.strictEqual(Apm.profileCpu, ApmProfiling.profileCpu)
+    assert.strictEqual(Apm.profileMemory, ApmProfiling.profileMemory)
+    assert.strictEqual(Apm.profileQuery, ApmProfiling.profileQuery)
+    assert.strictEqual(Apm.traceExternalApi, ApmProfiling.traceExternalApi)
+    assert.strictEqual(Apm.traceHttpRequest, ApmProfiling.traceHttpRequest)
+    assert.strictEqual(Apm.traceDatabaseQuery, ApmProfiling.traceDatabaseQuery)
+  })
 })
 
 describe("ApmTest", () => {

@@ -7,11 +7,13 @@
  * @since 0.1.0
  */
 import { NodeServices } from "@effect/platform-node"
-import { AnomalyDetector, Apm, ApmConfig, BaselineStore } from "@mcp-apm/core"
+import { AnomalyDetector, Apm, ApmConfig, BaselineStore, Profiler, ResourceMonitor } from "@mcp-apm/core"
 import { Effect, Layer } from "effect"
 import type * as Resource from "@effect/opentelemetry/Resource"
 import type { HttpServer } from "effect/http"
 import * as MetricsServer from "./MetricsServer.ts"
+import * as NodeProfiler from "./NodeProfiler.ts"
+import * as NodeResourceMonitor from "./NodeResourceMonitor.ts"
 import { RuntimeConfig } from "./RuntimeConfig.ts"
 import * as Tracing from "./Tracing.ts"
 
@@ -30,11 +32,14 @@ export const make = <E1, E2>(
   | BaselineStore.BaselineStore
   | AnomalyDetector.AnomalyDetector
   | HttpServer.HttpServer
-  | Resource.Resource,
+  | Resource.Resource
+  | ResourceMonitor.ResourceMonitor
+  | Profiler.Profiler,
   unknown
 > =>
   Layer.mergeAll(MetricsServer.layer, Tracing.layer).pipe(
     Layer.provideMerge(Apm.layerNoDeps),
+    Layer.provideMerge(Layer.merge(NodeResourceMonitor.layer(), NodeProfiler.layer())),
     Layer.provideMerge(AnomalyDetector.layer),
     Layer.provideMerge(persistentBaselines),
     Layer.provideMerge(config),

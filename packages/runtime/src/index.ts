@@ -14,5 +14,7 @@ export {
   WorkflowOrchestratorApmLive
 } from "./McpServicesLive.ts"
 export * as MetricsServer from "./MetricsServer.ts"
+export * as NodeProfiler from "./NodeProfiler.ts"
+export * as NodeResourceMonitor from "./NodeResourceMonitor.ts"
 export * from "./RuntimeConfig.ts"
 export * as Tracing from "./Tracing.ts"

@@ -1,0 +1,411 @@
+/**
+ * `ResourceMonitor`: what the process and its machine use (CPU, memory, event
+ * loop, garbage collector, disk and network I/O), as a current reading and a
+ * bounded history, plus the cheap process probes `Apm.trace` reads around a
+ * sampled operation.
+ *
+ * Core only describes the readings; `NodeResourceMonitor` in
+ * `@mcp-apm/runtime` takes them. A reading the platform cannot give is
+ * `null`: an APM that reports a made-up zero for a missing `/proc` tells an
+ * SRE that the disk is idle when nobody looked.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, Schema } from "effect"
+
+/** A reading that may be unavailable on this platform. */
+const Reading = Schema.NullOr(Schema.Finite)
+
+/**
+ * CPU use over the sampling interval. `user`, `system` and `total` are the
+ * process's, in percent of one core (so up to `cores` x 100); `machine` is
+ * the whole machine's, in percent of all its cores (0 to 100).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const CpuUsage = Schema.Struct({
+  user: Schema.Finite,
+  system: Schema.Finite,
+  total: Schema.Finite,
+  machine: Reading,
+  cores: Schema.Int
+})
+
+/**
+ * Memory in bytes. `limit` is the memory the process may use: its cgroup's
+ * limit (`memory.max`, or `memory.limit_in_bytes` under cgroup v1) when it
+ * runs under one, else the machine's total (`limitSource` says which).
+ * `used` is what counts against that limit (the cgroup's usage less its
+ * reclaimable page cache, or the machine's total less its available memory),
+ * `usedFraction` is `used / limit` and `rssFraction` is `rss / limit`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const MemoryUsage = Schema.Struct({
+  rss: Schema.Finite,
+  heapUsed: Schema.Finite,
+  heapTotal: Schema.Finite,
+  heapLimit: Schema.Finite,
+  external: Schema.Finite,
+  arrayBuffers: Schema.Finite,
+  limit: Schema.Finite,
+  limitSource: Schema.Literals(["cgroup", "machine"]),
+  used: Reading,
+  usedFraction: Reading,
+  rssFraction: Schema.Finite
+})
+
+/**
+ * Event-loop delay over the sampling interval, in seconds, from Node's
+ * `monitorEventLoopDelay` histogram, and the event loop's utilisation (the
+ * fraction of the interval it was busy). The delay readings are `null` when
+ * the histogram saw no tick in the interval.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const EventLoopUsage = Schema.Struct({
+  delayMin: Reading,
+  delayMean: Reading,
+  delayMax: Reading,
+  delayP50: Reading,
+  delayP90: Reading,
+  delayP99: Reading,
+  utilization: Reading
+})
+
+/**
+ * Collections of one kind in the interval, and their total pause in seconds.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const GcKindUsage = Schema.Struct({ count: Schema.Finite, pauseSeconds: Schema.Finite })
+
+/**
+ * Garbage collection over the sampling interval, in total and by kind (the
+ * kinds of OpenTelemetry's `v8js.gc.type`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const GcUsage = Schema.Struct({
+  count: Schema.Finite,
+  pauseSeconds: Schema.Finite,
+  byKind: Schema.Struct({ major: GcKindUsage, minor: GcKindUsage, incremental: GcKindUsage, weakcb: GcKindUsage })
+})
+
+/**
+ * Bytes the process read from and wrote to storage (Linux
+ * `/proc/self/io` `read_bytes`/`write_bytes`: page-cache hits and sockets
+ * are not disk I/O), since it started and per second over the interval.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const DiskUsage = Schema.Struct({
+  readBytes: Schema.Finite,
+  writeBytes: Schema.Finite,
+  readBytesPerSecond: Reading,
+  writeBytesPerSecond: Reading
+})
+
+/**
+ * Bytes received and sent by the machine's network interfaces (of the
+ * process's network namespace: in a container, the container's), since boot
+ * and per second over the interval, from Linux `/proc/net/dev`. The loopback
+ * interface is left out: its traffic never leaves the machine and counts
+ * every byte twice, once sent and once received.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const NetworkUsage = Schema.Struct({
+  receivedBytes: Schema.Finite,
+  sentBytes: Schema.Finite,
+  receivedBytesPerSecond: Reading,
+  sentBytesPerSecond: Reading,
+  interfaces: Schema.Int
+})
+
+/**
+ * One reading of the monitor. `timestamp` is epoch milliseconds;
+ * `intervalSeconds` is the time the interval readings (CPU %, event loop, GC,
+ * rates) cover. `gc`, `disk` and `network` are `null` where the platform
+ * cannot tell.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const ResourceUsage = Schema.Struct({
+  timestamp: Schema.Finite,
+  intervalSeconds: Schema.Finite,
+  cpu: CpuUsage,
+  memory: MemoryUsage,
+  eventLoop: EventLoopUsage,
+  gc: Schema.NullOr(GcUsage),
+  disk: Schema.NullOr(DiskUsage),
+  network: Schema.NullOr(NetworkUsage)
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface ResourceUsage extends Schema.Schema.Type<typeof ResourceUsage> {}
+
+/**
+ * What one sampled operation used, as `PerformanceMetrics.resourceUsage`
+ * carries it: the change in the process's rss in bytes, the process CPU time
+ * in seconds, and that time in percent of one core over the operation's
+ * duration. A field is absent when its switch is off (or, for `cpuPercent`,
+ * when the operation took no measurable time).
+ *
+ * These are process-wide readings: in a concurrent process they include
+ * whatever else ran at the same time (other fibers, the garbage collector,
+ * other threads), so read them as a distribution over many operations, not
+ * as the cost of one.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const OperationResourceUsage = Schema.Struct({
+  memoryDeltaBytes: Schema.optionalKey(Schema.Finite),
+  cpuSeconds: Schema.optionalKey(Schema.Finite),
+  cpuPercent: Schema.optionalKey(Schema.Finite)
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface OperationResourceUsage extends Schema.Schema.Type<typeof OperationResourceUsage> {}
+
+/**
+ * Synchronous probes of the process, cheap enough to read around an
+ * operation. `NaN` means unavailable.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ProcessProbe {
+  /** Resident set size, in bytes. */
+  readonly rssBytes: () => number
+  /** User plus system CPU time of the process since it started, in microseconds. */
+  readonly cpuMicros: () => number
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface ResourceMonitorService {
+  /** The latest reading. */
+  readonly current: Effect.Effect<ResourceUsage>
+  /** The readings kept, oldest first; bounded. */
+  readonly history: Effect.Effect<ReadonlyArray<ResourceUsage>>
+  /** The probes `Apm.trace` reads around a sampled operation. */
+  readonly process: ProcessProbe
+}
+
+/**
+ * How many readings a monitor keeps by default: five minutes at one a second.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const defaultHistorySize = 300
+
+/**
+ * A settable process probe reading, for `ResourceMonitorTest`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ProcessReading {
+  readonly rssBytes: number
+  readonly cpuMicros: number
+}
+
+/**
+ * Controls the test monitor: `set` makes a reading current and appends it to
+ * the history, `setProcess` sets what the process probes return.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class ResourceMonitorTest extends Context.Service<ResourceMonitorTest, {
+  readonly set: (usage: ResourceUsage) => Effect.Effect<void>
+  readonly setProcess: (reading: ProcessReading) => Effect.Effect<void>
+}>()("@mcp-apm/core/ResourceMonitorTest") {}
+
+/**
+ * The resource monitor.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class ResourceMonitor extends Context.Service<ResourceMonitor, ResourceMonitorService>()(
+  "@mcp-apm/core/ResourceMonitor"
+) {
+  /** The latest reading of the monitor in context. */
+  static readonly current: Effect.Effect<ResourceUsage, never, ResourceMonitor> = ResourceMonitor.use((m) => m.current)
+  /** The readings the monitor in context kept, oldest first. */
+  static readonly history: Effect.Effect<ReadonlyArray<ResourceUsage>, never, ResourceMonitor> = ResourceMonitor.use(
+    (m) => m.history
+  )
+  /**
+   * A deterministic monitor whose readings the test sets through
+   * `ResourceMonitorTest`: it starts at `initial`, and its process probes
+   * return `process` until set otherwise.
+   */
+  static readonly layerTest = (
+    initial: ResourceUsage = testUsage,
+    process: ProcessReading = testProcess
+  ): Layer.Layer<ResourceMonitor | ResourceMonitorTest> =>
+    Layer.effectContext(Effect.sync(() => {
+      const { control, monitor } = makeTest(initial, process)
+      return Context.make(ResourceMonitor, monitor).pipe(Context.add(ResourceMonitorTest, control))
+    }))
+}
+
+/**
+ * The test monitor and its control, for layers that assemble their context
+ * by hand (`ApmTest`).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const makeTest = (
+  initial: ResourceUsage = testUsage,
+  process: ProcessReading = testProcess,
+  historySize: number = defaultHistorySize
+): { readonly monitor: ResourceMonitorService; readonly control: ResourceMonitorTest["Service"] } => {
+  const history: Array<ResourceUsage> = [initial]
+  let reading = process
+  const monitor: ResourceMonitorService = {
+    current: Effect.sync(() => history[history.length - 1]!),
+    history: Effect.sync(() => [...history]),
+    process: { rssBytes: () => reading.rssBytes, cpuMicros: () => reading.cpuMicros }
+  }
+  const control: ResourceMonitorTest["Service"] = {
+    set: (usage) =>
+      Effect.sync(() => {
+        history.push(usage)
+        if (history.length > historySize) history.shift()
+      }),
+    setProcess: (next) => Effect.sync(() => void (reading = next))
+  }
+  return { monitor, control }
+}
+
+const gcKind = { count: 0, pauseSeconds: 0 }
+
+/**
+ * A plausible, fixed reading: what the test monitor starts with.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const testUsage: ResourceUsage = {
+  timestamp: 0,
+  intervalSeconds: 1,
+  cpu: { user: 12, system: 3, total: 15, machine: 20, cores: 4 },
+  memory: {
+    rss: 128 * 1024 * 1024,
+    heapUsed: 48 * 1024 * 1024,
+    heapTotal: 64 * 1024 * 1024,
+    heapLimit: 4096 * 1024 * 1024,
+    external: 2 * 1024 * 1024,
+    arrayBuffers: 1024 * 1024,
+    limit: 1024 * 1024 * 1024,
+    limitSource: "cgroup",
+    used: 256 * 1024 * 1024,
+    usedFraction: 0.25,
+    rssFraction: 0.125
+  },
+  eventLoop: {
+    delayMin: 0.01,
+    delayMean: 0.0105,
+    delayMax: 0.02,
+    delayP50: 0.0101,
+    delayP90: 0.011,
+    delayP99: 0.015,
+    utilization: 0.1
+  },
+  gc: {
+    count: 3,
+    pauseSeconds: 0.004,
+    byKind: { major: { count: 1, pauseSeconds: 0.003 }, minor: { count: 2, pauseSeconds: 0.001 }, incremental: gcKind, weakcb: gcKind }
+  },
+  disk: { readBytes: 4096, writeBytes: 8192, readBytesPerSecond: 0, writeBytesPerSecond: 1024 },
+  network: { receivedBytes: 1_000_000, sentBytes: 500_000, receivedBytesPerSecond: 2048, sentBytesPerSecond: 1024, interfaces: 1 }
+}
+
+/**
+ * What the test monitor's process probes return until set: a fixed rss and
+ * no CPU time, so that sampled operations record zero deltas.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const testProcess: ProcessReading = { rssBytes: 128 * 1024 * 1024, cpuMicros: 0 }
+
+/**
+ * The `resource` label values of the `apm_resource_usage` gauge and the
+ * reading each one shows; `null` readings are not exported. The label values
+ * are part of the metrics contract (dashboards and alert rules use them).
+ *
+ * @category metrics
+ * @since 0.1.0
+ */
+export const resourceGauges: ReadonlyArray<readonly [resource: string, read: (usage: ResourceUsage) => number | null]> =
+  [
+    ["cpu_user_percent", (u) => u.cpu.user],
+    ["cpu_system_percent", (u) => u.cpu.system],
+    ["cpu_total_percent", (u) => u.cpu.total],
+    ["machine_cpu_percent", (u) => u.cpu.machine],
+    ["memory_rss_bytes", (u) => u.memory.rss],
+    ["memory_heap_used_bytes", (u) => u.memory.heapUsed],
+    ["memory_heap_total_bytes", (u) => u.memory.heapTotal],
+    ["memory_external_bytes", (u) => u.memory.external],
+    ["memory_limit_bytes", (u) => u.memory.limit],
+    ["memory_used_bytes", (u) => u.memory.used],
+    ["memory_used_fraction", (u) => u.memory.usedFraction],
+    ["memory_rss_fraction", (u) => u.memory.rssFraction],
+    ["eventloop_delay_min_seconds", (u) => u.eventLoop.delayMin],
+    ["eventloop_delay_mean_seconds", (u) => u.eventLoop.delayMean],
+    ["eventloop_delay_max_seconds", (u) => u.eventLoop.delayMax],
+    ["eventloop_delay_p50_seconds", (u) => u.eventLoop.delayP50],
+    ["eventloop_delay_p99_seconds", (u) => u.eventLoop.delayP99],
+    ["eventloop_utilization", (u) => u.eventLoop.utilization],
+    ["gc_count", (u) => u.gc?.count ?? null],
+    ["gc_pause_seconds", (u) => u.gc?.pauseSeconds ?? null],
+    ["disk_read_bytes_per_second", (u) => u.disk?.readBytesPerSecond ?? null],
+    ["disk_write_bytes_per_second", (u) => u.disk?.writeBytesPerSecond ?? null],
+    ["network_receive_bytes_per_second", (u) => u.network?.receivedBytesPerSecond ?? null],
+    ["network_transmit_bytes_per_second", (u) => u.network?.sentBytesPerSecond ?? null]
+  ]
+
+/**
+ * CPU use as a fraction in [0, 1], as `cpuUsageThreshold` reads it: the
+ * machine's, or where the machine's is unavailable, the process's share of
+ * all cores.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const cpuFraction = (usage: ResourceUsage): number =>
+  usage.cpu.machine !== null ? usage.cpu.machine / 100 : usage.cpu.total / (100 * Math.max(1, usage.cpu.cores))
+
+/**
+ * Memory in use as a fraction of the limit that applies, as
+ * `memoryUsageThreshold` reads it: what counts against the cgroup or machine
+ * limit, or where that is unavailable, the process's rss.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const memoryFraction = (usage: ResourceUsage): number => usage.memory.usedFraction ?? usage.memory.rssFraction
