@@ -8,7 +8,7 @@
  */
 import { NodeServices } from "@effect/platform-node"
 import { AnomalyDetector, Apm, ApmConfig, BaselineStore, Profiler, ResourceMonitor } from "@mcp-apm/core"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
 import type * as Resource from "@effect/opentelemetry/Resource"
 import type { HttpServer } from "effect/http"
 import * as MetricsServer from "./MetricsServer.ts"
@@ -39,12 +39,17 @@ export const make = <E1, E2>(
 > =>
   Layer.mergeAll(MetricsServer.layer, Tracing.layer).pipe(
     Layer.provideMerge(Apm.layerNoDeps),
-    Layer.provideMerge(Layer.merge(NodeResourceMonitor.layer(), NodeProfiler.layer())),
+    Layer.provideMerge(Layer.merge(NodeResourceMonitor.layer(), profiler)),
     Layer.provideMerge(AnomalyDetector.layer),
     Layer.provideMerge(persistentBaselines),
     Layer.provideMerge(config),
     Layer.provide(runtime)
   )
+
+const profiler = Layer.unwrap(
+  Effect.map(RuntimeConfig, ({ profileDirectory }) =>
+    NodeProfiler.layer(Option.match(profileDirectory, { onNone: () => ({}), onSome: (directory) => ({ directory }) })))
+)
 
 const persistentBaselines = Layer.unwrap(
   Effect.map(RuntimeConfig, ({ baselineFile }) => BaselineStore.layerPersistent(baselineFile))

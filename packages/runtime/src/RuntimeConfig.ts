@@ -1,7 +1,7 @@
 /**
  * Options of the Node runtime: where `/metrics` and the dashboard listen,
- * the service name spans are exported under, and the file baselines are
- * kept in across restarts.
+ * the service name spans are exported under, the file baselines are kept in
+ * across restarts, and where CPU and heap profiles are written.
  *
  * @since 0.1.0
  */
@@ -14,7 +14,8 @@ const options = Config.all({
     Config.withDefault(9464)
   ),
   serviceName: Config.String("OTEL_SERVICE_NAME").pipe(Config.withDefault("mcp-apm")),
-  baselineFile: Config.String("APM_BASELINE_FILE").pipe(Config.withDefault(".apm/baselines.json"))
+  baselineFile: Config.String("APM_BASELINE_FILE").pipe(Config.withDefault(".apm/baselines.json")),
+  profileDirectory: Config.option(Config.String("APM_PROFILE_DIR"))
 })
 
 /**
@@ -32,7 +33,7 @@ export type RuntimeOptions = Config.Success<typeof options>
  * @since 0.1.0
  */
 export class RuntimeConfig extends Context.Service<RuntimeConfig, RuntimeOptions>()("@mcp-apm/runtime/RuntimeConfig") {
-  /** From `APM_HTTP_HOST`, `APM_HTTP_PORT`, `OTEL_SERVICE_NAME` and `APM_BASELINE_FILE`. */
+  /** From `APM_HTTP_HOST`, `APM_HTTP_PORT`, `OTEL_SERVICE_NAME`, `APM_BASELINE_FILE` and `APM_PROFILE_DIR`. */
   static readonly layerFromEnvironment: Layer.Layer<RuntimeConfig, Config.ConfigError> = Layer.effect(
     RuntimeConfig,
     options

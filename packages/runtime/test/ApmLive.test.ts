@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Apm, ApmConfig } from "@mcp-apm/core"
-import { Effect, Layer, Metric } from "effect"
+import { Effect, Layer, Metric, Option } from "effect"
 import { HttpServer } from "effect/http"
 import { NetAddress } from "effect/net"
 import { mkdtempSync } from "node:fs"
@@ -13,7 +13,13 @@ import { ApmLiveStack, RuntimeConfig } from "../src/index.ts"
 const baselineFile = join(mkdtempSync(join(tmpdir(), "apm-live-")), "baselines.json")
 const live = ApmLiveStack.make(
   ApmConfig.ApmConfig.layer(),
-  RuntimeConfig.layer({ host: "127.0.0.1", port: 0, serviceName: "apm-live-test", baselineFile })
+  RuntimeConfig.layer({
+    host: "127.0.0.1",
+    port: 0,
+    serviceName: "apm-live-test",
+    baselineFile,
+    profileDirectory: Option.none()
+  })
 )
 
 const baseUrl = Effect.map(HttpServer.HttpServer, (server) => NetAddress.formatUrlUnsafe(server.address))

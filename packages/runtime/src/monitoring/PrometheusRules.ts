@@ -118,6 +118,17 @@ export const make = (options: ApmConfig.ApmOptions = ApmConfig.defaults): {
             }
           },
           {
+            alert: "ApmHighMemoryUsage",
+            expr: `${definitions.resource.name}{resource="memory_used_fraction"} > ${options.memoryUsageThreshold}`,
+            for: "10m",
+            labels: { severity: "warning" },
+            annotations: {
+              summary: "{{ $labels.instance }} uses most of its memory",
+              description:
+                "{{ $labels.instance }} has used {{ $value | humanizePercentage }} of its memory limit (cgroup or machine) for 10 minutes."
+            }
+          },
+          {
             alert: "ApmAnomalyRaised",
             // The detector's severity moves to its own label: `severity` is the alert's.
             expr: `sum by (${by}, anomaly_severity) (label_replace(increase(${definitions.anomalies.name}{severity=~"ERROR|CRITICAL"}[10m]), "anomaly_severity", "$1", "severity", "(.*)")) > 0`,
