@@ -27,7 +27,8 @@ describe("mcp-apm demo", () => {
       assert.include(stdout, operation)
     }
     // the fault: model requests four times slower, plan storage failing half the time
-    assert.match(stdout, /anomalies \(newest first\)\n\s+\S+\s+(shift|spike) generate /)
+    const anomalies = stdout.slice(stdout.indexOf("anomalies (newest first)"), stdout.indexOf("\ninsights"))
+    assert.match(anomalies, /\n\s+\S+\s+(shift|spike) generate /)
     assert.match(stdout, /plan_management\.storage\.save fails often/)
   }, 90_000)
 })
