@@ -12,6 +12,7 @@ import { ApmConfig } from "./ApmConfig.ts"
 import type { ApmOptions } from "./ApmConfig.ts"
 import { definitions } from "./ApmMetrics.ts"
 import { BaselineStore } from "./BaselineStore.ts"
+import { registerCounter } from "./internal/readOnlyMetric.ts"
 import type { BaselineStoreService } from "./BaselineStore.ts"
 import { OperationType, operationTypes } from "./OperationType.ts"
 import type { PerformanceMetrics } from "./PerformanceMetrics.ts"
@@ -136,7 +137,7 @@ export const make = (options: ApmOptions, baselines: BaselineStoreService): Anom
       const state = { count: 0 }
       counter = state
       counted.set(key, state)
-      Metric.registerUnsafe(
+      registerCounter(
         Metric.counter(definitions.anomalies.name, {
           description: definitions.anomalies.description,
           incremental: true,
@@ -147,7 +148,7 @@ export const make = (options: ApmOptions, baselines: BaselineStoreService): Anom
           }
         }),
         context,
-        { get: () => ({ count: state.count, incremental: true }), update: () => {}, modify: () => {} }
+        () => state.count
       )
     }
     counter.count++

@@ -22,6 +22,7 @@ import type { ApmOptions } from "../ApmConfig.ts"
 import { definitions } from "../ApmMetrics.ts"
 import type { OperationType } from "../OperationType.ts"
 import type { OperationResourceUsage, ProcessProbe, ResourceMonitorService } from "../ResourceMonitor.ts"
+import { HistogramSeries, registerReadOnly } from "./readOnlyMetric.ts"
 
 /**
  * Buckets of `apm_memory_usage_bytes`. An rss delta is negative when memory
@@ -57,47 +58,6 @@ export interface ResourceStart {
   readonly cpu: number
 }
 
-/** A histogram whose state lives here and is read by the registry on export. */
-class HistogramSeries {
-  private readonly counts: Float64Array
-  private readonly boundaries: ReadonlyArray<number>
-  count = 0
-  sum = 0
-  min = Infinity
-  max = -Infinity
-
-  constructor(boundaries: ReadonlyArray<number>) {
-    this.boundaries = boundaries
-    this.counts = new Float64Array(boundaries.length)
-  }
-
-  add(value: number): void {
-    this.count++
-    this.sum += value
-    if (value < this.min) this.min = value
-    if (value > this.max) this.max = value
-    const bucket = this.boundaries.findIndex((boundary) => value <= boundary)
-    if (bucket >= 0) this.counts[bucket]!++
-  }
-
-  state(): Metric.HistogramState {
-    let cumulative = 0
-    const buckets: Array<[number, number]> = this.boundaries.map((boundary, i) => {
-      cumulative += this.counts[i]!
-      return [boundary, cumulative]
-    })
-    buckets.push([Infinity, this.count])
-    return {
-      buckets,
-      count: this.count,
-      min: this.count === 0 ? 0 : this.min,
-      max: this.count === 0 ? 0 : this.max,
-      sum: this.sum
-    }
-  }
-}
-
-const ignore = () => {}
 
 class OperationSeries {
   readonly memory = new HistogramSeries(memoryBuckets)
@@ -113,10 +73,10 @@ class OperationSeries {
     if (this.exported) return
     this.exported = true
     const register = (d: { readonly name: string; readonly description: string }, series: HistogramSeries, boundaries: ReadonlyArray<number>) =>
-      Metric.registerUnsafe(
+      registerReadOnly(
         Metric.histogram(d.name, { description: d.description, attributes: this.attributes, boundaries }),
         context,
-        { get: () => series.state(), update: ignore, modify: ignore }
+        () => series.state()
       )
     if (memory) register(definitions.memory, this.memory, memoryBuckets)
     if (cpu) register(definitions.cpu, this.cpu, cpuBuckets)

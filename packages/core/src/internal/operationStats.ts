@@ -11,7 +11,6 @@
  * @internal
  */
 import type { Context } from "effect"
-import { Metric } from "effect"
 import { quantileSorted } from "simple-statistics"
 import type { OperationMetrics } from "../ApmMetrics.ts"
 import { durationBuckets } from "../ApmMetrics.ts"
@@ -19,6 +18,7 @@ import type { OperationSummary } from "../OperationSummary.ts"
 import { percentileWindow } from "../OperationSummary.ts"
 import type { OperationType } from "../OperationType.ts"
 import type { PerformanceMetrics } from "../PerformanceMetrics.ts"
+import { HistogramSeries, registerCounter, registerReadOnly } from "./readOnlyMetric.ts"
 
 /** @internal */
 export class OperationStats {
@@ -27,15 +27,11 @@ export class OperationStats {
   readonly metrics: OperationMetrics
   private exported = false
   active = 0
-  total = 0
   successes = 0
   errors = 0
   slow = 0
-  sum = 0
-  min = Infinity
-  max = -Infinity
   lastSeen = 0
-  private readonly bucketCounts = new Float64Array(durationBuckets.length)
+  private readonly durations = new HistogramSeries(durationBuckets)
   private readonly recent = new Float64Array(percentileWindow)
   private next = 0
 
@@ -47,16 +43,11 @@ export class OperationStats {
 
   add(record: PerformanceMetrics): void {
     const d = record.duration
-    this.total++
     if (record.success) this.successes++
     if (record.status === "error" || record.status === "defect") this.errors++
     if (record.slow) this.slow++
-    this.sum += d
-    if (d < this.min) this.min = d
-    if (d > this.max) this.max = d
     this.lastSeen = record.endTime
-    const bucket = durationBuckets.findIndex((boundary) => d <= boundary)
-    if (bucket >= 0) this.bucketCounts[bucket]!++
+    this.durations.add(d)
     this.recent[this.next % percentileWindow] = d
     this.next++
   }
@@ -65,58 +56,29 @@ export class OperationStats {
   exportTo(context: Context.Context<never>): void {
     if (this.exported) return
     this.exported = true
-    const counter = (metric: Metric.Counter<number>, count: () => number) =>
-      Metric.registerUnsafe(metric, context, {
-        get: () => ({ count: count(), incremental: true }),
-        update: ignore,
-        modify: ignore
-      })
-    counter(this.metrics.operations, () => this.total)
-    counter(this.metrics.errors, () => this.errors)
-    counter(this.metrics.slow, () => this.slow)
-    Metric.registerUnsafe(this.metrics.active, context, {
-      get: () => ({ value: this.active }),
-      update: ignore,
-      modify: ignore
-    })
-    Metric.registerUnsafe(this.metrics.duration, context, {
-      get: () => this.histogram(),
-      update: ignore,
-      modify: ignore
-    })
-  }
-
-  private histogram(): Metric.HistogramState {
-    let cumulative = 0
-    const buckets: Array<[number, number]> = durationBuckets.map((boundary, i) => {
-      cumulative += this.bucketCounts[i]!
-      return [boundary, cumulative]
-    })
-    buckets.push([Infinity, this.total])
-    return {
-      buckets,
-      count: this.total,
-      min: this.total === 0 ? 0 : this.min,
-      max: this.total === 0 ? 0 : this.max,
-      sum: this.sum
-    }
+    registerCounter(this.metrics.operations, context, () => this.durations.count)
+    registerCounter(this.metrics.errors, context, () => this.errors)
+    registerCounter(this.metrics.slow, context, () => this.slow)
+    registerReadOnly(this.metrics.active, context, () => ({ value: this.active }))
+    registerReadOnly(this.metrics.duration, context, () => this.durations.state())
   }
 
   summary(): OperationSummary {
+    const { count: total, sum, min, max } = this.durations
     const filled = Math.min(this.next, percentileWindow)
     const sorted = filled === 0 ? undefined : this.recent.slice(0, filled).sort()
     const q = (p: number) => sorted === undefined ? 0 : quantileSorted(Array.from(sorted), p)
     return {
       operationName: this.name,
       operationType: this.type,
-      totalOperations: this.total,
+      totalOperations: total,
       successCount: this.successes,
       errorCount: this.errors,
-      successRate: this.total === 0 ? 1 : this.successes / this.total,
+      successRate: total === 0 ? 1 : this.successes / total,
       slowCount: this.slow,
-      meanDuration: this.total === 0 ? 0 : this.sum / this.total,
-      minDuration: this.total === 0 ? 0 : this.min,
-      maxDuration: this.total === 0 ? 0 : this.max,
+      meanDuration: total === 0 ? 0 : sum / total,
+      minDuration: total === 0 ? 0 : min,
+      maxDuration: total === 0 ? 0 : max,
       p50Duration: q(0.5),
       p95Duration: q(0.95),
       p99Duration: q(0.99),
@@ -124,5 +86,3 @@ export class OperationStats {
     }
   }
 }
-
-const ignore = () => {}

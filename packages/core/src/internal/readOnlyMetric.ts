@@ -1,0 +1,62 @@
+/**
+ * Metrics whose state lives in our own fields and is read by Effect's
+ * registry only when metrics are exported: the hot path then updates a
+ * number instead of looking up the registry once per metric per operation.
+ *
+ * @internal
+ */
+import type { Context } from "effect"
+import { Metric } from "effect"
+
+const ignore = () => {}
+
+/** Registers `metric` in the registry of `context`, its state read from `get`. @internal */
+export const registerReadOnly = <S>(metric: Metric.Metric<any, S>, context: Context.Context<never>, get: () => S) =>
+  Metric.registerUnsafe(metric, context, { get, update: ignore, modify: ignore })
+
+/** A counter read from `count`. @internal */
+export const registerCounter = (
+  metric: Metric.Metric<any, Metric.CounterState<number>>,
+  context: Context.Context<never>,
+  count: () => number
+) => registerReadOnly(metric, context, () => ({ count: count(), incremental: true }))
+
+/** A histogram's buckets, count, sum and extremes, kept in constant memory. @internal */
+export class HistogramSeries {
+  private readonly counts: Float64Array
+  private readonly boundaries: ReadonlyArray<number>
+  count = 0
+  sum = 0
+  min = Infinity
+  max = -Infinity
+
+  constructor(boundaries: ReadonlyArray<number>) {
+    this.boundaries = boundaries
+    this.counts = new Float64Array(boundaries.length)
+  }
+
+  add(value: number): void {
+    this.count++
+    this.sum += value
+    if (value < this.min) this.min = value
+    if (value > this.max) this.max = value
+    const bucket = this.boundaries.findIndex((boundary) => value <= boundary)
+    if (bucket >= 0) this.counts[bucket]!++
+  }
+
+  state(): Metric.HistogramState {
+    let cumulative = 0
+    const buckets: Array<[number, number]> = this.boundaries.map((boundary, i) => {
+      cumulative += this.counts[i]!
+      return [boundary, cumulative]
+    })
+    buckets.push([Infinity, this.count])
+    return {
+      buckets,
+      count: this.count,
+      min: this.count === 0 ? 0 : this.min,
+      max: this.count === 0 ? 0 : this.max,
+      sum: this.sum
+    }
+  }
+}
