@@ -8,6 +8,7 @@
  * @since 0.1.0
  */
 import { Context, Effect, Layer, Metric, Schema } from "effect"
+import type { Mutable } from "effect/Types"
 import { ApmConfig } from "./ApmConfig.ts"
 import type { ApmOptions } from "./ApmConfig.ts"
 import { definitions } from "./ApmMetrics.ts"
@@ -61,8 +62,6 @@ export const Anomaly = Schema.Struct({
  * @since 0.1.0
  */
 export type Anomaly = typeof Anomaly.Type
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 /**
  * A sample is only an anomaly if it is also at least this much slower (in

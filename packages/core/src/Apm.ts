@@ -6,8 +6,9 @@
  * @since 0.1.0
  */
 import { Clock, Context, Effect, Layer, Option } from "effect"
-import type { Exit } from "effect"
+import type { Exit, Fiber } from "effect"
 import { dual } from "effect/Function"
+import type { Mutable } from "effect/Types"
 import * as AnomalyDetector from "./AnomalyDetector.ts"
 import type { ApmOptions } from "./ApmConfig.ts"
 import { ApmConfig } from "./ApmConfig.ts"
@@ -68,12 +69,14 @@ export interface MeasuredOperation {
 export interface ApmService {
   readonly options: ApmOptions
   /**
-   * Runs `spanned` (which is `self` inside its span) as one operation. When
+   * Runs `spanned` (which is `self` inside its span) as one operation of
+   * `fiber`, the fiber that is about to run it. When
    * monitoring is off it runs `self`, with no span at all. `trace` builds the
    * span at its call site, once, because capturing the call site costs more
    * than the whole rest of an operation.
    */
   readonly instrument: <A, E, R>(
+    fiber: Fiber.Fiber<unknown, unknown>,
     self: Effect.Effect<A, E, R>,
     spanned: Effect.Effect<A, E, R>,
     name: string,
@@ -152,7 +155,7 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
     resourceUsage: OperationResourceUsage | undefined
   ): Effect.Effect<void> | undefined => {
     const slow = duration > slowThreshold(options, stats.type)
-    const base: PerformanceMetrics = {
+    const record: Mutable<PerformanceMetrics> = {
       operationName: stats.name,
       operationType: stats.type,
       startTime: startMillis,
@@ -161,10 +164,11 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
       status: outcome.status,
       success: outcome.status === "ok",
       slow,
-      ...(outcome.message === undefined ? {} : { errorMessage: outcome.message }),
       attributes: attributes ?? noAttributes
     }
-    const record = resourceUsage === undefined ? base : { ...base, resourceUsage }
+    // Assigned, not spread: this runs on every operation, and absent keys stay absent.
+    if (outcome.message !== undefined) record.errorMessage = outcome.message
+    if (resourceUsage !== undefined) record.resourceUsage = resourceUsage
     stats.add(record)
     for (const listener of listeners) listener(record, context)
     return options.debugMode
@@ -173,6 +177,7 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
   }
 
   const instrument = <A, E, R>(
+    fiber: Fiber.Fiber<unknown, unknown>,
     self: Effect.Effect<A, E, R>,
     spanned: Effect.Effect<A, E, R>,
     name: string,
@@ -181,28 +186,17 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
   ): Effect.Effect<A, E, R> => {
     if (!options.enabled) return self
     const stats = table.get(name, type)
-    return Effect.withFiber((fiber) => {
-      const clock = fiber.getRef(Clock.Clock)
-      const start = clock.currentTimeNanosUnsafe()
-      stats.exportTo(fiber.context)
-      stats.active++
-      // For most operations this is one generator step and a compare; see internal/operationResources.ts.
-      const sample = resources === undefined ? undefined : resources.start()
-      return Effect.onExitPrimitive(spanned, (exit: Exit.Exit<A, E>) => {
-        const duration = Number(clock.currentTimeNanosUnsafe() - start) / 1e9
-        stats.active--
-        const usage = sample === undefined ? undefined : resources!.finish(sample, stats, duration, fiber.context)
-        return finish(
-          stats,
-          name,
-          Number(start / 1_000_000n),
-          duration,
-          describeExit(exit),
-          attributes,
-          fiber.context,
-          usage
-        )
-      })
+    const clock = fiber.getRef(Clock.Clock)
+    const start = clock.currentTimeNanosUnsafe()
+    stats.exportTo(fiber.context)
+    stats.active++
+    // For most operations this is one generator step and a compare; see internal/operationResources.ts.
+    const sample = resources === undefined ? undefined : resources.start()
+    return Effect.onExitPrimitive(spanned, (exit: Exit.Exit<A, E>) => {
+      const duration = Number(clock.currentTimeNanosUnsafe() - start) / 1e9
+      stats.active--
+      const usage = sample === undefined ? undefined : resources!.finish(sample, stats, duration, fiber.context)
+      return finish(stats, name, Number(start) / 1e6, duration, describeExit(exit), attributes, fiber.context, usage)
     })
   }
 
@@ -341,7 +335,7 @@ export const trace: {
       : { ...attributes, [operationTypeKey]: type }
     const spanned = Effect.withSpan(self, name, { attributes: spanAttributes })
     return Effect.withFiber((fiber) =>
-      Context.getUnsafe(fiber.context, Apm).instrument(self, spanned, name, type, attributes)
+      Context.getUnsafe(fiber.context, Apm).instrument(fiber, self, spanned, name, type, attributes)
     )
   }
 )
