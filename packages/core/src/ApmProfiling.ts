@@ -109,6 +109,26 @@ const annotateHeap = (top: number) => (summary: HeapProfileSummary) =>
   })
 
 /**
+ * The body of `profileCpu` and `profileMemory`: `rateOf` is the fraction of
+ * runs to profile under the current options (undefined when that kind is
+ * switched off, which an explicit `sampleRate` does not override), `start`
+ * begins a recording of that kind.
+ */
+const profiling = <S>(
+  rateOf: (options: ApmOptions) => number | undefined,
+  start: (profiler: Profiler["Service"], label: string) => Effect.Effect<Option.Option<ProfileRecording<S>>, ProfilerError>,
+  annotate: (top: number) => (summary: S) => Effect.Effect<void>
+) =>
+<A, E, R>(self: Effect.Effect<A, E, R>, options: ProfileOptions = {}): Effect.Effect<A, E, R | Apm | Profiler> =>
+  Effect.withFiber((fiber) => {
+    const o = optionsOf(fiber)
+    const rate = o.enabled && o.profilingEnabled ? rateOf(o) : undefined
+    if (rate === undefined || !sampled(fiber, options.sampleRate ?? rate)) return self
+    const profiler = Context.getUnsafe(fiber.context as Context.Context<Profiler>, Profiler)
+    return profiled(self, start(profiler, labelOf(fiber.context, options)), annotate(options.top ?? 5))
+  })
+
+/**
  * Records a V8 CPU profile of the wrapped effect for a `profilingSampleRate`
  * fraction of runs (when `profilingEnabled` and `cpuProfilingEnabled`),
  * writes it as a `.cpuprofile` file and adds a summary to the current span:
@@ -129,14 +149,11 @@ export const profileCpu: {
   <A, E, R>(self: Effect.Effect<A, E, R>, options?: ProfileOptions): Effect.Effect<A, E, R | Apm | Profiler>
 } = dual(
   (args) => Effect.isEffect(args[0]),
-  <A, E, R>(self: Effect.Effect<A, E, R>, options: ProfileOptions = {}): Effect.Effect<A, E, R | Apm | Profiler> =>
-    Effect.withFiber((fiber) => {
-      const o = optionsOf(fiber)
-      if (!o.enabled || !o.profilingEnabled || !o.cpuProfilingEnabled) return self
-      if (!sampled(fiber, options.sampleRate ?? o.profilingSampleRate)) return self
-      const profiler = Context.getUnsafe(fiber.context as Context.Context<Profiler>, Profiler)
-      return profiled(self, profiler.startCpu(labelOf(fiber.context, options)), annotateCpu(options.top ?? 5))
-    })
+  profiling(
+    (o) => o.cpuProfilingEnabled ? o.profilingSampleRate : undefined,
+    (profiler, label) => profiler.startCpu(label),
+    annotateCpu
+  )
 )
 
 /**
@@ -154,14 +171,11 @@ export const profileMemory: {
   <A, E, R>(self: Effect.Effect<A, E, R>, options?: ProfileOptions): Effect.Effect<A, E, R | Apm | Profiler>
 } = dual(
   (args) => Effect.isEffect(args[0]),
-  <A, E, R>(self: Effect.Effect<A, E, R>, options: ProfileOptions = {}): Effect.Effect<A, E, R | Apm | Profiler> =>
-    Effect.withFiber((fiber) => {
-      const o = optionsOf(fiber)
-      if (!o.enabled || !o.profilingEnabled || !o.memoryProfilingEnabled) return self
-      if (!sampled(fiber, options.sampleRate ?? o.memorySampleRate)) return self
-      const profiler = Context.getUnsafe(fiber.context as Context.Context<Profiler>, Profiler)
-      return profiled(self, profiler.startHeap(labelOf(fiber.context, options)), annotateHeap(options.top ?? 5))
-    })
+  profiling(
+    (o) => o.memoryProfilingEnabled ? o.memorySampleRate : undefined,
+    (profiler, label) => profiler.startHeap(label),
+    annotateHeap
+  )
 )
 
 const queryAttributes = (query: QueryShape): Attributes =>

@@ -42,19 +42,27 @@ describe("ApmProfiling.profileCpu", () => {
       assert.strictEqual((yield* spanNamed("op"))!.attributes["apm.profile.cpu.file"], "memory://1-failing.cpuprofile")
     }).pipe(Effect.provide(withProfiler({ profilingSampleRate: 1 }))))
 
-  it.effect("does not profile at rate 0 or with a switch off", () =>
+  it.effect("does not profile with a switch off", () =>
     Effect.gen(function*() {
-      for (const overrides of [{ profilingSampleRate: 0 }, { profilingSampleRate: 1, profilingEnabled: false }, {
+      for (const overrides of [{ profilingSampleRate: 1, profilingEnabled: false }, {
         profilingSampleRate: 1,
         cpuProfilingEnabled: false
       }]) {
         const stats = yield* Effect.gen(function*() {
           yield* Effect.void.pipe(ApmProfiling.profileCpu(), Apm.trace("quiet", "custom_operation"))
+          // an explicit rate does not override a switch
+          yield* Effect.void.pipe(ApmProfiling.profileCpu({ sampleRate: 1 }), Apm.trace("quiet", "custom_operation"))
           return yield* Profiler.Profiler.use((p) => p.stats)
         }).pipe(Effect.provide(withProfiler(overrides)))
         assert.deepStrictEqual(stats.recorded, { cpu: 0, heap: 0 })
       }
     }))
+
+  it.effect("does not profile at rate 0", () =>
+    Effect.gen(function*() {
+      yield* Effect.void.pipe(ApmProfiling.profileCpu(), Apm.trace("quiet", "custom_operation"))
+      assert.deepStrictEqual((yield* Profiler.Profiler.use((p) => p.stats)).recorded, { cpu: 0, heap: 0 })
+    }).pipe(Effect.provide(withProfiler({ profilingSampleRate: 0 }))))
 
   it.effect("an overlapping request is skipped and counted, not queued", () =>
     Effect.gen(function*() {
