@@ -193,7 +193,11 @@ export interface OperationResourceUsage extends Schema.Schema.Type<typeof Operat
 export interface ProcessProbe {
   /** Resident set size, in bytes. */
   readonly rssBytes: () => number
-  /** User plus system CPU time of the process since it started, in microseconds. */
+  /**
+   * User plus system CPU time of the calling thread since it started, in
+   * microseconds: the thread that runs the operation, without the GC and I/O
+   * helper threads.
+   */
   readonly cpuMicros: () => number
 }
 

@@ -1,7 +1,7 @@
 /**
  * Per-operation resource usage: for a `memorySampleRate` fraction of
- * operations, `Apm.trace` reads the process's rss and CPU time before and
- * after, and records the deltas into `apm_memory_usage_bytes` and
+ * operations, `Apm.trace` reads the process's rss and its thread's CPU time
+ * before and after, and records the deltas into `apm_memory_usage_bytes` and
  * `apm_cpu_usage_percent` and the operation's record.
  *
  * The readings cost microseconds (an rss reading is a `/proc` read), more
@@ -11,8 +11,9 @@
  * operation never samples an operation that always runs 10th in a cycle of
  * 20; the fixed seed keeps tests deterministic.
  *
- * The deltas are process-wide: in a concurrent process they include other
- * work that ran during the operation (see `OperationResourceUsage`).
+ * The deltas are not the operation's alone: in a concurrent process they
+ * include other work that ran on the thread, or grew the heap, meanwhile
+ * (see `OperationResourceUsage`).
  *
  * @internal
  */
