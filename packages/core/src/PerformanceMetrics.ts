@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import { Cause, Exit, Schema } from "effect"
 import { OperationType } from "./OperationType.ts"
 import { OperationResourceUsage } from "./ResourceMonitor.ts"
 
@@ -22,6 +22,21 @@ export const OperationStatus = Schema.Literals(["ok", "error", "defect", "interr
  * @since 0.1.0
  */
 export type OperationStatus = typeof OperationStatus.Type
+
+/**
+ * How `exit` ended, as an `OperationStatus`.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const statusOf = (exit: Exit.Exit<unknown, unknown>): OperationStatus =>
+  Exit.isSuccess(exit)
+    ? "ok"
+    : Cause.hasFails(exit.cause)
+    ? "error"
+    : Cause.hasDies(exit.cause)
+    ? "defect"
+    : "interrupted"
 
 /**
  * Span and record attributes: flat, with primitive values, as OpenTelemetry

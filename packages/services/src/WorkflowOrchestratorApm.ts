@@ -6,12 +6,12 @@
  * @since 0.1.0
  */
 import { Apm } from "@mcp-apm/core"
+import type { PerformanceMetrics } from "@mcp-apm/core"
 import { Context, Effect, Layer } from "effect"
 import { dual } from "effect/Function"
 import type { InvalidObservation } from "./InvalidObservation.ts"
 import { CappedLabel, defaultLabelCap } from "./internal/labels.ts"
 import { counter, gauge, histogram, secondsBuckets, update } from "./internal/metrics.ts"
-import type { Status } from "./internal/operation.ts"
 import { statusOf, traceOperation } from "./internal/operation.ts"
 import { oneOf, reject, token } from "./internal/validate.ts"
 
@@ -155,7 +155,7 @@ const CurrentWorkflow = Context.Reference<CurrentWorkflow | undefined>(
 
 const noWorkflow = "none"
 
-const finalState: Record<Status, State> = {
+const finalState: Record<PerformanceMetrics.OperationStatus, State> = {
   ok: "completed",
   error: "failed",
   defect: "failed",

@@ -6,23 +6,13 @@
  *
  * @internal
  */
-import { Apm } from "@mcp-apm/core"
-import type { OperationType, PerformanceMetrics } from "@mcp-apm/core"
-import { Cause, Clock, Effect, Exit, Option } from "effect"
-import type { Tracer } from "effect"
+import { Apm, PerformanceMetrics } from "@mcp-apm/core"
+import type { OperationType } from "@mcp-apm/core"
+import { Clock, Effect, Option } from "effect"
+import type { Exit, Tracer } from "effect"
 
 /** How an operation ended, as the `status` label of the service metrics. @internal */
-export type Status = "ok" | "error" | "defect" | "interrupted"
-
-/** @internal */
-export const statusOf = (exit: Exit.Exit<unknown, unknown>): Status =>
-  Exit.isSuccess(exit)
-    ? "ok"
-    : Cause.hasFails(exit.cause)
-    ? "error"
-    : Cause.hasDies(exit.cause)
-    ? "defect"
-    : "interrupted"
+export const statusOf = PerformanceMetrics.statusOf
 
 /** @internal */
 export type Recorder<A, E> = (seconds: number, exit: Exit.Exit<A, E>) => Effect.Effect<void>
