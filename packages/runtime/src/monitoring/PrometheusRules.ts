@@ -58,7 +58,9 @@ export const make = (options: ApmConfig.ApmOptions = ApmConfig.defaults): {
   return {
     groups: [
       {
-        name: "mcp-apm-recording",
+        // One group, recording rules first: rules of a group run in order, so every alert sees
+        // the series recorded at the same evaluation, never those of the one before.
+        name: "mcp-apm",
         rules: [
           { record: recorded.operationRate, expr: `sum by (${by}) (rate(${definitions.operations.name}[5m]))` },
           {
@@ -78,12 +80,7 @@ export const make = (options: ApmConfig.ApmOptions = ApmConfig.defaults): {
           {
             record: recorded.zScore,
             expr: `(${recorded.mean} - ${recorded.baselineMean})\n/\nclamp_min(${recorded.baselineStddev}, 0.001)`
-          }
-        ]
-      },
-      {
-        name: "mcp-apm-alerts",
-        rules: [
+          },
           {
             alert: "ApmHighErrorRate",
             expr: `${recorded.errorRatio} > ${options.errorRateThreshold}\nand\n${recorded.operationRate} > 0.1`,
