@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+export * as ApmHttp from "./ApmHttp.ts"
 export { ApmLive } from "./ApmLive.ts"
 export * as ApmLiveStack from "./ApmLive.ts"
 export {
