@@ -1,7 +1,15 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ApmMetrics } from "@mcp-apm/core"
+import {
+  GitWorktreeApm,
+  ModelRouterApm,
+  PlanManagementApm,
+  VerificationFeedbackApm,
+  WorkflowOrchestratorApm
+} from "@mcp-apm/services"
 import { execFileSync } from "node:child_process"
-import { existsSync, readFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { render } from "../src/monitoring/files.ts"
 import { recorded } from "../src/monitoring/PrometheusRules.ts"
@@ -20,16 +28,24 @@ describe("monitoring/", () => {
     const dashboard = JSON.parse(readFileSync(join(root, "grafana-dashboard.json"), "utf8")) as {
       panels: Array<{ targets: Array<{ expr: string }> }>
     }
+    const services = [ModelRouterApm, PlanManagementApm, GitWorktreeApm, WorkflowOrchestratorApm, VerificationFeedbackApm]
     const known = new Set<string>([
       ...Object.values(ApmMetrics.definitions).map((d) => d.name),
-      ...Object.values(recorded)
+      ...Object.values(recorded),
+      ...services.flatMap((s) => Object.values(s.definitions).map((d) => d.name.replace(/\./g, "_")))
     ])
+    const metricName = /\b((?:apm|model_router|plan_management|git_worktree|workflow_orchestrator|verification_feedback|gen_ai)[a-z_:0-9]*)/g
     for (const panel of dashboard.panels) {
       for (const { expr } of panel.targets) {
-        const names = expr.match(/\b(apm[a-z_:0-9]*)/g) ?? []
+        const names = expr.match(metricName) ?? []
         assert.isAbove(names.length, 0, expr)
-        for (const name of names) assert.isTrue(known.has(name), `${name} in ${expr}`)
+        for (const name of names) assert.isTrue(known.has(name.replace(/_bucket$/, "")), `${name} in ${expr}`)
       }
+    }
+    // every service's own metrics are charted: at least one panel per service
+    for (const s of services) {
+      const names = Object.values(s.definitions).map((d) => d.name.replace(/\./g, "_"))
+      assert.isTrue(dashboard.panels.some((p) => p.targets.some((t) => names.some((n) => t.expr.includes(n)))))
     }
   })
 
@@ -42,5 +58,21 @@ describe("monitoring/", () => {
       encoding: "utf8"
     })
     assert.include(test, "SUCCESS")
+  })
+
+  it.skipIf(promtool === undefined && process.env["CI"] === undefined)("promtool parses every dashboard query", () => {
+    assert.isDefined(promtool, "promtool (Debian package prometheus) is needed in CI")
+    const dashboard = JSON.parse(readFileSync(join(root, "grafana-dashboard.json"), "utf8")) as {
+      panels: Array<{ targets: Array<{ expr: string }> }>
+    }
+    // Each query as a recording rule, with Grafana's variables given values, is what promtool can check offline.
+    const rules = dashboard.panels.flatMap((p) => p.targets).map((t, i) => ({
+      record: `dashboard:query_${i}`,
+      expr: t.expr.replaceAll("$__rate_interval", "5m").replaceAll("$operation", ".*")
+    }))
+    const file = join(mkdtempSync(join(tmpdir(), "apm-dashboard-")), "queries.yml")
+    writeFileSync(file, JSON.stringify({ groups: [{ name: "dashboard", rules }] }))
+    const check = execFileSync(promtool!, ["check", "rules", file], { encoding: "utf8" })
+    assert.include(check, `SUCCESS: ${rules.length} rules found`)
   })
 })

@@ -5,6 +5,13 @@
  * @since 0.1.0
  */
 import { ApmMetrics } from "@mcp-apm/core"
+import {
+  GitWorktreeApm,
+  ModelRouterApm,
+  PlanManagementApm,
+  VerificationFeedbackApm,
+  WorkflowOrchestratorApm
+} from "@mcp-apm/services"
 import { recorded } from "./PrometheusRules.ts"
 
 const { definitions } = ApmMetrics
@@ -16,7 +23,7 @@ const panel = (
   unit: string,
   expr: string,
   legend: string,
-  grid: { x: number; y: number }
+  grid: { x: number; y: number; w?: number }
 ) => ({
   id,
   title,
@@ -28,6 +35,40 @@ const panel = (
 })
 
 const selector = `operation_name=~"$operation"`
+
+/**
+ * The MCP service metrics, one row per service: the rate of each counter and
+ * the p95 of each duration histogram, named as Prometheus shows them.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const serviceQueries = (): ReadonlyArray<{ readonly service: string; readonly title: string; readonly unit: string; readonly expr: string }> =>
+  Object.entries({
+    "Model router": ModelRouterApm.definitions,
+    "Plan management": PlanManagementApm.definitions,
+    "Git worktree": GitWorktreeApm.definitions,
+    "Workflow orchestrator": WorkflowOrchestratorApm.definitions,
+    "Verification feedback": VerificationFeedbackApm.definitions
+  }).flatMap(([service, definitions]) =>
+    Object.values(definitions as Record<string, { readonly name: string; readonly description: string }>).flatMap(
+      ({ name, description }) => {
+        const metric = name.replace(/[^a-zA-Z0-9_:]/g, "_")
+        if (metric.endsWith("_total")) {
+          return [{ service, title: description, unit: "ops", expr: `sum(rate(${metric}[$__rate_interval]))` }]
+        }
+        if (metric.endsWith("_seconds")) {
+          return [{
+            service,
+            title: `p95: ${description}`,
+            unit: "s",
+            expr: `histogram_quantile(0.95, sum by (le) (rate(${metric}_bucket[$__rate_interval])))`
+          }]
+        }
+        return []
+      }
+    )
+  )
 
 /**
  * The dashboard model, ready to be written as JSON and imported.
@@ -93,6 +134,9 @@ export const make = () => ({
       `sum by (operation_name) (rate(${definitions.slow.name}{${selector}}[$__rate_interval]))`,
       "{{operation_name}}",
       { x: 12, y: 24 }
+    ),
+    ...serviceQueries().map((q, i) =>
+      panel(100 + i, `${q.service}: ${q.title}`, q.unit, q.expr, q.service, { x: (i % 3) * 8, y: 32 + 8 * Math.floor(i / 3), w: 8 })
     )
   ]
 })
