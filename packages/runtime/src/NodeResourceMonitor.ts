@@ -16,7 +16,7 @@
  *
  * @since 0.1.0
  */
-import { ApmMetrics } from "@mcp-apm/core"
+import { ApmMetrics, ReadOnlyMetric } from "@mcp-apm/core"
 import * as ResourceMonitor from "@mcp-apm/core/ResourceMonitor"
 import type { Context, Duration } from "effect"
 import { Effect, Layer, Metric } from "effect"
@@ -164,31 +164,6 @@ const gcTypeOf = (kind: number): GcType | undefined => {
 /** OpenTelemetry's recommended buckets for `v8js.gc.duration`, in seconds. */
 const gcBuckets: ReadonlyArray<number> = [0.01, 0.1, 1, 10]
 
-class GcHistogram {
-  readonly counts = new Float64Array(gcBuckets.length)
-  count = 0
-  sum = 0
-  min = Infinity
-  max = -Infinity
-
-  add(seconds: number): void {
-    this.count++
-    this.sum += seconds
-    if (seconds < this.min) this.min = seconds
-    if (seconds > this.max) this.max = seconds
-    const bucket = gcBuckets.findIndex((b) => seconds <= b)
-    if (bucket >= 0) this.counts[bucket]!++
-  }
-
-  state(): Metric.HistogramState {
-    let cumulative = 0
-    const buckets: Array<[number, number]> = gcBuckets.map((b, i) => [b, cumulative += this.counts[i]!])
-    buckets.push([Infinity, this.count])
-    const empty = this.count === 0
-    return { buckets, count: this.count, sum: this.sum, min: empty ? 0 : this.min, max: empty ? 0 : this.max }
-  }
-}
-
 /**
  * The rss of the process from one read of `/proc/self/statm` on a file kept
  * open: a fifth of the cost of `process.memoryUsage.rss()`, which opens,
@@ -246,8 +221,6 @@ interface Counters {
 const gauge = (name: string, description: string, attributes?: Record<string, string>) =>
   Metric.gauge(name, attributes === undefined ? { description } : { description, attributes })
 
-const ignore = () => {}
-
 /** Gauges whose series exist only while their reading does. */
 class GaugeSet {
   private readonly context: Context.Context<never>
@@ -261,7 +234,7 @@ class GaugeSet {
     const registration = this.registered.get(key)
     const available = value !== null && value !== undefined && Number.isFinite(value)
     if (available && registration === undefined) {
-      this.registered.set(key, Metric.registerUnsafe(metric, this.context, { get: () => ({ value: read() }), update: ignore, modify: ignore }))
+      this.registered.set(key, ReadOnlyMetric.registerReadOnly(metric, this.context, () => ({ value: read() })))
     } else if (!available && registration !== undefined) {
       registration.remove()
       this.registered.delete(key)
@@ -332,7 +305,7 @@ export const make = Effect.fnUntraced(function*(options: NodeResourceMonitorOpti
   )
 
   const gcWindow = new Map<GcType, { count: number; pause: number }>(gcTypes.map((t) => [t, { count: 0, pause: 0 }]))
-  const gcHistograms = new Map<GcType, GcHistogram>(gcTypes.map((t) => [t, new GcHistogram()]))
+  const gcHistograms = new Map<GcType, ReadOnlyMetric.HistogramSeries>(gcTypes.map((t) => [t, new ReadOnlyMetric.HistogramSeries(gcBuckets)]))
   let gcWatched = false
   yield* Effect.acquireRelease(
     Effect.sync(() => {
@@ -493,14 +466,14 @@ export const make = Effect.fnUntraced(function*(options: NodeResourceMonitorOpti
 
   const gcRegistrations = gcWatched
     ? gcTypes.map((type) =>
-      Metric.registerUnsafe(
+      ReadOnlyMetric.registerReadOnly(
         Metric.histogram("v8js.gc.duration", {
           description: "Garbage collection duration, in seconds, by kind",
           attributes: { "v8js.gc.type": type },
           boundaries: gcBuckets
         }),
         context,
-        { get: () => gcHistograms.get(type)!.state(), update: ignore, modify: ignore }
+        () => gcHistograms.get(type)!.state()
       )
     )
     : []

@@ -23,7 +23,7 @@ import type { ApmOptions } from "../ApmConfig.ts"
 import { definitions } from "../ApmMetrics.ts"
 import type { OperationType } from "../OperationType.ts"
 import type { OperationResourceUsage, ProcessProbe, ResourceMonitorService } from "../ResourceMonitor.ts"
-import { HistogramSeries, registerReadOnly } from "./readOnlyMetric.ts"
+import { HistogramSeries, registerReadOnly } from "../ReadOnlyMetric.ts"
 
 /**
  * Buckets of `apm_memory_usage_bytes`. An rss delta is negative when memory

@@ -18,7 +18,7 @@ import type { OperationSummary } from "../OperationSummary.ts"
 import { percentileWindow } from "../OperationSummary.ts"
 import type { OperationType } from "../OperationType.ts"
 import type { PerformanceMetrics } from "../PerformanceMetrics.ts"
-import { HistogramSeries, registerCounter, registerReadOnly } from "./readOnlyMetric.ts"
+import { HistogramSeries, registerCounter, registerReadOnly } from "../ReadOnlyMetric.ts"
 
 /** @internal */
 export class OperationStats {

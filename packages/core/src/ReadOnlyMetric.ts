@@ -1,27 +1,43 @@
 /**
- * Metrics whose state lives in our own fields and is read by Effect's
- * registry only when metrics are exported: the hot path then updates a
- * number instead of looking up the registry once per metric per operation.
+ * Metrics whose state lives in your own fields and is read by Effect's
+ * registry only when metrics are exported (`Metric.snapshot`,
+ * `PrometheusMetrics.format`): a hot path then updates a number instead of
+ * looking up the registry once per metric per update.
  *
- * @internal
+ * @since 0.1.0
  */
 import type { Context } from "effect"
 import { Metric } from "effect"
 
 const ignore = () => {}
 
-/** Registers `metric` in the registry of `context`, its state read from `get`. @internal */
+/**
+ * Registers `metric` in the registry of `context`, its state read from `get`.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
 export const registerReadOnly = <S>(metric: Metric.Metric<any, S>, context: Context.Context<never>, get: () => S) =>
   Metric.registerUnsafe(metric, context, { get, update: ignore, modify: ignore })
 
-/** A counter read from `count`. @internal */
+/**
+ * A counter read from `count`.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
 export const registerCounter = (
   metric: Metric.Metric<any, Metric.CounterState<number>>,
   context: Context.Context<never>,
   count: () => number
 ) => registerReadOnly(metric, context, () => ({ count: count(), incremental: true }))
 
-/** A histogram's buckets, count, sum and extremes, kept in constant memory. @internal */
+/**
+ * A histogram's buckets, count, sum and extremes, kept in constant memory.
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export class HistogramSeries {
   private readonly counts: Float64Array
   private readonly boundaries: ReadonlyArray<number>
