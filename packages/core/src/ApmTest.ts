@@ -14,8 +14,8 @@ import * as Apm from "./Apm.ts"
 import type { ApmConfigError, ApmOptions } from "./ApmConfig.ts"
 import { ApmConfig, make as makeOptions } from "./ApmConfig.ts"
 import type { BaselineStore } from "./BaselineStore.ts"
-import { describeExit } from "./internal/exitOutcome.ts"
 import type { OperationStatus, PerformanceMetrics } from "./PerformanceMetrics.ts"
+import { statusOf } from "./PerformanceMetrics.ts"
 import { Profiler } from "./Profiler.ts"
 import { ResourceMonitor, ResourceMonitorTest } from "./ResourceMonitor.ts"
 
@@ -89,22 +89,24 @@ export const make = (
             spanId: span.spanId,
             parentSpanId: Option.getOrUndefined(span.parent)?.spanId,
             attributes: Object.fromEntries(span.attributes),
-            status: describeExit(exit).status
+            status: statusOf(exit)
           })
         })
     })
+    const registry: Metric.MetricRegistry = new Map()
     const recorder = Context.make(ApmRecorder, {
       operations: Effect.sync(() => [...operations]),
       spans: Effect.sync(() => [...spans])
     }).pipe(
       Context.add(Tracer.Tracer, tracer),
-      Context.add(Metric.MetricRegistry, new Map())
+      Context.add(Metric.MetricRegistry, registry)
     )
+    // Built against the test's own registry, so that nothing registered while building leaks into others.
     const apm = yield* Layer.build(Apm.layer.pipe(
       Layer.provideMerge(Layer.succeed(ApmConfig, options)),
       Layer.provideMerge(Layer.merge(ResourceMonitor.layerTest(), Profiler.layerTest())),
       Layer.provide(Layer.succeed(Apm.OperationListeners, [(record) => void operations.push(record)]))
-    ))
+    )).pipe(Effect.provideService(Metric.MetricRegistry, registry))
     return Context.merge(recorder, apm)
   }))
 
