@@ -1,0 +1,100 @@
+/**
+ * A real Prometheus server (Debian's package, which CI installs) scrapes
+ * ApmLive's /metrics on 127.0.0.1 and loads the generated rules: what a
+ * fleet deployment does, end to end.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Apm, ApmConfig } from "@mcp-apm/core"
+import { Effect, Metric, Option, Schedule } from "effect"
+import { HttpServer } from "effect/http"
+import { NetAddress } from "effect/net"
+import { spawn } from "node:child_process"
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { ApmLiveStack, RuntimeConfig } from "../src/index.ts"
+
+const prometheus = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"].find(existsSync)
+const rules = join(import.meta.dirname, "../../../monitoring/prometheus-rules.yml")
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer()
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+
+const getJson = (url: string) =>
+  Effect.tryPromise(async () => {
+    const response = await fetch(url)
+    if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`)
+    return (await response.json()) as { data: any }
+  })
+
+/** Retries `effect` every 250 ms for up to 40 s: Prometheus scrapes and evaluates on its own clock. */
+const eventually = <A, E>(effect: Effect.Effect<A, E>) =>
+  Effect.retry(effect, { schedule: Schedule.spaced("250 millis"), times: 160 })
+
+const dir = mkdtempSync(join(tmpdir(), "apm-prometheus-"))
+const live = ApmLiveStack.make(
+  ApmConfig.ApmConfig.layer(),
+  RuntimeConfig.layer({
+    host: "127.0.0.1",
+    port: 0,
+    serviceName: "apm-prometheus-test",
+    baselineFile: join(dir, "baselines.json"),
+    profileDirectory: Option.none()
+  })
+)
+
+describe("Prometheus", () => {
+  it.live.skipIf(prometheus === undefined && process.env["CI"] === undefined)(
+    "scrapes /metrics and evaluates the generated rules",
+    () =>
+      Effect.gen(function*() {
+        assert.isDefined(prometheus, "prometheus (Debian package) is needed in CI")
+        yield* Effect.forEach([1, 2, 3], () => Apm.trace(Effect.sleep(2), "scraped_op", "http_request"), { discard: true })
+        const target = NetAddress.formatUrlUnsafe((yield* HttpServer.HttpServer).address).replace("http://", "")
+        const port = yield* Effect.promise(freePort)
+        const config = join(dir, "prometheus.yml")
+        writeFileSync(config, JSON.stringify({
+          global: { scrape_interval: "1s", evaluation_interval: "1s" },
+          rule_files: [rules],
+          scrape_configs: [{ job_name: "mcp-apm", static_configs: [{ targets: [target] }] }]
+        }))
+        yield* Effect.acquireRelease(
+          Effect.sync(() =>
+            spawn(prometheus!, [
+              `--config.file=${config}`,
+              `--storage.tsdb.path=${join(dir, "data")}`,
+              `--web.listen-address=127.0.0.1:${port}`
+            ], { stdio: "ignore" })
+          ),
+          (child) => Effect.sync(() => child.kill("SIGKILL"))
+        )
+        const api = `http://127.0.0.1:${port}/api/v1`
+        const query = (q: string) => getJson(`${api}/query?query=${encodeURIComponent(q)}`)
+
+        const scraped = yield* eventually(query(`apm_operations_total{operation_name="scraped_op"}`).pipe(
+          Effect.filterOrFail((r) => r.data.result.length > 0, () => new Error("not scraped yet"))
+        ))
+        assert.strictEqual(scraped.data.result[0].value[1], "3")
+        assert.strictEqual(scraped.data.result[0].metric.operation_type, "http_request")
+        const up = yield* query(`up{job="mcp-apm"}`)
+        assert.strictEqual(up.data.result[0].value[1], "1")
+
+        const groups = yield* eventually(getJson(`${api}/rules`).pipe(
+          Effect.map((r) => r.data.groups as Array<{ rules: Array<{ health: string; lastEvaluation: string }> }>),
+          Effect.filterOrFail(
+            (gs) => gs.length > 0 && gs.every((g) => g.rules.every((r) => !r.lastEvaluation.startsWith("0001"))),
+            () => new Error("rules not evaluated yet")
+          )
+        ))
+        for (const group of groups) for (const rule of group.rules) assert.strictEqual(rule.health, "ok")
+      }).pipe(Effect.provide(live), Effect.provideService(Metric.MetricRegistry, new Map())),
+    60_000
+  )
+})
