@@ -43,7 +43,7 @@ export const coreLayer = (overrides: Partial<ApmConfig.ApmOptions> = {}) =>
 
 const rounds = 15
 
-export const traceOverhead = Effect.gen(function*() {
+const compared = Effect.gen(function*() {
   const variants = [
     body,
     Effect.withSpan(body, "op", { attributes }),
@@ -63,12 +63,23 @@ export const traceOverhead = Effect.gen(function*() {
   }
 }).pipe(Effect.provide(coreLayer()), Effect.provideService(Metric.MetricRegistry, new Map()))
 
+// A sibling, not a nested, provide: nested provides of the same layer share one build.
+const disabled = measure(Apm.trace(body, "op", "custom_operation", attributes)).pipe(
+  Effect.provide(coreLayer({ enabled: false }))
+)
+
+export const traceOverhead = Effect.map(
+  Effect.all([compared, disabled]),
+  ([results, disabled]) => ({ ...results, disabled })
+)
+
 export const printTraceOverhead = (r: Effect.Success<typeof traceOverhead>) => {
   console.log("trace-overhead (median ns/op of %d alternating rounds of %d ops)", rounds, operations)
   console.log("  (a) bare effect            %s ns", r.bare.toFixed(0))
   console.log("  (b) Effect.withSpan        %s ns", r.withSpan.toFixed(0))
   console.log("  (c) Apm.trace              %s ns", r.traced.toFixed(0))
   console.log("  c/b = %s, median of the rounds' ratios (target <= 1.5)", r.ratio.toFixed(2))
+  console.log("  (d) Apm.trace, enabled: false  %s ns (pass-through)", r.disabled.toFixed(0))
 }
 
 if (import.meta.main) printTraceOverhead(await Effect.runPromise(traceOverhead))
