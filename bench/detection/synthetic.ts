@@ -64,7 +64,7 @@ export interface SyntheticOptions {
 export const runSynthetic = (workload: Workload, o: SyntheticOptions = {}): SyntheticRow => {
   const options: Partial<DetectorOptions> = { profile: "latency", ...o.detector }
   const make = () => new StreamingDetector(options, o.tuning)
-  const fpSeeds = o.fpSeeds ?? 10
+  const fpSeeds = o.fpSeeds ?? 40
   const operations = o.operations ?? 10_000
   let records = 0
   for (let seed = 1; seed <= fpSeeds; seed++) {
@@ -76,7 +76,7 @@ export const runSynthetic = (workload: Workload, o: SyntheticOptions = {}): Synt
       if (episodes.observe(detector.assess(workload.sample(u)).isAnomaly)) records++
     }
   }
-  const stepSeeds = o.stepSeeds ?? 100
+  const stepSeeds = o.stepSeeds ?? 1000
   const delays: Array<number> = []
   for (let seed = 1; seed <= stepSeeds; seed++) {
     const u = prng(1000 + seed)
@@ -112,7 +112,7 @@ export const runSynthetic = (workload: Workload, o: SyntheticOptions = {}): Synt
 export const runSyntheticBench = (o: SyntheticOptions & { readonly log?: boolean } = {}): ReadonlyArray<SyntheticRow> => {
   const rows = workloads.map((w) => runSynthetic(w, o))
   if (o.log !== false) {
-    const fpSeeds = o.fpSeeds ?? 10
+    const fpSeeds = o.fpSeeds ?? 40
     console.log(
       `\nSynthetic latency workloads (latency profile, default settings; ${WARM_UP} warm-up, ` +
         `${fpSeeds} x ${o.operations ?? 10_000} ops, records = episodes with gap windowSize)`
