@@ -1,28 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Apm, ApmConfig } from "@mcp-apm/core"
-import { Effect, Layer, Metric, Option } from "effect"
-import { HttpServer } from "effect/http"
-import { NetAddress } from "effect/net"
-import { mkdtempSync } from "node:fs"
+import { Apm } from "@mcp-apm/core"
+import { Effect, Layer, Metric } from "effect"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { ApmLiveStack, RuntimeConfig } from "../src/index.ts"
+import { baseUrl, liveStack } from "./support/live.ts"
 
-const baselineFile = join(mkdtempSync(join(tmpdir(), "apm-live-")), "baselines.json")
-const live = ApmLiveStack.make(
-  ApmConfig.ApmConfig.layer(),
-  RuntimeConfig.layer({
-    host: "127.0.0.1",
-    port: 0,
-    serviceName: "apm-live-test",
-    baselineFile,
-    profileDirectory: Option.none()
-  })
-)
-
-const baseUrl = Effect.map(HttpServer.HttpServer, (server) => NetAddress.formatUrlUnsafe(server.address))
+const live = liveStack("apm-live-test")
 
 describe("ApmLive", () => {
   it.live("serves the core metrics on /metrics, bound to 127.0.0.1", () =>

@@ -4,16 +4,13 @@
  * fleet deployment does, end to end.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Apm, ApmConfig } from "@mcp-apm/core"
-import { Effect, Metric, Option, Schedule } from "effect"
-import { HttpServer } from "effect/http"
-import { NetAddress } from "effect/net"
+import { Apm } from "@mcp-apm/core"
+import { Effect, Metric, Schedule } from "effect"
 import { spawn } from "node:child_process"
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs"
+import { existsSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
-import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { ApmLiveStack, RuntimeConfig } from "../src/index.ts"
+import { baseUrl, liveStack, temporaryDirectory } from "./support/live.ts"
 
 const prometheus = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"].find(existsSync)
 const rules = join(import.meta.dirname, "../../../monitoring/prometheus-rules.yml")
@@ -38,17 +35,8 @@ const getJson = (url: string) =>
 const eventually = <A, E>(effect: Effect.Effect<A, E>) =>
   Effect.retry(effect, { schedule: Schedule.spaced("250 millis"), times: 160 })
 
-const dir = mkdtempSync(join(tmpdir(), "apm-prometheus-"))
-const live = ApmLiveStack.make(
-  ApmConfig.ApmConfig.layer(),
-  RuntimeConfig.layer({
-    host: "127.0.0.1",
-    port: 0,
-    serviceName: "apm-prometheus-test",
-    baselineFile: join(dir, "baselines.json"),
-    profileDirectory: Option.none()
-  })
-)
+const dir = temporaryDirectory("apm-prometheus")
+const live = liveStack("apm-prometheus-test", dir)
 
 describe("Prometheus", () => {
   it.live.skipIf(prometheus === undefined && process.env["CI"] === undefined)(
@@ -57,7 +45,7 @@ describe("Prometheus", () => {
       Effect.gen(function*() {
         assert.isDefined(prometheus, "prometheus (Debian package) is needed in CI")
         yield* Effect.forEach([1, 2, 3], () => Apm.trace(Effect.sleep(2), "scraped_op", "http_request"), { discard: true })
-        const target = NetAddress.formatUrlUnsafe((yield* HttpServer.HttpServer).address).replace("http://", "")
+        const target = (yield* baseUrl).replace("http://", "")
         const port = yield* Effect.promise(freePort)
         const config = join(dir, "prometheus.yml")
         writeFileSync(config, JSON.stringify({
