@@ -121,3 +121,41 @@ export const ApmTest: Layer.Layer<
   Apm.Apm | ApmRecorder | ApmConfig | BaselineStore | AnomalyDetector | ResourceMonitor | ResourceMonitorTest | Profiler,
   ApmConfigError
 > = make()
+
+/**
+ * The state of the metric series `id` whose attributes include `attributes`,
+ * from the registry in context (`ApmTest`'s own in tests), if there is one.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const seriesState = (
+  id: string,
+  attributes: Readonly<Record<string, string>> = {}
+): Effect.Effect<Readonly<Record<string, unknown>> | undefined> =>
+  Effect.map(Metric.snapshot, (snapshots) => {
+    const found = snapshots.find((s) =>
+      s.id === id &&
+      Object.entries(attributes).every(([k, v]) => (s.attributes as Record<string, string> | undefined)?.[k] === v)
+    )
+    return found?.state as Record<string, unknown> | undefined
+  })
+
+/**
+ * A counter's count or a gauge's value in the series `id` matching
+ * `attributes`, if there is one.
+ *
+ * @example
+ * ```ts
+ * const calls = yield* ApmTesting.seriesValue("apm_operations_total", { operation_name: "user_login" })
+ * ```
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const seriesValue = (
+  id: string,
+  attributes: Readonly<Record<string, string>> = {}
+): Effect.Effect<number | undefined> =>
+  Effect.map(seriesState(id, attributes), (state) =>
+    state === undefined ? undefined : (state["count"] ?? state["value"]) as number)
