@@ -78,19 +78,6 @@ type ValueOf<K extends keyof Options> = Options[K]["kind"] extends "switch" ? bo
 export type ApmOptions = { readonly [K in keyof Options]: ValueOf<K> }
 
 /**
- * The schema every configuration passes, whether it came from the
- * environment or from code.
- *
- * @category schemas
- * @since 0.1.0
- */
-export const ApmOptionsSchema = Schema.Struct(
-  Object.fromEntries(Object.entries(options).map(([key, option]) => [key, schemaOf[option.kind]])) as {
-    readonly [K in keyof Options]: (typeof schemaOf)[Options[K]["kind"]]
-  }
-)
-
-/**
  * The seed's defaults.
  *
  * @category constructors

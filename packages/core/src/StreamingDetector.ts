@@ -195,8 +195,6 @@ export const defaultDetectorOptions: DetectorOptions = {
 }
 
 /** The tuning of the default ("latency") profile. */
-export const defaultDetectorTuning: DetectorTuning = detectorProfiles.latency.tuning
-
 export interface Assessment {
   /** in [0, 1] */
   readonly score: number
