@@ -3,11 +3,11 @@
  */
 import { Effect } from "effect"
 import { runDetectionBench } from "./detection/run.ts"
-import { runSyntheticBench } from "./detection/synthetic.ts"
+import { runLatencyBench } from "./detection/latency.ts"
 import { printResourceOverhead, resourceOverhead } from "./resource-overhead.ts"
 import { printTraceOverhead, traceOverhead } from "./trace-overhead.ts"
 
 printTraceOverhead(await Effect.runPromise(traceOverhead))
 printResourceOverhead(await Effect.runPromise(resourceOverhead))
 await runDetectionBench()
-runSyntheticBench()
+runLatencyBench()

@@ -1,21 +1,25 @@
 /**
- * Detection-quality benchmark: runs the streaming detector, with its "metric"
- * profile unless told otherwise, over every series of the NAB development
- * subset (`../shared/nab`, relative to the repository root) and scores it with
- * NAB's cost profiles (see `nab.ts`) at the best threshold of a sweep and at
- * the detector profile's default threshold.
+ * Detection-quality benchmark: runs every detector family of `families.ts`
+ * (the streaming detector's "metric" profile and the reference detectors)
+ * over every series of the NAB development subset (`../shared/nab`, relative
+ * to the repository root), scores them with NAB's cost profiles (see
+ * `nab.ts`) and cross-validates their tunings across the subset's categories
+ * (see `crossValidation.ts`).
  *
- *   node bench/detection/run.ts            print the table
- *   node bench/detection/run.ts --check    also verify the scorer on known cases
- *   node bench/detection/run.ts --files    also print per-file scores at the best threshold
+ *   node bench/detection/run.ts            print the tables
+ *   node bench/detection/run.ts --check    also verify the scorer on known cases and the detectors on degenerate input
+ *   node bench/detection/run.ts --files    also print per-file scores
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { StreamingDetector } from "@mcp-apm/core/StreamingDetector"
-import type { DetectorOptions } from "@mcp-apm/core/StreamingDetector"
+import type { CrossValidationResult, SubsetScore } from "./crossValidation.ts"
+import { crossValidate, runner } from "./crossValidation.ts"
+import { families, metricFamily } from "./families.ts"
+import { formatThreshold } from "./reference/common.ts"
 import type { CostProfile, LabelledSeries, PreparedSeries } from "./nab.ts"
 import { prepare, profiles, scoreCorpus, scoreFile, standardProfile, sweep } from "./nab.ts"
+import { scoreSeries } from "./scorer.ts"
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 export const nabRoot = path.resolve(repoRoot, "../shared/nab")
@@ -39,31 +43,26 @@ export const loadCorpus = (root: string = nabRoot): Array<LabelledSeries> => {
   })
 }
 
-export const detect = (values: ReadonlyArray<number>, options?: Partial<DetectorOptions>): Float64Array => {
-  const detector = new StreamingDetector(options)
-  const scores = new Float64Array(values.length)
-  for (let i = 0; i < values.length; i++) scores[i] = detector.assess(values[i]!).score
-  return scores
-}
-
 export interface ProfileResult {
   readonly profile: string
   readonly best: { readonly threshold: number; readonly score: number }
   readonly atDefault: number
 }
 
+/** The shipped metric profile on the whole subset (`best` ... `profiles`), and every family cross-validated. */
 export interface DetectionBenchResult {
   readonly best: { readonly threshold: number; readonly score: number }
   readonly atDefault: number
   readonly defaultThreshold: number
   readonly profiles: ReadonlyArray<ProfileResult>
+  readonly crossValidated: CrossValidationResult
 }
 
 export const evaluate = (
   prepared: ReadonlyArray<PreparedSeries>,
   scores: ReadonlyArray<Float64Array>,
   defaultThreshold: number
-): DetectionBenchResult => {
+): Omit<DetectionBenchResult, "crossValidated"> => {
   const results = profiles.map((profile: CostProfile): ProfileResult => ({
     profile: profile.name,
     best: sweep(prepared, scores, profile),
@@ -73,34 +72,98 @@ export const evaluate = (
   return { best: standard.best, atDefault: standard.atDefault, defaultThreshold, profiles: results }
 }
 
-export const runDetectionBench = async (
-  options?: Partial<DetectorOptions> & { readonly log?: boolean; readonly files?: boolean }
-): Promise<DetectionBenchResult> => {
-  const corpus = loadCorpus()
-  const prepared = corpus.map(prepare)
-  const started = performance.now()
-  const scores = corpus.map((s) => detect(s.values, { profile: "metric", ...options }))
-  const elapsed = performance.now() - started
-  const defaultThreshold = new StreamingDetector({ profile: "metric", ...options }).threshold
-  const result = evaluate(prepared, scores, defaultThreshold)
-  if (options?.log !== false) {
-    const samples = corpus.reduce((n, s) => n + s.values.length, 0)
-    console.log(`NAB development subset, detector profile "${options?.profile ?? "metric"}": ${corpus.length} series, ${samples} samples, ${prepared.reduce((n, p) => n + p.windowCount, 0)} windows`)
-    console.log(`detector: ${(elapsed * 1e6 / samples).toFixed(0)} ns/sample`)
-    console.log("profile                 best threshold   score   score at default threshold " + defaultThreshold.toFixed(4))
-    for (const r of result.profiles) {
-      console.log(`${r.profile.padEnd(24)}${r.best.threshold.toFixed(4).padStart(14)}${r.best.score.toFixed(1).padStart(8)}${r.atDefault.toFixed(1).padStart(12)}`)
+const fixed = (x: number, digits: number, width: number) => x.toFixed(digits).padStart(width)
+
+/** A normalised score, or for files without windows (nothing to normalise by) the raw score and its FPs. */
+const subsetText = (s: SubsetScore): string =>
+  s.score !== undefined ? s.score.toFixed(1) : `raw ${s.raw.toFixed(2)} (${s.fp} FP)`
+
+const print = (
+  corpus: ReadonlyArray<LabelledSeries>,
+  prepared: ReadonlyArray<PreparedSeries>,
+  result: DetectionBenchResult,
+  files: boolean
+) => {
+  const cv = result.crossValidated
+  const samples = corpus.reduce((n, s) => n + s.values.length, 0)
+  const windows = prepared.reduce((n, p) => n + p.windowCount, 0)
+  console.log(`NAB development subset: ${corpus.length} series, ${samples} samples, ${windows} windows, ` +
+    `${cv.categories.length} categories; NAB standard profile`)
+  const scoreAt = (best: { readonly score: number; readonly threshold: number }) =>
+    `${fixed(best.score, 1, 6)} ${`(${formatThreshold(best.threshold)})`.padEnd(11)}`
+  console.log(`\n${"family".padEnd(20)}${"tunings".padStart(8)}${"us/sample".padStart(11)}   ` +
+    `${"dev best (thr)".padEnd(18)}${"dev default".padStart(11)}${"CV default".padStart(12)}   CV best (thr)`)
+  for (const f of cv.families) {
+    const defaults = `${fixed(f.development.atDefault, 1, 11)}${fixed(f.crossValidated.atDefault, 1, 12)}`
+    console.log(`${f.family.padEnd(20)}${String(f.tunings).padStart(8)}${fixed(f.microsPerSample, 2, 11)}   ` +
+      `${scoreAt(f.development.best)}${defaults}   ${scoreAt(f.crossValidated.best)}`.trimEnd())
+  }
+  console.log("\ndev = shipped tuning on all files; CV default = each file scored by the tuning (and threshold) " +
+    "of the fold that held its category out; CV best = the same tunings at the best common threshold")
+  for (const f of cv.families) console.log(`  shipped ${f.family}: ${f.shipped}`)
+
+  console.log("\ncross-validation folds: held-out category, training score (other categories), held-out score, " +
+    "chosen tuning")
+  for (const f of cv.families) {
+    console.log(f.family)
+    for (const fold of f.folds) {
+      console.log(`  ${fold.heldOut.padEnd(23)}${fixed(fold.training, 1, 6)}  ${subsetText(fold.test).padEnd(18)}` +
+        `${fold.tuning}`)
     }
-    if (options?.files) {
-      for (const t of [["best", result.best.threshold], ["default", defaultThreshold]] as const) {
-        console.log(`\nper file at ${t[0]} threshold ${t[1].toFixed(4)} (standard profile)`)
-        prepared.forEach((p, k) => {
-          const s = scoreFile(p, scores[k]!, t[1], standardProfile)
-          console.log(`${p.name.padEnd(62)} raw ${s.raw.toFixed(3).padStart(8)}  tp ${s.tp} fn ${s.fn} fp ${s.fp}`)
-        })
+  }
+
+  console.log(`\nmetric profile, shipped tuning, all cost profiles (default threshold ${result.defaultThreshold})`)
+  console.log("cost profile            best threshold   score  at default")
+  for (const r of result.profiles) {
+    console.log(`${r.profile.padEnd(24)}${fixed(r.best.threshold, 4, 14)}${fixed(r.best.score, 1, 8)}` +
+      `${fixed(r.atDefault, 1, 12)}`)
+  }
+
+  const column = 26
+  const header = (first: string) => first + cv.categories.map((c) => c.padStart(column)).join("")
+  console.log("\nper category, shipped tunings at their default thresholds (normalised per category; " +
+    "no windows: raw score and FPs)")
+  console.log(header("family".padEnd(20)))
+  for (const f of cv.families) {
+    console.log(f.family.padEnd(20) + f.categories.map((c) => subsetText(c).padStart(column)).join(""))
+  }
+
+  console.log("\nsensitivity of the metric profile: one constant moved, the others as shipped, threshold " +
+    `${result.defaultThreshold}; dev score (= pooled CV of a fixed tuning) and per category`)
+  console.log(header("constant                  value    dev"))
+  for (const r of cv.sensitivity) {
+    const value = `${r.value}${r.shipped ? "*" : " "}`
+    console.log(`${r.axis.padEnd(22)}${value.padStart(10)}${fixed(r.atDefault, 1, 6)}` +
+      r.categories.map((c) => subsetText(c).padStart(column)).join(""))
+  }
+  console.log("(* shipped)")
+
+  if (files) {
+    const text = (s: { raw: number; tp: number; fn: number; fp: number }) =>
+      `${fixed(s.raw, 3, 8)} tp ${s.tp} fn ${s.fn} fp ${s.fp}`
+    for (const f of cv.families) {
+      console.log(`\n${f.family}, per file (raw standard score): shipped at threshold ` +
+        `${formatThreshold(f.development.defaultThreshold)} | cross-validated`)
+      for (const file of f.files) {
+        console.log(`${file.name.padEnd(62)}${text(file.development).padEnd(30)}|${text(file.crossValidated)}`)
       }
     }
   }
+}
+
+export const runDetectionBench = async (
+  options?: { readonly log?: boolean; readonly files?: boolean }
+): Promise<DetectionBenchResult> => {
+  const corpus = loadCorpus()
+  const prepared = corpus.map(prepare)
+  const run = runner(prepared, corpus.map((s) => s.values))
+  const crossValidated = crossValidate(prepared, run, families)
+  const shipped = metricFamily.shipped
+  const result = {
+    ...evaluate(prepared, run.scores(metricFamily, shipped), metricFamily.threshold(shipped)),
+    crossValidated
+  }
+  if (options?.log !== false) print(corpus, prepared, result, options?.files === true)
   return result
 }
 
@@ -149,7 +212,34 @@ export const checkScorer = (): void => {
   console.log("scorer checks passed")
 }
 
+/**
+ * Every family's shipped tuning on degenerate series (constant, zero, tiny, near the largest double, alternating
+ * extremes, a jump from one to the other): every score must be a number in [0, 1]. Throws on the first failure.
+ */
+export const checkDetectors = (): void => {
+  const n = 2000
+  const series: Record<string, (i: number) => number> = {
+    constant: () => 42,
+    zero: () => 0,
+    tiny: (i) => 1e-300 * (1 + (i % 7)),
+    huge: (i) => 1e307 * (1 + (i % 3)),
+    alternating: (i) => (i % 2 === 0 ? Number.MAX_VALUE : -Number.MAX_VALUE),
+    jump: (i) => (i < n / 2 ? 1 : Number.MAX_VALUE)
+  }
+  for (const family of families) {
+    for (const [name, value] of Object.entries(series)) {
+      const scores = scoreSeries(family.make(family.shipped), Array.from({ length: n }, (_, i) => value(i)))
+      const bad = scores.findIndex((s) => !(s >= 0 && s <= 1))
+      if (bad >= 0) throw new Error(`detector check failed: ${family.name} on ${name}: score ${scores[bad]} at ${bad}`)
+    }
+  }
+  console.log("detector checks passed")
+}
+
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  if (process.argv.includes("--check")) checkScorer()
+  if (process.argv.includes("--check")) {
+    checkScorer()
+    checkDetectors()
+  }
   await runDetectionBench({ files: process.argv.includes("--files") })
 }

@@ -17,21 +17,9 @@ import { registerCounter } from "./ReadOnlyMetric.ts"
 import type { BaselineStoreService } from "./BaselineStore.ts"
 import { OperationType, operationTypes } from "./OperationType.ts"
 import type { PerformanceMetrics } from "./PerformanceMetrics.ts"
+import { AnomalyKind } from "./AnomalyKind.ts"
+import { Severity, severityRank } from "./Severity.ts"
 import { AnomalyEpisodes, StreamingDetector } from "./StreamingDetector.ts"
-
-/**
- * @category models
- * @since 0.1.0
- */
-export const Severity = Schema.Literals(["INFO", "WARNING", "ERROR", "CRITICAL"])
-
-/**
- * @category models
- * @since 0.1.0
- */
-export type Severity = typeof Severity.Type
-
-const severityRank: Record<Severity, number> = { INFO: 0, WARNING: 1, ERROR: 2, CRITICAL: 3 }
 
 /**
  * One anomaly: a single spike or a sustained shift of one operation's
@@ -51,7 +39,7 @@ export const Anomaly = Schema.Struct({
   zScore: Schema.Finite,
   score: Schema.Finite,
   severity: Severity,
-  kind: Schema.Literals(["spike", "shift"]),
+  kind: AnomalyKind,
   firstSeen: Schema.Finite,
   lastSeen: Schema.Finite,
   count: Schema.Int

@@ -9,7 +9,7 @@
 import { Schema } from "effect"
 import type { ApmOptions } from "./ApmConfig.ts"
 import type { Anomaly } from "./AnomalyDetector.ts"
-import { Severity } from "./AnomalyDetector.ts"
+import { Severity, severityRank } from "./Severity.ts"
 import type { PerformanceBaseline } from "./BaselineStore.ts"
 import type { OperationSummary } from "./OperationSummary.ts"
 import { slowThreshold } from "./OperationType.ts"
@@ -202,12 +202,11 @@ const baselineDeviations = ({ options, baselines, recentDurations }: InsightInpu
  * @since 0.1.0
  */
 export const compute = (input: InsightInput): ReadonlyArray<Insight> => {
-  const rank: Record<Severity, number> = { CRITICAL: 0, ERROR: 1, WARNING: 2, INFO: 3 }
   return [
     ...highErrorRates(input),
     ...resourceUsage(input),
     ...anomalies(input),
     ...baselineDeviations(input),
     ...slowOperations(input)
-  ].sort((a, b) => rank[a.severity] - rank[b.severity])
+  ].sort((a, b) => severityRank[b.severity] - severityRank[a.severity])
 }

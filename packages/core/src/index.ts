@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 export * as AnomalyDetector from "./AnomalyDetector.ts"
+export * as AnomalyKind from "./AnomalyKind.ts"
 export * as Apm from "./Apm.ts"
 export * as ApmConfig from "./ApmConfig.ts"
 export * as ApmMetrics from "./ApmMetrics.ts"
@@ -18,5 +19,7 @@ export * as PerformanceMetrics from "./PerformanceMetrics.ts"
 export * as Profiler from "./Profiler.ts"
 export * as QueryNormalizer from "./QueryNormalizer.ts"
 export * as ReadOnlyMetric from "./ReadOnlyMetric.ts"
+export * as LatencyWorkload from "./LatencyWorkload.ts"
 export * as ResourceMonitor from "./ResourceMonitor.ts"
+export * as Severity from "./Severity.ts"
 export * as StreamingDetector from "./StreamingDetector.ts"
