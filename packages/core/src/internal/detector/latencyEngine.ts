@@ -80,6 +80,19 @@ const CDF_WIDTH = 0.02
 // the tail CUSUM is tuned for a rate this many times the reference's
 const TAIL_RATE_RATIO = 4
 const WINSOR = 4
+const TAIL_REFRESH = 8
+
+/** what the tail and spike channels read off the tail reference */
+interface TailReference {
+  readonly stale: boolean
+  readonly median: number
+  readonly p90: number
+  readonly p99: number
+  readonly logFactor: number
+  /** the tail CUSUM's step for a duration beyond the cut, and for one within it */
+  readonly exceeding: number
+  readonly within: number
+}
 // the level statistic's mean square starts as if this many stationary samples (mean square 1) had been seen
 const SPREAD_PRIOR = 100
 
@@ -102,6 +115,15 @@ export class LatencyEngine implements Engine {
   private readonly sorted: Float64Array
   private readonly scores: Window
   private tail = 0
+  private tails: TailReference = {
+    stale: true,
+    median: 0,
+    p90: 0,
+    p99: 0,
+    logFactor: 0,
+    exceeding: 0,
+    within: 0
+  }
   private cusum = 0
 
   constructor(tuning: LatencyTuning, windowSize: number, minSamples: number, profileThreshold: number, threshold: number) {
@@ -157,6 +179,23 @@ export class LatencyEngine implements Engine {
     return length % 2 === 1 ? sorted[mid]! : 0.5 * (sorted[mid - 1]! + sorted[mid]!)
   }
 
+  private refreshTails(): void {
+    const tails = this.tailReference
+    const p90 = tails.quantile(0.9)
+    const logFactor = Math.log(this.tuning.tailFactor)
+    const p0 = 1 - tails.cdf(p90 + logFactor)
+    const p1 = Math.min(0.95, TAIL_RATE_RATIO * p0)
+    this.tails = {
+      stale: false,
+      median: this.toDuration(tails.quantile(0.5)),
+      p90,
+      p99: tails.quantile(0.99),
+      logFactor,
+      exceeding: Math.log(p1 / p0),
+      within: Math.log((1 - p1) / (1 - p0))
+    }
+  }
+
   private toDuration(y: number): number {
     return Math.sinh(y) * this.scale
   }
@@ -173,19 +212,18 @@ export class LatencyEngine implements Engine {
 
     const referenceMedian = ready ? this.toDuration(this.reference.quantile(0.5)) : x
     const slowdown = referenceMedian > 0 ? median / referenceMedian : median > 0 ? Number.POSITIVE_INFINITY : 1
-    const tails = this.tailReference
-    const tailMedian = ready ? this.toDuration(tails.quantile(0.5)) : x
-    const tailSlowdown = tailMedian > 0 ? median / tailMedian : median > 0 ? Number.POSITIVE_INFINITY : 1
-    const p90 = ready ? tails.quantile(0.9) : y
-    const p99 = ready ? tails.quantile(0.99) : y
-    // the tail channel asks about the shape, so a level change (judged by the level channel) is taken out first
-    const cut = p90 + Math.log(this.tuning.tailFactor)
+    // the tail reference (horizon `tailHorizon`) moves by a fraction of a percent per sample: its quantiles
+    // and rates are refreshed every `TAIL_REFRESH` samples, which halves the engine's cost
+    if (ready && (n % TAIL_REFRESH === 0 || this.tails.stale)) this.refreshTails()
+    const t0 = this.tails
+    const tailSlowdown = t0.median > 0 ? median / t0.median : median > 0 ? Number.POSITIVE_INFINITY : 1
+    const p90 = ready ? t0.p90 : y
+    const p99 = ready ? t0.p99 : y
+    // the tail channel asks about the shape, so a level change (judged by the level channel) is taken out first,
     // at most `tailFactor` of it: a multimodal workload's recent median can jump between modes
-    const levelChange = tailSlowdown > 1 ? Math.min(Math.log(tailSlowdown), Math.log(this.tuning.tailFactor)) : 0
-    const beyond = y - levelChange > cut
-    const p0 = ready ? 1 - tails.cdf(cut) : 0.5
-    const p1 = Math.min(0.95, TAIL_RATE_RATIO * p0)
-    this.tail = Math.max(0, this.tail + (beyond ? Math.log(p1 / p0) : Math.log((1 - p1) / (1 - p0))))
+    const levelChange = tailSlowdown > 1 ? Math.min(Math.log(tailSlowdown), t0.logFactor) : 0
+    const beyond = y - levelChange > p90 + t0.logFactor
+    this.tail = Math.max(0, this.tail + (beyond ? t0.exceeding : t0.within))
 
     const zValue = (y - this.level.mean) / (this.level.sd() + 1e-9)
     this.raw.update(x, WINSOR)
