@@ -14,9 +14,11 @@
  *   median is also at least `minimumSlowdown` times the reference median:
  *   load swings smaller than that are routine, not incidents.
  * - Tail: the rate of operations slower than `tailFactor` times the
- *   reference p90 (after taking out the recent level change), against that
- *   rate in the reference, in a Bernoulli CUSUM (Page 1954) tuned for a
- *   fourfold rate: a tail that grows while the median stays.
+ *   reference p90, and than its square times, against those rates in a
+ *   longer reference, each in a Bernoulli CUSUM (Page 1954) tuned for a
+ *   fourfold rate: a tail that grows while the median stays. The level
+ *   change by which the two references disagree (load drift, which the
+ *   shorter one follows sooner) is taken out first.
  * - Spike: one duration beyond the reference p99 by `spikeFactor`, or by
  *   `spikeSlopes` times the tail's own log-slope (p99 over p90) when that
  *   is wider, so a power-law tail does not flag its own extremes.
@@ -60,15 +62,15 @@ export interface LatencyTuning {
 }
 
 export const latencyTuning: LatencyTuning = {
-  horizon: 300,
+  horizon: 250,
   tailHorizon: 1000,
   spreadHorizon: 1000,
   initialSpread: 1.5,
   windowZ: 3.6,
   cusumReference: 0.5,
-  cusumLimit: 10,
+  cusumLimit: 9,
   minimumSlowdown: 1.3,
-  tailFactor: 1.5,
+  tailFactor: 1.4,
   tailLimit: 8,
   spikeFactor: 10,
   spikeSlopes: 3
@@ -82,16 +84,24 @@ const TAIL_RATE_RATIO = 4
 const WINSOR = 4
 const TAIL_REFRESH = 8
 
+// the tail channel counts durations beyond p90 times tailFactor, and beyond p90 times its square: a few
+// slow outliers more (a lock) and many a little slower (a cache-miss share) each have a cut that suits them
+const TAIL_CUTS = 2
+
 /** what the tail and spike channels read off the tail reference */
 interface TailReference {
   readonly stale: boolean
   readonly median: number
   readonly p90: number
   readonly p99: number
-  readonly logFactor: number
-  /** the tail CUSUM's step for a duration beyond the cut, and for one within it */
-  readonly exceeding: number
-  readonly within: number
+}
+
+/** one Bernoulli CUSUM per cut: its offset above p90 (log), its steps beyond and within the cut, its value */
+interface TailCuts {
+  readonly offset: Float64Array
+  readonly exceeding: Float64Array
+  readonly within: Float64Array
+  readonly cusum: Float64Array
 }
 // the level statistic's mean square starts as if this many stationary samples (mean square 1) had been seen
 const SPREAD_PRIOR = 100
@@ -114,16 +124,8 @@ export class LatencyEngine implements Engine {
   private readonly recent: Window
   private readonly sorted: Float64Array
   private readonly scores: Window
-  private tail = 0
-  private tails: TailReference = {
-    stale: true,
-    median: 0,
-    p90: 0,
-    p99: 0,
-    logFactor: 0,
-    exceeding: 0,
-    within: 0
-  }
+  private tails: TailReference = { stale: true, median: 0, p90: 0, p99: 0 }
+  private readonly tailCuts: TailCuts
   private cusum = 0
 
   constructor(tuning: LatencyTuning, windowSize: number, minSamples: number, profileThreshold: number, threshold: number) {
@@ -133,6 +135,12 @@ export class LatencyEngine implements Engine {
     this.minSamples = minSamples
     this.reference = new DecayedCdf(tuning.horizon, CDF_BINS, CDF_WIDTH)
     this.tailReference = new DecayedCdf(tuning.tailHorizon, CDF_BINS, CDF_WIDTH)
+    this.tailCuts = {
+      offset: Float64Array.from({ length: TAIL_CUTS }, (_, k) => (k + 1) * Math.log(tuning.tailFactor)),
+      exceeding: new Float64Array(TAIL_CUTS),
+      within: new Float64Array(TAIL_CUTS),
+      cusum: new Float64Array(TAIL_CUTS)
+    }
     this.spreadWeight = SPREAD_PRIOR
     this.spread = tuning.spreadHorizon > 0 ? tuning.initialSpread : 1
     this.meanSquare = this.spread * this.spread
@@ -182,18 +190,14 @@ export class LatencyEngine implements Engine {
   private refreshTails(): void {
     const tails = this.tailReference
     const p90 = tails.quantile(0.9)
-    const logFactor = Math.log(this.tuning.tailFactor)
-    const p0 = 1 - tails.cdf(p90 + logFactor)
-    const p1 = Math.min(0.95, TAIL_RATE_RATIO * p0)
-    this.tails = {
-      stale: false,
-      median: this.toDuration(tails.quantile(0.5)),
-      p90,
-      p99: tails.quantile(0.99),
-      logFactor,
-      exceeding: Math.log(p1 / p0),
-      within: Math.log((1 - p1) / (1 - p0))
+    const cut = this.tailCuts
+    for (let k = 0; k < cut.offset.length; k++) {
+      const p0 = 1 - tails.cdf(p90 + cut.offset[k]!)
+      const p1 = Math.min(0.95, TAIL_RATE_RATIO * p0)
+      cut.exceeding[k] = Math.log(p1 / p0)
+      cut.within[k] = Math.log((1 - p1) / (1 - p0))
     }
+    this.tails = { stale: false, median: this.toDuration(tails.quantile(0.5)), p90, p99: tails.quantile(0.99) }
   }
 
   private toDuration(y: number): number {
@@ -215,15 +219,22 @@ export class LatencyEngine implements Engine {
     // the tail reference (horizon `tailHorizon`) moves by a fraction of a percent per sample: its quantiles
     // and rates are refreshed every `TAIL_REFRESH` samples, which halves the engine's cost
     if (ready && (n % TAIL_REFRESH === 0 || this.tails.stale)) this.refreshTails()
-    const t0 = this.tails
-    const tailSlowdown = t0.median > 0 ? median / t0.median : median > 0 ? Number.POSITIVE_INFINITY : 1
-    const p90 = ready ? t0.p90 : y
-    const p99 = ready ? t0.p99 : y
-    // the tail channel asks about the shape, so a level change (judged by the level channel) is taken out first,
-    // at most `tailFactor` of it: a multimodal workload's recent median can jump between modes
-    const levelChange = tailSlowdown > 1 ? Math.min(Math.log(tailSlowdown), t0.logFactor) : 0
-    const beyond = y - levelChange > p90 + t0.logFactor
-    this.tail = Math.max(0, this.tail + (beyond ? t0.exceeding : t0.within))
+    const tails = this.tails
+    const p90 = ready ? tails.p90 : y
+    const p99 = ready ? tails.p99 : y
+    // the tail channel asks about the shape, so the level change the two references disagree on (load drift,
+    // which the shorter one follows sooner) is taken out first; the recent median would be too noisy for it
+    const levelChange = ready && tails.median > 0 && referenceMedian > tails.median
+      ? Math.log(referenceMedian / tails.median)
+      : 0
+    const cut = this.tailCuts
+    let tail = 0
+    for (let k = 0; k < cut.offset.length; k++) {
+      const beyond = y - levelChange > p90 + cut.offset[k]!
+      const s = Math.max(0, cut.cusum[k]! + (beyond ? cut.exceeding[k]! : cut.within[k]!))
+      cut.cusum[k] = s
+      if (s > tail) tail = s
+    }
 
     const zValue = (y - this.level.mean) / (this.level.sd() + 1e-9)
     this.raw.update(x, WINSOR)
@@ -234,7 +245,7 @@ export class LatencyEngine implements Engine {
     }
     // the reference must hold `minSamples` durations before anything is judged against it
     if (n <= this.minSamples + w) {
-      this.tail = 0
+      this.tailCuts.cusum.fill(0)
       this.cusum = 0
       this.scores.clear()
       return this.quiet(zValue)
@@ -260,9 +271,9 @@ export class LatencyEngine implements Engine {
     const evidence = Math.max(windowed / this.tuning.windowZ, this.cusum / this.tuning.cusumLimit)
     const levelled = clamp01(t * Math.min(evidence, gate))
     if (this.cusum > 1.5 * this.tuning.cusumLimit) this.cusum = 1.5 * this.tuning.cusumLimit
-    const tailed = clamp01(t * this.tail / this.tuning.tailLimit)
-    // a sustained tail stays flagged while it lasts; capping the CUSUM lets it fall back soon after
-    if (this.tail > 1.5 * this.tuning.tailLimit) this.tail = 1.5 * this.tuning.tailLimit
+    const tailed = clamp01(t * tail / this.tuning.tailLimit)
+    // a sustained tail stays flagged while it lasts; capping the CUSUMs lets them fall back soon after
+    for (let k = 0; k < cut.cusum.length; k++) cut.cusum[k] = Math.min(cut.cusum[k]!, 1.5 * this.tuning.tailLimit)
     const shifted = Math.max(levelled, tailed)
     const score = Math.max(spiked, shifted)
     const kind: AnomalyKind = spiked > shifted ? "spike" : "shift"
