@@ -16,9 +16,9 @@
  * - range: a value beyond the range seen so far by more than
  *   `rangeTolerance` of that range scores 1 (Numenta's "spatial anomaly").
  *
- * One event, one alarm: a likelihood score at or above the threshold within
- * `windowSize` samples of the previous one continues the same event and is
- * capped below the threshold; a new extreme is always news.
+ * One event, one alarm: a score at or above the threshold within
+ * `windowSize` samples of the previous alarm continues the same event and is
+ * capped below the threshold.
  */
 import type { Severity } from "../../Severity.ts"
 import type { Assessment, Engine } from "./engine.ts"
@@ -105,7 +105,12 @@ export class MetricEngine implements Engine {
     const span = this.max - this.min
     const tolerance = this.tuning.rangeTolerance
     if (warm && tolerance > 0 && (x > this.max + tolerance * span || x < this.min - tolerance * span)) {
-      score = 1
+      // a new extreme is news unless it follows an alarm within the refractory period: a spiky series
+      // breaking its record again and again during one event is still one event
+      if (red || this.sinceRed > this.refractory) {
+        score = 1
+        this.sinceRed = 0
+      }
     }
     if (x < this.min) this.min = x
     if (x > this.max) this.max = x
