@@ -100,25 +100,40 @@ export interface IncidentRow {
   readonly medianDelay: number
   /** seeds with an alarm in the settling period before the onset */
   readonly early: number
+  /** seeds where the incident reached ERROR or CRITICAL within `pageWithin` operations */
+  readonly paged: number
 }
+
+/** operations after the onset within which an incident must reach ERROR to count as paged */
+export const pageWithin = (incident: Incident) => Math.max(2 * incident.deadline, 100)
 
 export const runIncident = (incident: Incident, make: () => Flagger, seeds: number): IncidentRow => {
   const delays: Array<number> = []
   let early = 0
+  let paged = 0
   const onset = WARM_UP + SETTLE
+  const end = onset + Math.max(incident.deadline, pageWithin(incident))
   for (let seed = 1; seed <= seeds; seed++) {
     const durations = startIncident(incident, seeded(10_000 + seed), onset)
     const flag = make()
     let alarmedEarly = false
-    for (let i = 0; i < onset + incident.deadline; i++) {
-      const flagged = flag(durations(i)) !== undefined
-      if (i >= WARM_UP && i < onset && flagged) alarmedEarly = true
-      if (i >= onset && flagged) {
-        delays.push(i - onset + 1)
-        break
+    let caught = false
+    let page = false
+    for (let i = 0; i < end && !page; i++) {
+      const severity = flag(durations(i))
+      if (severity === undefined) continue
+      if (i < onset) {
+        if (i >= WARM_UP) alarmedEarly = true
+        continue
       }
+      if (!caught && i < onset + incident.deadline) {
+        caught = true
+        delays.push(i - onset + 1)
+      }
+      if (rank(severity) >= rank("ERROR") && i < onset + pageWithin(incident)) page = true
     }
     if (alarmedEarly) early++
+    if (page) paged++
   }
   delays.sort((a, b) => a - b)
   return {
@@ -127,7 +142,8 @@ export const runIncident = (incident: Incident, make: () => Flagger, seeds: numb
     caught: delays.length,
     seeds,
     medianDelay: delays.length === 0 ? Number.NaN : delays[Math.floor((delays.length - 1) / 2)]!,
-    early
+    early,
+    paged
   }
 }
 
@@ -155,11 +171,11 @@ export const printContract = (name: string, result: ContractResult, seeds: numbe
         [s.INFO, s.WARNING, s.ERROR, s.CRITICAL].map((v) => v.toFixed(2).padStart(6)).join("")
     )
   }
-  console.log("incident                                                    deadline   caught  median delay  early")
+  console.log("incident                                                    deadline   caught  median delay  early  paged")
   for (const r of result.incidents) {
     console.log(
       `${r.incident.padEnd(60)}${String(r.deadline).padStart(8)}${`${r.caught}/${r.seeds}`.padStart(9)}` +
-        `${String(r.medianDelay).padStart(14)}${String(r.early).padStart(7)}`
+        `${String(r.medianDelay).padStart(14)}${String(r.early).padStart(7)}${String(r.paged).padStart(7)}`
     )
   }
   console.log(`(${result.microsPerSample.toFixed(2)} us per sample, harness included)`)

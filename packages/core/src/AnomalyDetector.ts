@@ -186,7 +186,11 @@ export const make = (options: ApmOptions, baselines: BaselineStoreService): Anom
       current.zScore = finite(reference.zScore)
     }
     current.score = Math.max(current.score, assessment.score)
-    if (severityRank[assessment.severity] > severityRank[current.severity]) current.severity = assessment.severity
+    // an incident that grows worse is raised again at its new severity, so that alerts on ERROR see it
+    if (severityRank[assessment.severity] > severityRank[current.severity]) {
+      current.severity = assessment.severity
+      count(current, context)
+    }
     if (assessment.kind === "shift") current.kind = "shift"
   }
 

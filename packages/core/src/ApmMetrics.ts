@@ -44,7 +44,7 @@ export const definitions = {
   resource: { name: "apm_resource_usage", description: "Current process and machine resource readings, by resource" },
   anomalies: {
     name: "apm_anomalies_total",
-    description: "Anomaly records raised (one per ongoing anomaly), by operation, type and severity"
+    description: "Anomaly records raised (one per ongoing anomaly, again at each severity it escalates to), by operation, type and severity"
   }
 } as const
 

@@ -4,10 +4,12 @@
  *
  * - `INFO`: an isolated outlier, one operation far slower than the
  *   operation's own tail. Worth a look, never worth a page.
- * - `WARNING`: a sustained slowdown or a grown tail, statistically certain
- *   but modest (the recent operations less than 1.5x their baseline).
- * - `ERROR`: a sustained slowdown to at least 1.5x the baseline.
- * - `CRITICAL`: a sustained slowdown to at least 3x the baseline.
+ * - `WARNING`: a slowdown or a grown tail, statistically certain, that is
+ *   modest (the recent median under 1.5x the baseline's) or not yet
+ *   sustained (flagged on fewer than half an anomaly window's operations).
+ * - `ERROR`: a sustained slowdown to at least 1.5x the baseline median, or a
+ *   sustained grown tail.
+ * - `CRITICAL`: a sustained slowdown to at least 3x the baseline median.
  *
  * `ApmAnomalyRaised` fires on ERROR and CRITICAL only.
  *

@@ -54,6 +54,21 @@ describe("AnomalyDetector", () => {
       assert.isAtLeast(anomalies[0]!.lastSeen, anomalies[0]!.firstSeen)
     }))
 
+  it.effect("an incident that escalates is raised again at each severity it reaches, still one record", () =>
+    Effect.gen(function*() {
+      const { detector, observe, context } = setup()
+      for (let i = 0; i < 1500; i++) observe("q", steady(i), i)
+      for (let i = 1500; i < 1560; i++) observe("q", 4 * steady(i), i)
+      const anomalies = yield* detector.recentAnomalies(100)
+      assert.strictEqual(anomalies.length, 1)
+      assert.strictEqual(anomalies[0]!.severity, "CRITICAL")
+      const raised = Metric.snapshotUnsafe(context)
+        .filter((s) => s.id === "apm_anomalies_total")
+        .map((s) => [s.attributes?.["severity"], (s.state as { count: number }).count])
+      assert.deepInclude(raised, ["WARNING", 1])
+      assert.deepInclude(raised, ["CRITICAL", 1])
+    }))
+
   it.effect("recentAnomalies is newest first and bounded", () =>
     Effect.gen(function*() {
       const { detector, observe } = setup({ anomalyWindowSize: 5 })

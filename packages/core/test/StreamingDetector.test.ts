@@ -54,21 +54,20 @@ describe("StreamingDetector (latency profile, the default)", () => {
   describe("clean workloads raise at most 1 alarm episode per 10,000 operations", () => {
     for (const workload of cleanWorkloads) {
       it(workload.name, () => {
-        const rate = episodesPer10k(workload, 10, 10_000)
+        const rate = episodesPer10k(workload, 100, 10_000)
         assert.isAtMost(rate, 1, `${rate} episodes per 10k`)
       })
     }
   })
 
   describe("incidents are caught within their deadline", () => {
-    // the seeds of bench/detection/latency.ts; every other incident meets the 99% contract, these five are
+    // the seeds of bench/detection/latency.ts; every other incident meets the 99% contract, these four are
     // below it (bench/detection/README.md) and are held to what they reach, so that they cannot regress
     const floors: Record<string, number> = {
-      "1.5x step on lognormal sigma 0.5": 97,
-      "ramp to 3x over 1000 on lognormal sigma 0.3, +-30% drift over 4000": 90,
+      "1.5x step on lognormal sigma 0.5": 98,
+      "ramp to 3x over 1000 on lognormal sigma 0.3, +-30% drift over 4000": 98,
       "10% of operations 5x on lognormal sigma 0.5": 98,
-      "10% of operations 5x on pareto alpha 2.5": 98,
-      "cache 90% hit / 10% miss -> cache 60% hit / 40% miss": 97
+      "10% of operations 5x on pareto alpha 2.5": 98
     }
     for (const incident of incidents) {
       it(incident.name, () => {
@@ -78,11 +77,47 @@ describe("StreamingDetector (latency profile, the default)", () => {
     }
   })
 
+  it("pages (ERROR or worse) on a sustained 2x slowdown and a grown tail, within twice their deadline", () => {
+    for (const incident of incidents.filter((i) => i.name.startsWith("2x step") || i.name.startsWith("10% of"))) {
+      let paged = 0
+      for (let seed = 1; seed <= 50; seed++) {
+        const durations = startIncident(incident, seeded(10_000 + seed), ONSET)
+        const detector = new StreamingDetector()
+        for (let i = 0; i < ONSET; i++) detector.assess(durations(i))
+        for (let j = 0; j < Math.max(2 * incident.deadline, 100); j++) {
+          const severity = detector.assess(durations(ONSET + j)).severity
+          if (severity === "ERROR" || severity === "CRITICAL") {
+            paged++
+            break
+          }
+        }
+      }
+      assert.isAtLeast(paged, 49, incident.name)
+    }
+  })
+
+  it("keeps the false alarms of clean workloads below ERROR, but for a few in 100,000", () => {
+    let pages = 0
+    let operations = 0
+    for (const workload of cleanWorkloads) {
+      for (let seed = 1; seed <= 4; seed++) {
+        const durations = workload.start(seeded(seed))
+        const detector = new StreamingDetector()
+        for (let i = 0; i < WARM_UP + 10_000; i++) {
+          const severity = detector.assess(durations(i)).severity
+          if (i >= WARM_UP && (severity === "ERROR" || severity === "CRITICAL")) pages++
+        }
+        operations += 10_000
+      }
+    }
+    // flagged operations, not episodes: an episode that reaches ERROR stays there for a while
+    assert.isAtMost(pages / operations * 10_000, 1, `${pages} ERROR or CRITICAL operations in ${operations}`)
+  })
+
   it("reports a sustained moderate slowdown as a shift, graded by its size", () => {
     const u = prng(4000)
     const detector = new StreamingDetector()
-    const workload = lognormal(0.5)
-    const durations = workload.start(u)
+    const durations = lognormal(0.3).start(u)
     for (let i = 0; i < ONSET; i++) detector.assess(durations(i))
     let first: Assessment | undefined
     for (let i = 0; i < 200 && first === undefined; i++) {

@@ -16,18 +16,19 @@
  * - Tail: the rate of operations slower than `tailFactor` times the
  *   reference p90, and than its square times, against those rates in a
  *   longer reference, each in a Bernoulli CUSUM (Page 1954) tuned for a
- *   fourfold rate: a tail that grows while the median stays. The level
- *   change by which the two references disagree (load drift, which the
- *   shorter one follows sooner) is taken out first.
+ *   fourfold rate: a tail that grows while the median stays. A level change
+ *   (load drift: a running median moving `levelStep` per operation, against
+ *   the reference median) is taken out first.
  * - Spike: one duration beyond the reference p99 by `spikeFactor`, or by
  *   `spikeSlopes` times the tail's own log-slope (p99 over p90) when that
  *   is wider, so a power-law tail does not flag its own extremes.
  *
  * Scores are linear in the evidence and reach the profile threshold at the
  * tuned limits, so `sensitivity` asks for proportionally more of each.
- * Severity: a spike is INFO; a shift is graded by its slowdown (recent
- * median over the reference median), WARNING below 1.5x, ERROR below 3x,
- * CRITICAL beyond.
+ * Severity: a spike is INFO; a shift is WARNING until it has been flagged
+ * on `windowSize / 2` operations of its episode, then graded by its
+ * slowdown (recent median over the reference median): ERROR from 1.5x (or
+ * for a grown tail), CRITICAL from 3x.
  */
 import type { AnomalyKind } from "../../AnomalyKind.ts"
 import type { Severity } from "../../Severity.ts"
@@ -53,6 +54,8 @@ export interface LatencyTuning {
   readonly minimumSlowdown: number
   /** the tail channel counts durations beyond this many times the reference p90 */
   readonly tailFactor: number
+  /** how far, in log duration, the tail channel's running median of the level moves per operation */
+  readonly levelStep: number
   /** the tail CUSUM's limit at the threshold */
   readonly tailLimit: number
   /** a spike is at least this many times the reference p99 */
@@ -67,10 +70,11 @@ export const latencyTuning: LatencyTuning = {
   spreadHorizon: 1000,
   initialSpread: 1.5,
   windowZ: 3.6,
-  cusumReference: 0.5,
-  cusumLimit: 9,
+  cusumReference: 0.35,
+  cusumLimit: 12,
   minimumSlowdown: 1.3,
   tailFactor: 1.4,
+  levelStep: 0.005,
   tailLimit: 8,
   spikeFactor: 10,
   spikeSlopes: 3
@@ -91,6 +95,7 @@ const TAIL_CUTS = 2
 /** what the tail and spike channels read off the tail reference */
 interface TailReference {
   readonly stale: boolean
+  /** the median, in log duration */
   readonly median: number
   readonly p90: number
   readonly p99: number
@@ -125,6 +130,9 @@ export class LatencyEngine implements Engine {
   private readonly sorted: Float64Array
   private readonly scores: Window
   private tails: TailReference = { stale: true, median: 0, p90: 0, p99: 0 }
+  private quietRun = 0
+  private episodeFlags = 0
+  private level50 = 0
   private readonly tailCuts: TailCuts
   private cusum = 0
 
@@ -197,7 +205,7 @@ export class LatencyEngine implements Engine {
       cut.exceeding[k] = Math.log(p1 / p0)
       cut.within[k] = Math.log((1 - p1) / (1 - p0))
     }
-    this.tails = { stale: false, median: this.toDuration(tails.quantile(0.5)), p90, p99: tails.quantile(0.99) }
+    this.tails = { stale: false, median: tails.quantile(0.5), p90, p99: tails.quantile(0.99) }
   }
 
   private toDuration(y: number): number {
@@ -222,11 +230,12 @@ export class LatencyEngine implements Engine {
     const tails = this.tails
     const p90 = ready ? tails.p90 : y
     const p99 = ready ? tails.p99 : y
-    // the tail channel asks about the shape, so the level change the two references disagree on (load drift,
-    // which the shorter one follows sooner) is taken out first; the recent median would be too noisy for it
-    const levelChange = ready && tails.median > 0 && referenceMedian > tails.median
-      ? Math.log(referenceMedian / tails.median)
-      : 0
+    // the tail channel asks about the shape, so a level change (load drift; judged by the level channel) is
+    // taken out first; the recent window's median would be too noisy for it, and jumps between modes
+    // the current level: a median that moves a fixed step per operation (stochastic approximation), so it
+    // keeps up with load drift without lagging a horizon, and few outliers hardly move it
+    this.level50 = n === 1 ? y : this.level50 + this.tuning.levelStep * Math.sign(y - this.level50)
+    const levelChange = ready && this.level50 > tails.median ? this.level50 - tails.median : 0
     const cut = this.tailCuts
     let tail = 0
     for (let k = 0; k < cut.offset.length; k++) {
@@ -278,13 +287,20 @@ export class LatencyEngine implements Engine {
     const score = Math.max(spiked, shifted)
     const kind: AnomalyKind = spiked > shifted ? "spike" : "shift"
     const isAnomaly = score >= this.threshold
+    // ERROR and CRITICAL are pages: only a shift flagged on `windowSize / 2` operations of its episode so far
+    // earns them, graded by the recent median against the reference's (a grown tail, whose median stays,
+    // is an ERROR); a blip stays a WARNING
+    const shiftFlagged = isAnomaly && kind === "shift"
+    this.quietRun = shiftFlagged ? 0 : this.quietRun + 1
+    this.episodeFlags = shiftFlagged ? this.episodeFlags + 1 : this.quietRun >= w ? 0 : this.episodeFlags
+    const sustained = this.episodeFlags >= w / 2
     const severity: Severity | undefined = !isAnomaly
       ? undefined
       : kind === "spike"
       ? "INFO"
-      : slowdown >= 3
+      : sustained && slowdown >= 3
       ? "CRITICAL"
-      : slowdown >= 1.5
+      : sustained && (slowdown >= 1.5 || tailed > levelled)
       ? "ERROR"
       : "WARNING"
     return {
