@@ -68,9 +68,14 @@ const disabled = measure(Apm.trace(body, "op", "custom_operation", attributes)).
   Effect.provide(coreLayer({ enabled: false }))
 )
 
+// what the anomaly detector costs on the hot path: the same trace without it
+const undetected = measure(Apm.trace(body, "op", "custom_operation", attributes)).pipe(
+  Effect.provide(coreLayer({ anomalyDetectionEnabled: false }))
+)
+
 export const traceOverhead = Effect.map(
-  Effect.all([compared, disabled]),
-  ([results, disabled]) => ({ ...results, disabled })
+  Effect.all([compared, disabled, undetected]),
+  ([results, disabled, undetected]) => ({ ...results, disabled, undetected })
 )
 
 export const printTraceOverhead = (r: Effect.Success<typeof traceOverhead>) => {
@@ -80,6 +85,7 @@ export const printTraceOverhead = (r: Effect.Success<typeof traceOverhead>) => {
   console.log("  (c) Apm.trace              %s ns", r.traced.toFixed(0))
   console.log("  c/b = %s, median of the rounds' ratios (target <= 1.5)", r.ratio.toFixed(2))
   console.log("  (d) Apm.trace, enabled: false  %s ns (pass-through)", r.disabled.toFixed(0))
+  console.log("  (e) Apm.trace, anomaly detection off  %s ns (c - e: the detector)", r.undetected.toFixed(0))
 }
 
 if (import.meta.main) printTraceOverhead(await Effect.runPromise(traceOverhead))
