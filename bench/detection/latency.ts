@@ -46,10 +46,14 @@ export const WINDOW_SIZE = 20
 /** One sample in, its severity out when it is flagged. */
 export type Flagger = (duration: number) => Severity | undefined
 
-export const shipped = (): Flagger => {
-  const detector = new StreamingDetector({ profile: "latency", windowSize: WINDOW_SIZE })
+/** The latency profile with some constants moved, at a sensitivity. */
+const tuned = (tuning: Partial<LatencyTuning>, sensitivity = 2) => (): Flagger => {
+  const detector = new StreamingDetector({ profile: "latency", windowSize: WINDOW_SIZE, sensitivity }, tuning)
   return (x) => detector.assess(x).severity
 }
+
+export const shipped: () => Flagger = tuned({})
+
 
 const severities: ReadonlyArray<Severity> = ["INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -208,10 +212,6 @@ const reference = <P>(family: DetectorFamily<P>) => (): Flagger => {
   return (x) => (scorer.next(x) >= threshold ? "WARNING" : undefined)
 }
 
-const tuned = (tuning: Partial<LatencyTuning>, sensitivity = 2) => (): Flagger => {
-  const detector = new StreamingDetector({ profile: "latency", windowSize: WINDOW_SIZE, sensitivity }, tuning)
-  return (x) => detector.assess(x).severity
-}
 
 const summary = (r: ContractResult) => ({
   worstClean: Math.max(...r.clean.map((c) => c.episodesPer10k)),

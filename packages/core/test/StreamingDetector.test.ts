@@ -13,8 +13,6 @@ import {
   startIncident
 } from "../src/LatencyWorkload.ts"
 
-const prng = seeded
-const gaussian = (u: () => number) => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u())
 
 // the contract of bench/detection/latency.ts, on fewer seeds: its warm-up, onset and window
 const WARM_UP = 500
@@ -144,7 +142,7 @@ describe("StreamingDetector (latency profile, the default)", () => {
   })
 
   it("reports a sustained moderate slowdown as a shift, graded by its size", () => {
-    const u = prng(4000)
+    const u = seeded(4000)
     const detector = new StreamingDetector()
     const durations = lognormal(0.3).start(u)
     for (let i = 0; i < ONSET; i++) detector.assess(durations(i))
@@ -161,7 +159,7 @@ describe("StreamingDetector (latency profile, the default)", () => {
 
   it("grades a sustained 3x slowdown CRITICAL", () => {
     const detector = new StreamingDetector()
-    const durations = lognormal(0.3).start(prng(4100))
+    const durations = lognormal(0.3).start(seeded(4100))
     for (let i = 0; i < ONSET; i++) detector.assess(durations(i))
     const seen = new Set<string | undefined>()
     for (let i = 0; i < 40; i++) seen.add(detector.assess(3 * durations(i)).severity)
@@ -172,7 +170,7 @@ describe("StreamingDetector (latency profile, the default)", () => {
   it("detects a step slowdown of a narrow workload within a few operations", () => {
     for (let seed = 1; seed <= 20; seed++) {
       const detector = new StreamingDetector()
-      const durations = narrow().start(prng(2000 + seed))
+      const durations = narrow().start(seeded(2000 + seed))
       for (let i = 0; i < WARM_UP; i++) detector.assess(durations(i))
       let at = -1
       for (let i = 0; i < 20 && at < 0; i++) if (detector.assess(2 * durations(i)).isAnomaly) at = i
@@ -184,7 +182,7 @@ describe("StreamingDetector (latency profile, the default)", () => {
   it("flags an isolated extreme outlier as a spike at INFO, and routine stalls not at all", () => {
     for (let seed = 1; seed <= 100; seed++) {
       const detector = new StreamingDetector()
-      const durations = narrow().start(prng(3000 + seed))
+      const durations = narrow().start(seeded(3000 + seed))
       for (let i = 0; i < WARM_UP; i++) detector.assess(durations(i))
       assert.isFalse(detector.assess(6 * narrow().median).isAnomaly)
       const a = detector.assess(50 * narrow().median)
@@ -197,13 +195,13 @@ describe("StreamingDetector (latency profile, the default)", () => {
   it("does not flag a cache miss of a bimodal workload", () => {
     const bimodal = cleanWorkloads.find((w) => w.name.startsWith("bimodal"))!
     const detector = new StreamingDetector()
-    const durations = bimodal.start(prng(5000))
+    const durations = bimodal.start(seeded(5000))
     for (let i = 0; i < WARM_UP; i++) detector.assess(durations(i))
     assert.isFalse(detector.assess(25 * bimodal.median).isAnomaly)
   })
 
   it("keeps scores within [0, 1] on degenerate series", () => {
-    const u = prng(7)
+    const u = seeded(7)
     const series: ReadonlyArray<ReadonlyArray<number>> = [
       Array.from({ length: 2000 }, () => 42),
       Array.from({ length: 2000 }, () => 0),
@@ -231,10 +229,10 @@ describe("StreamingDetector (latency profile, the default)", () => {
   })
 
   it("reports its reference in the sample's units", () => {
-    const u = prng(11)
+    const durations = narrow(100).start(seeded(11))
     const detector = new StreamingDetector()
     let last = detector.assess(100)
-    for (let i = 0; i < 2000; i++) last = detector.assess(100 + 10 * gaussian(u))
+    for (let i = 0; i < 2000; i++) last = detector.assess(durations(i))
     assert.approximately(last.mean, 100, 2)
     assert.approximately(last.stddev, 10, 2)
   })
@@ -242,9 +240,9 @@ describe("StreamingDetector (latency profile, the default)", () => {
 
 describe("StreamingDetector (metric profile)", () => {
   it("flags a level shift of a gauge and a new extreme", () => {
-    const u = prng(6000)
+    const gauge = narrow(50).start(seeded(6000))
     const detector = new StreamingDetector({ profile: "metric" })
-    for (let i = 0; i < 1000; i++) detector.assess(50 + 5 * gaussian(u))
+    for (let i = 0; i < 1000; i++) detector.assess(gauge(i))
     assert.isTrue(detector.assess(120).isAnomaly)
   })
 })

@@ -172,10 +172,8 @@ export class LatencyEngine implements Engine {
 
   /** the median of the recent raw durations, kept sorted by insertion: O(windowSize), no allocation */
   private recentMedian(x: number): number {
-    const size = this.recent.size
-    const count = Math.min(this.recent.n, size)
     const sorted = this.sorted
-    let length = count
+    let length = Math.min(this.recent.n, this.recent.size)
     if (this.recent.full) {
       const leaving = this.recent.oldest
       let i = 0
@@ -219,8 +217,8 @@ export class LatencyEngine implements Engine {
     const leaving = this.recent.full ? this.transform(this.recent.oldest) : 0
     const median = this.recentMedian(x)
     const ready = this.reference.total > 0
-    const u = ready ? this.reference.cdf(y) : 0.5
-    this.scores.push(normalQuantile(u))
+    const normalScore = normalQuantile(ready ? this.reference.cdf(y) : 0.5)
+    this.scores.push(normalScore)
 
     const referenceMedian = ready ? this.toDuration(this.reference.quantile(0.5)) : x
     const slowdown = referenceMedian > 0 ? median / referenceMedian : median > 0 ? Number.POSITIVE_INFINITY : 1
@@ -231,9 +229,9 @@ export class LatencyEngine implements Engine {
     const p90 = ready ? tails.p90 : y
     const p99 = ready ? tails.p99 : y
     // the tail channel asks about the shape, so a level change (load drift; judged by the level channel) is
-    // taken out first; the recent window's median would be too noisy for it, and jumps between modes
-    // the current level: a median that moves a fixed step per operation (stochastic approximation), so it
-    // keeps up with load drift without lagging a horizon, and few outliers hardly move it
+    // taken out first. The level is a median that moves a fixed step per operation (stochastic approximation):
+    // it keeps up with drift without lagging a horizon, few outliers hardly move it, and unlike the recent
+    // window's median it is not noisy and does not jump between the modes of a mixture
     this.level50 = n === 1 ? y : this.level50 + this.tuning.levelStep * Math.sign(y - this.level50)
     const levelChange = ready && this.level50 > tails.median ? this.level50 - tails.median : 0
     const cut = this.tailCuts
@@ -276,7 +274,7 @@ export class LatencyEngine implements Engine {
     }
     // the slowdown gate scales with the threshold too: a higher sensitivity asks for a larger slowdown
     const gate = slowdown > 1 ? Math.log(slowdown) / Math.log(this.tuning.minimumSlowdown) : 0
-    this.cusum = Math.max(0, this.cusum + this.scores.ring[(this.scores.n - 1) % w]! / this.spread - this.tuning.cusumReference)
+    this.cusum = Math.max(0, this.cusum + normalScore / this.spread - this.tuning.cusumReference)
     const evidence = Math.max(windowed / this.tuning.windowZ, this.cusum / this.tuning.cusumLimit)
     const levelled = clamp01(t * Math.min(evidence, gate))
     if (this.cusum > 1.5 * this.tuning.cusumLimit) this.cusum = 1.5 * this.tuning.cusumLimit
