@@ -62,8 +62,15 @@ const options = {
   errorRateThreshold: { kind: "fraction", env: "APM_ERROR_RATE_THRESHOLD", default: 0.05 },
   insightMinOperations: { kind: "count", env: "APM_INSIGHT_MIN_OPERATIONS", default: 20 },
   debugMode: { kind: "switch", env: "APM_DEBUG_MODE", default: false },
-  maxOperations: { kind: "count", env: "APM_MAX_OPERATIONS", default: 1000 }
-} as const satisfies Record<string, { kind: Kind; env: string; default: boolean | number }>
+  maxOperations: { kind: "count", env: "APM_MAX_OPERATIONS", default: 1000 },
+  // OpenTelemetry's attribute limit is the fallback, so one setting bounds both the APM's records and the SDK's spans.
+  maxAttributeLength: {
+    kind: "count",
+    env: "APM_MAX_ATTRIBUTE_LENGTH",
+    fallbackEnv: "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+    default: 4096
+  }
+} as const satisfies Record<string, { kind: Kind; env: string; fallbackEnv?: string; default: boolean | number }>
 
 type Options = typeof options
 type ValueOf<K extends keyof Options> = Options[K]["kind"] extends "switch" ? boolean : number
@@ -170,12 +177,21 @@ export const fromEnvironment = (
     const option = options[key]
     const given = overrides[key]
     if (given !== undefined) return check(key, given, key, String(given))
+    const fallback = "fallbackEnv" in option ? option.fallbackEnv : undefined
     return Effect.flatMap(
-      Config.option(Config.String(option.env)),
-      Option.match({
-        onNone: () => Effect.succeed<unknown>(option.default),
-        onSome: (raw) => check(key, parseWord(option.kind, raw), option.env, raw)
-      })
+      Effect.zip(
+        Config.option(Config.String(option.env)),
+        fallback === undefined ? Effect.succeedNone : Config.option(Config.String(fallback))
+      ),
+      ([primary, secondary]) => {
+        const [source, raw] = Option.isSome(primary)
+          ? [option.env, primary]
+          : [fallback ?? option.env, secondary]
+        return Option.match(raw, {
+          onNone: () => Effect.succeed<unknown>(option.default),
+          onSome: (raw) => check(key, parseWord(option.kind, raw), source, raw)
+        })
+      }
     )
   }).pipe(Effect.map(toOptions))
 

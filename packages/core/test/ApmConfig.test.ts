@@ -61,7 +61,8 @@ describe("ApmConfig", () => {
         APM_ANOMALY_DETECTION_SENSITIVITY: "3",
         APM_ANOMALY_WINDOW_SIZE: "10",
         APM_DEBUG_MODE: "true",
-        APM_MAX_OPERATIONS: "200"
+        APM_MAX_OPERATIONS: "200",
+        APM_MAX_ATTRIBUTE_LENGTH: "512"
       })
       assert.deepStrictEqual(options, {
         enabled: false,
@@ -88,7 +89,8 @@ describe("ApmConfig", () => {
         anomalyDetectionSensitivity: 3,
         anomalyWindowSize: 10,
         debugMode: true,
-        maxOperations: 200
+        maxOperations: 200,
+        maxAttributeLength: 512
       })
       assert.strictEqual(Object.keys(ApmConfig.environmentVariables).length, Object.keys(options).length)
     }))
@@ -100,6 +102,16 @@ describe("ApmConfig", () => {
       const made = yield* ApmConfig.make({ debugMode: true })
       assert.strictEqual(made.debugMode, true)
       assert.strictEqual(made.baselineWindowSize, 100)
+    }))
+
+  it.effect("the attribute bound falls back to OpenTelemetry's OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", () =>
+    Effect.gen(function*() {
+      assert.strictEqual((yield* fromEnv({})).maxAttributeLength, 4096)
+      assert.strictEqual((yield* fromEnv({ OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: "300" })).maxAttributeLength, 300)
+      const both = yield* fromEnv({ OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: "300", APM_MAX_ATTRIBUTE_LENGTH: "100" })
+      assert.strictEqual(both.maxAttributeLength, 100)
+      const error = yield* failure({ OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: "lots" })
+      assert.strictEqual(error.source, "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT")
     }))
 
   const cases: ReadonlyArray<[string, string, string, string]> = [

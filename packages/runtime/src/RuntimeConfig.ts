@@ -1,11 +1,12 @@
 /**
  * Options of the Node runtime: where `/metrics` and the dashboard listen,
  * the service name spans are exported under, the file baselines are kept in
- * across restarts, and where CPU and heap profiles are written.
+ * across restarts, where CPU and heap profiles are written, the bearer token
+ * that guards the HTTP endpoints and how long shutdown may take.
  *
  * @since 0.1.0
  */
-import { Config, Context, Layer, Schema } from "effect"
+import { Config, Context, Duration, Layer, Schema } from "effect"
 
 const options = Config.all({
   host: Config.String("APM_HTTP_HOST").pipe(Config.withDefault("127.0.0.1")),
@@ -15,7 +16,10 @@ const options = Config.all({
   ),
   serviceName: Config.String("OTEL_SERVICE_NAME").pipe(Config.withDefault("mcp-apm")),
   baselineFile: Config.String("APM_BASELINE_FILE").pipe(Config.withDefault(".apm/baselines.json")),
-  profileDirectory: Config.option(Config.String("APM_PROFILE_DIR"))
+  profileDirectory: Config.option(Config.String("APM_PROFILE_DIR")),
+  // A token is a secret: Config.Redacted keeps it out of logs and error messages.
+  httpToken: Config.option(Config.Redacted("APM_HTTP_TOKEN")),
+  shutdownTimeout: Config.Duration("APM_SHUTDOWN_TIMEOUT").pipe(Config.withDefault(Duration.seconds(3)))
 })
 
 /**
@@ -33,7 +37,10 @@ export type RuntimeOptions = Config.Success<typeof options>
  * @since 0.1.0
  */
 export class RuntimeConfig extends Context.Service<RuntimeConfig, RuntimeOptions>()("@mcp-apm/runtime/RuntimeConfig") {
-  /** From `APM_HTTP_HOST`, `APM_HTTP_PORT`, `OTEL_SERVICE_NAME`, `APM_BASELINE_FILE` and `APM_PROFILE_DIR`. */
+  /**
+   * From `APM_HTTP_HOST`, `APM_HTTP_PORT`, `OTEL_SERVICE_NAME`, `APM_BASELINE_FILE`, `APM_PROFILE_DIR`,
+   * `APM_HTTP_TOKEN` and `APM_SHUTDOWN_TIMEOUT`.
+   */
   static readonly layerFromEnvironment: Layer.Layer<RuntimeConfig, Config.ConfigError> = Layer.effect(
     RuntimeConfig,
     options

@@ -1,5 +1,5 @@
 import { ApmConfig } from "@mcp-apm/core"
-import { Effect, Option } from "effect"
+import { Duration, Effect, Option } from "effect"
 import { HttpServer } from "effect/http"
 import { NetAddress } from "effect/net"
 import { mkdtempSync } from "node:fs"
@@ -19,7 +19,9 @@ export const liveStack = (serviceName: string, dir = temporaryDirectory(serviceN
       port: 0,
       serviceName,
       baselineFile: join(dir, "baselines.json"),
-      profileDirectory: Option.none()
+      profileDirectory: Option.none(),
+      httpToken: Option.none(),
+      shutdownTimeout: Duration.seconds(3)
     })
   )
 

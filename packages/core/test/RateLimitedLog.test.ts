@@ -1,0 +1,37 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Logger } from "effect"
+import { TestClock } from "effect/testing"
+import { RateLimitedLog } from "../src/index.ts"
+
+const captured = (lines: Array<string>) =>
+  Logger.layer([Logger.make(({ logLevel, message }) => lines.push(`${logLevel} ${String(message)}`))])
+
+describe("RateLimitedLog", () => {
+  it.effect("logs a key at most once an interval and says how many lines were held back", () => {
+    const lines: Array<string> = []
+    return Effect.gen(function*() {
+      const log = RateLimitedLog.make({ interval: "1 minute" })
+      for (let i = 0; i < 5; i++) yield* log.warn("model_router/confidence", "bad confidence")
+      yield* log.warn("model_router/tokens", "bad tokens")
+      yield* TestClock.adjust("59 seconds")
+      yield* log.warn("model_router/confidence", "bad confidence")
+      yield* TestClock.adjust("1 second")
+      yield* log.warn("model_router/confidence", "bad confidence")
+      assert.deepStrictEqual(lines, [
+        "Warn bad confidence",
+        "Warn bad tokens",
+        "Warn bad confidence (5 more since the last warning)"
+      ])
+    }).pipe(Effect.provide(captured(lines)))
+  })
+
+  it("forgets the oldest key past its bound instead of growing", () => {
+    const log = RateLimitedLog.make({ interval: "1 minute", maxKeys: 2 })
+    assert.strictEqual(log.admitUnsafe("a", 0), 0)
+    assert.strictEqual(log.admitUnsafe("b", 0), 0)
+    assert.strictEqual(log.admitUnsafe("a", 1), undefined)
+    assert.strictEqual(log.admitUnsafe("c", 2), 0)
+    // "a" was the oldest and is forgotten, so it is admitted again.
+    assert.strictEqual(log.admitUnsafe("a", 3), 0)
+  })
+})
