@@ -15,6 +15,7 @@ import { ApmConfig } from "./ApmConfig.ts"
 import * as BaselineStore from "./BaselineStore.ts"
 import * as Insights from "./Insights.ts"
 import type { ExitOutcome } from "./internal/exitOutcome.ts"
+import { cutText, safeAttributes } from "./internal/attributeValues.ts"
 import { describeExit, truncate } from "./internal/exitOutcome.ts"
 import * as OperationResources from "./internal/operationResources.ts"
 import type { OperationStats } from "./internal/operationStats.ts"
@@ -217,7 +218,7 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
         start,
         operation.duration,
         outcome,
-        operation.attributes,
+        safeAttributes(operation.attributes, options.maxAttributeLength),
         fiber.context,
         undefined
       ) ?? Effect.void
@@ -330,15 +331,38 @@ export const trace: {
 } = dual(
   (args) => Effect.isEffect(args[0]),
   <A, E, R>(self: Effect.Effect<A, E, R>, name: string, type: OperationType, attributes?: Attributes) => {
-    const spanAttributes = attributes === undefined
-      ? { [operationTypeKey]: type }
-      : { ...attributes, [operationTypeKey]: type }
-    const spanned = Effect.withSpan(self, name, { attributes: spanAttributes })
-    return Effect.withFiber((fiber) =>
-      Context.getUnsafe(fiber.context, Apm).instrument(fiber, self, spanned, name, type, attributes)
-    )
+    // Built on first run, once per attribute bound: the bound is the Apm's, known only inside the fiber.
+    let built: TracedSpan<A, E, R> | undefined
+    return Effect.withFiber((fiber) => {
+      const apm = Context.getUnsafe(fiber.context, Apm)
+      const bound = apm.options.maxAttributeLength
+      if (built?.bound !== bound) built = traceSpan(self, name, type, attributes, bound)
+      return apm.instrument(fiber, self, built.spanned, name, type, built.attributes)
+    })
   }
 )
+
+interface TracedSpan<A, E, R> {
+  readonly bound: number
+  readonly spanned: Effect.Effect<A, E, R>
+  readonly attributes: Attributes | undefined
+}
+
+const traceSpan = <A, E, R>(
+  self: Effect.Effect<A, E, R>,
+  name: string,
+  type: OperationType,
+  given: Attributes | undefined,
+  bound: number
+): TracedSpan<A, E, R> => {
+  const attributes = safeAttributes(given, bound)
+  const spanAttributes = attributes === undefined
+    ? { [operationTypeKey]: type }
+    : { ...attributes, [operationTypeKey]: type }
+  // No call-site capture: built here it would name this file, not the caller, and it costs a stack trace.
+  const spanned = Effect.withSpan(self, cutText(name, bound), { attributes: spanAttributes, captureStackTrace: false })
+  return { bound, spanned, attributes }
+}
 
 /**
  * Like `Effect.fn`: turns a generator function into a function whose every

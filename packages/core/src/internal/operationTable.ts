@@ -1,6 +1,6 @@
 /**
  * The bounded table of operations. Past `maxOperations` distinct names, a
- * new name folds into one overflow entry per type, so that memory, metric
+ * new name (and any name longer than `maxOperationNameLength`) folds into one overflow entry per type, so that memory, metric
  * series and label values stay bounded however many names callers invent.
  * An operation is known by its name; its type is the one it was first seen with.
  *
@@ -8,6 +8,7 @@
  */
 import { operationMetrics } from "../ApmMetrics.ts"
 import type { OperationType } from "../OperationType.ts"
+import { maxOperationNameLength } from "../PerformanceMetrics.ts"
 import { OperationStats } from "./operationStats.ts"
 
 /** @internal */
@@ -26,7 +27,7 @@ export class OperationTable {
   get(name: string, type: OperationType): OperationStats {
     const found = this.byName.get(name)
     if (found !== undefined) return found
-    if (this.byName.size >= this.maxOperations) return this.overflow(type)
+    if (this.byName.size >= this.maxOperations || name.length > maxOperationNameLength) return this.overflow(type)
     return this.insert(this.byName, name, name, type)
   }
 

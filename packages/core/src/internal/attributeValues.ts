@@ -1,0 +1,77 @@
+/**
+ * Attributes as they arrive from callers, made safe to keep and export: a
+ * string, a finite number or a boolean passes, every string is cut to the
+ * configured bound, anything else (a nested object, `NaN`, a `BigInt`, a
+ * symbol) becomes its text, and what has no value (`null`, `undefined`, a
+ * function) is left out. The static type says "primitives only"; this is for
+ * JavaScript callers and `as any`, whose values must never fail or bloat an
+ * operation.
+ *
+ * @internal
+ */
+import * as Inspectable from "effect/Inspectable"
+import type { Attributes } from "../PerformanceMetrics.ts"
+
+/**
+ * `text` cut to at most `bound` UTF-16 units, the way OpenTelemetry's
+ * attribute limit cuts, without splitting a surrogate pair.
+ *
+ * @internal
+ */
+export const cutText = (text: string, bound: number): string => {
+  if (text.length <= bound) return text
+  const end = isHighSurrogate(text.charCodeAt(bound - 1)) ? bound - 1 : bound
+  return text.slice(0, end)
+}
+
+const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff
+
+const isKept = (value: unknown, bound: number): boolean =>
+  typeof value === "string"
+    ? value.length <= bound
+    : typeof value === "number"
+    ? Number.isFinite(value)
+    : typeof value === "boolean"
+
+const safeValue = (value: unknown, bound: number): string | number | boolean | undefined => {
+  if (value === null || value === undefined || typeof value === "function") return undefined
+  if (typeof value === "string") return cutText(value, bound)
+  if (typeof value === "number" && Number.isFinite(value)) return value
+  if (typeof value === "boolean") return value
+  return cutText(textOf(value), bound)
+}
+
+const textOf = (value: unknown): string => {
+  try {
+    // A BigInt as its digits, the way @effect/opentelemetry exports one.
+    return typeof value === "symbol" || typeof value === "bigint"
+      ? value.toString()
+      : Inspectable.toStringUnknown(value)
+  } catch {
+    // A getter that throws or a proxy that refuses: the value has no safe text.
+    return "[unprintable]"
+  }
+}
+
+/**
+ * The safe form of `attributes`; the same object when nothing needs to
+ * change, which is the usual case and costs one pass.
+ *
+ * @internal
+ */
+export const safeAttributes = (attributes: Attributes | undefined, bound: number): Attributes | undefined => {
+  if (attributes === undefined) return undefined
+  try {
+    if (Object.entries(attributes).every(([key, value]) => key.length <= bound && isKept(value, bound))) {
+      return attributes
+    }
+    const safe: Record<string, string | number | boolean> = {}
+    for (const [key, value] of Object.entries(attributes)) {
+      const kept = safeValue(value, bound)
+      if (kept !== undefined) safe[cutText(key, bound)] = kept
+    }
+    return safe
+  } catch {
+    return {}
+  }
+}
