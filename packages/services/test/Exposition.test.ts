@@ -60,7 +60,10 @@ describe("Prometheus exposition of the five services", () => {
         VerificationFeedbackApm.tracePipeline("p")
       )
       yield* Effect.succeed({ score: 0.7 }).pipe(VerificationFeedbackApm.traceQualityAssessment("overall"))
-      yield* capturingWarnings([], Effect.succeed({ score: NaN }).pipe(VerificationFeedbackApm.traceQualityAssessment("overall")))
+      yield* Effect.succeed({ score: NaN }).pipe(
+        VerificationFeedbackApm.traceQualityAssessment("overall"),
+        capturingWarnings([])
+      )
 
       const { help, text } = yield* exposition
       for (const d of allDefinitions) assert.strictEqual(help.get(prometheusName(d.name)), d.description, d.name)

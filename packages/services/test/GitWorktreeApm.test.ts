@@ -190,7 +190,7 @@ describe("GitWorktreeApm", () => {
         assert.strictEqual(yield* invalidCount("git_worktree", field), 1, field)
       }
       assert.strictEqual(lines.length, 4)
-    }).pipe(capturingWarnings.bind(null, lines), Effect.provide(TestLayer))
+    }).pipe(capturingWarnings(lines), Effect.provide(TestLayer))
   }, 30_000)
 
   it.effect("warns at most once a minute per field", () => {
@@ -208,7 +208,7 @@ describe("GitWorktreeApm", () => {
         "git_worktree: invalid conflicts=Infinity: expected a whole number of at least 0 (1 more since the last warning)"
       ])
       assert.strictEqual(yield* invalidCount("git_worktree", "conflicts"), 3)
-    }).pipe(capturingWarnings.bind(null, lines), Effect.provide(TestLayer))
+    }).pipe(capturingWarnings(lines), Effect.provide(TestLayer))
   })
 
   it.effect("for any hostile input, the caller's effect ends exactly as without the APM", () => {
@@ -235,7 +235,7 @@ describe("GitWorktreeApm", () => {
       }
     }
     return assertOutcomeUnchanged(inputs, (input) => ({ conflicts: input.conflicts }), trace)
-      .pipe(capturingWarnings.bind(null, []), Effect.provide(TestLayer))
+      .pipe(capturingWarnings([]), Effect.provide(TestLayer))
   })
 
   it.live("every metric has a HELP line in the Prometheus exposition", () =>

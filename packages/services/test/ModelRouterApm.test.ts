@@ -159,7 +159,7 @@ describe("ModelRouterApm", () => {
       assert.notProperty(span!.attributes, "mcp.model_router.routing.confidence")
       assert.strictEqual(yield* invalidCount("model_router", "confidence"), 1)
       assert.deepStrictEqual(lines, ["model_router: invalid confidence=1.5: expected a number between 0 and 1"])
-    }).pipe(capturingWarnings.bind(null, lines), Effect.provide(TestLayer))
+    }).pipe(capturingWarnings(lines), Effect.provide(TestLayer))
   })
 
   it.effect("a model name with a newline folds into other; the request runs once and its answer comes back", () =>
@@ -228,7 +228,7 @@ describe("ModelRouterApm", () => {
       ])
       assert.strictEqual(yield* invalidCount("model_router", "confidence"), 5)
       assert.strictEqual(yield* invalidCount("model_router", "model"), 1)
-    }).pipe(capturingWarnings.bind(null, lines), Effect.provide(TestLayer))
+    }).pipe(capturingWarnings(lines), Effect.provide(TestLayer))
   })
 
   it.effect("for any hostile input, the caller's effect ends exactly as without the APM", () => {
@@ -276,7 +276,7 @@ describe("ModelRouterApm", () => {
           return ModelRouterApm.traceEnsemble(self, { models: i.models, combination: i.combination })
       }
     }
-    return assertOutcomeUnchanged(inputs, success, trace).pipe(capturingWarnings.bind(null, []), Effect.provide(TestLayer))
+    return assertOutcomeUnchanged(inputs, success, trace).pipe(capturingWarnings([]), Effect.provide(TestLayer))
   })
 
   it.effect("records routing decisions, with the reason on the span only", () =>

@@ -145,7 +145,7 @@ describe("PlanManagementApm", () => {
         "plan_management: invalid participants=NaN: expected a whole number of at least 0 (1 more since the last warning)"
       ])
       assert.strictEqual(yield* invalidCount("plan_management", "participants"), 3)
-    }).pipe(capturingWarnings.bind(null, lines), Effect.provide(TestLayer))
+    }).pipe(capturingWarnings(lines), Effect.provide(TestLayer))
   })
 
   it.effect("for any hostile input, the caller's effect ends exactly as without the APM", () => {
@@ -173,7 +173,7 @@ describe("PlanManagementApm", () => {
       }
     }
     return assertOutcomeUnchanged(inputs, (input) => input.call === "decomposition" ? input.tasks : { plan: input.planId }, trace)
-      .pipe(capturingWarnings.bind(null, []), Effect.provide(TestLayer))
+      .pipe(capturingWarnings([]), Effect.provide(TestLayer))
   })
 
   it.effect("every metric has a HELP line in the Prometheus exposition", () =>

@@ -122,7 +122,7 @@ describe("VerificationFeedbackApm", () => {
       assert.notProperty(span!.attributes, "mcp.verification_feedback.quality.score")
       assert.strictEqual(yield* invalidCount("verification_feedback", "score"), 1)
       assert.deepStrictEqual(lines, ["verification_feedback: invalid score=NaN: expected a number between 0 and 1"])
-    }).pipe(capturingWarnings.bind(null, lines), Effect.provide(TestLayer))
+    }).pipe(capturingWarnings(lines), Effect.provide(TestLayer))
   })
 
   it.effect("unknown names fold into other and are counted; the traced effects end as they would", () =>
@@ -147,7 +147,7 @@ describe("VerificationFeedbackApm", () => {
       for (const field of ["analysis", "stage", "pipeline", "severity"]) {
         assert.strictEqual(yield* invalidCount("verification_feedback", field), 1, field)
       }
-    }).pipe(capturingWarnings.bind(null, []), Effect.provide(TestLayer)))
+    }).pipe(capturingWarnings([]), Effect.provide(TestLayer)))
 
   it.effect("warns at most once a minute per field", () => {
     const lines: Array<string> = []
@@ -164,7 +164,7 @@ describe("VerificationFeedbackApm", () => {
         "verification_feedback: invalid score=-0.1: expected a number between 0 and 1 (1 more since the last warning)"
       ])
       assert.strictEqual(yield* invalidCount("verification_feedback", "score"), 3)
-    }).pipe(capturingWarnings.bind(null, lines), Effect.provide(TestLayer))
+    }).pipe(capturingWarnings(lines), Effect.provide(TestLayer))
   })
 
   it.effect("for any hostile input, the caller's effect ends exactly as without the APM", () => {
@@ -201,7 +201,7 @@ describe("VerificationFeedbackApm", () => {
           return VerificationFeedbackApm.traceStage(self, i.name)
       }
     }
-    return assertOutcomeUnchanged(inputs, success, trace).pipe(capturingWarnings.bind(null, []), Effect.provide(TestLayer))
+    return assertOutcomeUnchanged(inputs, success, trace).pipe(capturingWarnings([]), Effect.provide(TestLayer))
   })
 
   it.effect("every metric has a HELP line in the Prometheus exposition", () =>

@@ -189,7 +189,7 @@ describe("WorkflowOrchestratorApm", () => {
       for (const field of ["definition", "step", "state", "pattern", "agents"]) {
         assert.strictEqual(yield* invalidCount("workflow_orchestrator", field), 1, field)
       }
-    }).pipe(capturingWarnings.bind(null, []), Effect.provide(TestLayer)))
+    }).pipe(capturingWarnings([]), Effect.provide(TestLayer)))
 
   it.effect("warns at most once a minute per field", () => {
     const lines: Array<string> = []
@@ -206,7 +206,7 @@ describe("WorkflowOrchestratorApm", () => {
         `workflow_orchestrator: invalid state="gone": expected ${states} (1 more since the last warning)`
       ])
       assert.strictEqual(yield* invalidCount("workflow_orchestrator", "state"), 3)
-    }).pipe(capturingWarnings.bind(null, lines), Effect.provide(TestLayer))
+    }).pipe(capturingWarnings(lines), Effect.provide(TestLayer))
   })
 
   it.effect("for any hostile input, the caller's effect ends exactly as without the APM", () => {
@@ -236,7 +236,7 @@ describe("WorkflowOrchestratorApm", () => {
       }
     }
     return assertOutcomeUnchanged(inputs, (input) => ({ workflow: input.workflowId }), trace)
-      .pipe(capturingWarnings.bind(null, []), Effect.provide(TestLayer))
+      .pipe(capturingWarnings([]), Effect.provide(TestLayer))
   })
 
   it.effect("definition and step labels are capped", () =>

@@ -7,8 +7,8 @@ import { seriesValue } from "./metrics.ts"
 export const invalidCount = (service: string, field: string) =>
   seriesValue("apm_invalid_observations_total", { service, field })
 
-/** Runs `self` with a logger that keeps the message of every Warning line in `lines`. */
-export const capturingWarnings = <A, E, R>(lines: Array<string>, self: Effect.Effect<A, E, R>) =>
+/** Runs an effect with a logger that keeps the message of every Warning line in `lines`. */
+export const capturingWarnings = (lines: Array<string>) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
   Effect.provide(
     self,
     Logger.layer([Logger.make(({ logLevel, message }) => {
