@@ -224,7 +224,7 @@ export interface ModelRouterApmService {
     operation: Operation,
     options?: RequestOptions
   ) => Effect.Effect<A, E | InvalidObservation, R>
-  /** Records the tokens of the request it runs in; fails outside `traceModelRequest`. */
+  /** Records the tokens of the request it runs in; outside `traceModelRequest` they are an invalid observation. */
   readonly recordTokenUsage: (usage: TokenUsage) => Effect.Effect<void, InvalidObservation>
   /** Traces a routing step and records the decision it returns. */
   readonly traceRouting: <E, R>(

@@ -25,8 +25,15 @@ const invalidObservations = counter(definitions.invalidObservations)
 
 const maxShownValue = 80
 
+// Never throws, whatever it is given: `String` would on an object without a prototype.
 const show = (value: unknown): string => {
-  const text = typeof value === "string" ? JSON.stringify(value) : Array.isArray(value) ? "[...]" : String(value)
+  const text = typeof value === "string"
+    ? JSON.stringify(value)
+    : Array.isArray(value)
+    ? `an array of ${value.length}`
+    : typeof value === "object" && value !== null
+    ? "an object"
+    : String(value)
   return text.length <= maxShownValue ? text : text.slice(0, maxShownValue - 1) + "…"
 }
 

@@ -56,7 +56,7 @@ export const hostileNumber = fc.oneof(
 export const hostileValue = fc.oneof(
   hostileString,
   hostileNumber,
-  fc.constantFrom(undefined, null, true, {}, [])
+  fc.constantFrom(undefined, null, true, {}, [], Object.create(null), Symbol("hostile"))
 )
 
 /**
