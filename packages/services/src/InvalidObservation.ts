@@ -30,6 +30,21 @@ export class InvalidObservation extends Schema.TaggedError<InvalidObservation>()
   expected: Schema.String
 }) {
   override get message(): string {
-    return `${this.service}: invalid ${this.field}=${this.value}: expected ${this.expected}`
+    return messageOf(this)
   }
 }
+
+/**
+ * The message of an `InvalidObservation` with these fields, without making
+ * one: the default (non-strict) layers warn with it, and an error with its
+ * schema check and stack trace would cost every bad value far more.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export const messageOf = (fields: {
+  readonly service: string
+  readonly field: string
+  readonly value: string
+  readonly expected: string
+}): string => `${fields.service}: invalid ${fields.field}=${fields.value}: expected ${fields.expected}`

@@ -16,7 +16,7 @@
  */
 import { RateLimitedLog } from "@mcp-apm/core"
 import { Effect } from "effect"
-import { InvalidObservation } from "../InvalidObservation.ts"
+import { InvalidObservation, messageOf } from "../InvalidObservation.ts"
 import { definitions } from "../ServiceMetrics.ts"
 import { overflowLabel } from "./labels.ts"
 import { counter, update } from "./metrics.ts"
@@ -87,11 +87,11 @@ export const make = (service: string, options: { readonly strict?: boolean | und
   const log = RateLimitedLog.make({ interval: "1 minute" })
 
   const reject = (field: string, value: unknown, expected: string): Effect.Effect<void, InvalidObservation> => {
-    const error = new InvalidObservation({ service, field, value: show(value), expected })
+    const fields = { service, field, value: show(value), expected }
     const counted = update(invalidObservations, { service, field }, 1)
     return strict
-      ? Effect.andThen(counted, Effect.fail(error))
-      : Effect.andThen(counted, log.warn(`${service}/${field}`, error.message, { service, field }))
+      ? Effect.andThen(counted, Effect.fail(new InvalidObservation(fields)))
+      : Effect.andThen(counted, log.warn(`${service}/${field}`, messageOf(fields), { service, field }))
   }
 
   const checked = <A, B>(
