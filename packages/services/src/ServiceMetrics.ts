@@ -14,7 +14,7 @@
  * newline, a negative token count), labelled by `service` (`model_router`,
  * ...) and `field` (the argument or result field). Such a value is folded
  * or dropped, never allowed to fail the traced effect (unless the layer is
- * `strict`).
+ * `strict`, whose rejections are counted too).
  *
  * @category constants
  * @since 0.1.0
@@ -22,6 +22,6 @@
 export const definitions = {
   invalidObservations: {
     name: "apm_invalid_observations_total",
-    description: "Observations the service APMs could not record as given (folded into other or dropped), by service and field"
+    description: "Observations the service APMs could not record as given (folded into other, dropped, or rejected by a strict layer), by service and field"
   }
 } as const

@@ -1,13 +1,12 @@
 /**
- * How the service APMs check what their callers report. A check gives back
- * the value to record: the value itself when it is valid; otherwise a label
- * folds into `overflowLabel` and a number or free text is dropped
- * (`undefined`), after the value is counted in
- * `apm_invalid_observations_total{service, field}` and warned about at most
- * once a minute per service and field. A bookkeeping value must never cost
- * the caller its result, so by default no check fails; a `strict` layer
- * (for tests that want to see the mistake) fails with `InvalidObservation`
- * instead.
+ * How the service APMs check what their callers report. An invalid value
+ * is counted in `apm_invalid_observations_total{service, field}`; then, by
+ * default, the check gives back what to record instead (a label folds into
+ * `overflowLabel`, a number or free text is dropped as `undefined`) and
+ * warns at most once a minute per service and field. A bookkeeping value
+ * must never cost the caller its result, so by default no check fails; a
+ * `strict` layer (for tests that want to see the mistake) fails with
+ * `InvalidObservation` instead.
  *
  * Checks take `unknown`: callers outside TypeScript, or behind a cast, can
  * pass anything, and a check must not throw on it.
@@ -48,9 +47,15 @@ const isToken = (value: unknown): value is string => typeof value === "string" &
 
 const tokenExpected = "a name of letters, digits and . _ : / @ + - (at most 128 characters)"
 
+const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0
+
+const isFraction = (value: unknown): value is number => typeof value === "number" && value >= 0 && value <= 1
+
+const isText = (value: unknown): value is string => typeof value === "string"
+
 /** @internal */
 export interface Validator {
-  /** Reports `value` of `field` as invalid: fails if strict, else counts it and warns. */
+  /** Counts `value` of `field` as invalid, then fails if strict, else warns (rate-limited). */
   readonly reject: (field: string, value: unknown, expected: string) => Effect.Effect<void, InvalidObservation>
   /** A label-like name, or `other`. */
   readonly token: (field: string, value: unknown) => Effect.Effect<string, InvalidObservation>
@@ -107,25 +112,14 @@ export const make = (service: string, options: { readonly strict?: boolean | und
     reject,
     token: (field, value) => checked(field, value, isToken, tokenExpected, overflowLabel),
     id: (field, value) => checked(field, value, isToken, tokenExpected, undefined),
-    oneOf: (field, value, allowed) =>
-      checked(
-        field,
-        value,
-        (v): v is (typeof allowed)[number] => (allowed as ReadonlyArray<unknown>).includes(v),
-        `one of ${allowed.join(", ")}`,
-        overflowLabel
-      ),
-    count: (field, value) =>
-      checked(field, value, (v): v is number => Number.isSafeInteger(v) && (v as number) >= 0, "a whole number of at least 0", undefined),
-    fraction: (field, value) =>
-      checked(
-        field,
-        value,
-        (v): v is number => typeof v === "number" && v >= 0 && v <= 1,
-        "a number between 0 and 1",
-        undefined
-      ),
-    text: (field, value) => checked(field, value, (v): v is string => typeof v === "string", "a string", undefined),
+    // The list of what is allowed is only spelled out for a value that is not in it.
+    oneOf: <const L extends string>(field: string, value: unknown, allowed: ReadonlyArray<L>) =>
+      (allowed as ReadonlyArray<unknown>).includes(value)
+        ? Effect.succeed(value as L)
+        : Effect.as(reject(field, value, `one of ${allowed.join(", ")}`), overflowLabel),
+    count: (field, value) => checked(field, value, isCount, "a whole number of at least 0", undefined),
+    fraction: (field, value) => checked(field, value, isFraction, "a number between 0 and 1", undefined),
+    text: (field, value) => checked(field, value, isText, "a string", undefined),
     list: (field, value, minLength = 0) =>
       checked(
         field,
