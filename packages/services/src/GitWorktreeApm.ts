@@ -229,7 +229,7 @@ export const layer = (
           let outcome = "failed"
           return gitOperation(
             Effect.tap(self, (result) =>
-              Effect.flatMap(validate.count("conflicts", result.conflicts), (conflicts) =>
+              Effect.flatMap(validate.count("conflicts", Validator.fieldOf(result, "conflicts")), (conflicts) =>
                 withCurrentSpan((span) => {
                   outcome = conflicts === undefined ? overflowLabel : conflicts === 0 ? "clean" : "conflict"
                   annotate(span, {

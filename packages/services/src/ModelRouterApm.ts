@@ -359,11 +359,10 @@ export const layer = (options: Options = {}): Layer.Layer<ModelRouterApm, never,
           if (request === undefined) {
             return yield* validate.reject("recordTokenUsage", "outside a request", "a call inside traceModelRequest")
           }
-          const input = yield* validate.count("inputTokens", usage.inputTokens)
-          const output = yield* validate.count("outputTokens", usage.outputTokens)
-          const responseModel = usage.responseModel === undefined
-            ? undefined
-            : yield* validate.token("responseModel", usage.responseModel)
+          const input = yield* validate.count("inputTokens", Validator.fieldOf(usage, "inputTokens"))
+          const output = yield* validate.count("outputTokens", Validator.fieldOf(usage, "outputTokens"))
+          const reported = Validator.fieldOf(usage, "responseModel")
+          const responseModel = reported === undefined ? undefined : yield* validate.token("responseModel", reported)
           annotate(request.span, {
             "gen_ai.usage.input_tokens": input,
             "gen_ai.usage.output_tokens": output,
@@ -381,13 +380,13 @@ export const layer = (options: Options = {}): Layer.Layer<ModelRouterApm, never,
 
       const recordDecision = (decision: RoutingDecision): Effect.Effect<void, InvalidObservation> =>
         Effect.gen(function*() {
-          const chosen = yield* validate.token("chosenModel", decision.chosenModel)
+          const chosen = yield* validate.token("chosenModel", Validator.fieldOf(decision, "chosenModel"))
           const candidates = yield* Effect.forEach(
-            yield* validate.list("candidates", decision.candidates),
+            yield* validate.list("candidates", Validator.fieldOf(decision, "candidates")),
             (candidate) => validate.token("candidates", candidate)
           )
-          const confidence = yield* validate.fraction("confidence", decision.confidence)
-          const reason = yield* validate.text("reason", decision.reason)
+          const confidence = yield* validate.fraction("confidence", Validator.fieldOf(decision, "confidence"))
+          const reason = yield* validate.text("reason", Validator.fieldOf(decision, "reason"))
           yield* withCurrentSpan((span) => {
             annotate(span, {
               "mcp.model_router.routing.chosen_model": chosen,
@@ -409,6 +408,20 @@ export const layer = (options: Options = {}): Layer.Layer<ModelRouterApm, never,
       ): Effect.Effect<RoutingDecision, E | InvalidObservation, R> =>
         traceOperation(apm, Effect.tap(self, recordDecision), "model_router.route", "model_request", {}, () => Effect.void)
 
+      const recordLookup = (label: string, found: unknown): Effect.Effect<void, InvalidObservation> => {
+        if (!Option.isOption(found)) return validate.reject("result", found, "an Option (Some for a hit, None for a miss)")
+        const hit = Option.isSome(found)
+        const counts = cache.get(label) ?? { hits: 0, lookups: 0 }
+        counts.lookups++
+        if (hit) counts.hits++
+        cache.set(label, counts)
+        return Effect.all([
+          Effect.annotateCurrentSpan("mcp.model_router.cache.hit", hit),
+          update(metrics.cacheLookups, { model: label, result: hit ? "hit" : "miss" }, 1),
+          update(metrics.cacheHitRatio, { model: label }, counts.hits / counts.lookups)
+        ], { discard: true })
+      }
+
       const traceCacheLookup = <A, E, R>(
         self: Effect.Effect<Option.Option<A>, E, R>,
         model: string
@@ -417,22 +430,11 @@ export const layer = (options: Options = {}): Layer.Layer<ModelRouterApm, never,
           const label = models.bound(requested)
           return traceOperation(
             apm,
-            Effect.tap(self, (found) => Effect.annotateCurrentSpan("mcp.model_router.cache.hit", Option.isSome(found))),
+            Effect.tap(self, (found) => recordLookup(label, found)),
             "model_router.cache_lookup",
             "model_request",
             { "gen_ai.request.model": requested },
-            (_, exit) => {
-              if (Exit.isFailure(exit)) return Effect.void
-              const hit = Option.isSome(exit.value)
-              const counts = cache.get(label) ?? { hits: 0, lookups: 0 }
-              counts.lookups++
-              if (hit) counts.hits++
-              cache.set(label, counts)
-              return Effect.all([
-                update(metrics.cacheLookups, { model: label, result: hit ? "hit" : "miss" }, 1),
-                update(metrics.cacheHitRatio, { model: label }, counts.hits / counts.lookups)
-              ], { discard: true })
-            }
+            () => Effect.void
           )
         })
 

@@ -235,7 +235,7 @@ export const layer = (options: Options = {}): Layer.Layer<VerificationFeedbackAp
           const list = yield* validate.list("findings", findings)
           const counts = new Map<string, number>(severities.map((s) => [s, 0]))
           for (const finding of list) {
-            const severity = yield* validate.oneOf("severity", (finding as Partial<Finding> | null)?.severity, severities)
+            const severity = yield* validate.oneOf("severity", Validator.fieldOf(finding, "severity"), severities)
             counts.set(severity, (counts.get(severity) ?? 0) + 1)
           }
           yield* Effect.annotateCurrentSpan({
@@ -259,7 +259,7 @@ export const layer = (options: Options = {}): Layer.Layer<VerificationFeedbackAp
         Effect.flatMap(validate.oneOf("dimension", dimension, qualityDimensions), (d) =>
           analysisOperation(
             Effect.tap(self, (assessment) =>
-              Effect.flatMap(validate.fraction("score", assessment.score), (score) =>
+              Effect.flatMap(validate.fraction("score", Validator.fieldOf(assessment, "score")), (score) =>
                 withCurrentSpan((span) => {
                   annotate(span, {
                     "mcp.verification_feedback.quality.dimension": d,

@@ -217,7 +217,7 @@ describe("GitWorktreeApm", () => {
       call: fc.constantFrom("git", "worktree", "merge", "filesystem"),
       subcommand: fc.oneof(fc.constantFrom(...GitWorktreeApm.subcommands), hostileValue),
       action: fc.oneof(fc.constantFrom(...GitWorktreeApm.worktreeActions), hostileValue),
-      conflicts: hostileValue,
+      result: fc.oneof(fc.record({ conflicts: hostileValue }), hostileValue),
       operation: fc.oneof(fc.constantFrom(...GitWorktreeApm.fileSystemOperations), hostileValue)
     })
     type Input = typeof inputs extends fc.Arbitrary<infer I> ? I : never
@@ -234,7 +234,7 @@ describe("GitWorktreeApm", () => {
           return GitWorktreeApm.traceFileSystem(self, i.operation)
       }
     }
-    return assertOutcomeUnchanged(inputs, (input) => ({ conflicts: input.conflicts }), trace)
+    return assertOutcomeUnchanged(inputs, (input) => input.result, trace)
       .pipe(capturingWarnings([]), Effect.provide(TestLayer))
   })
 

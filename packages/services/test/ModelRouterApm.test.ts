@@ -239,33 +239,36 @@ describe("ModelRouterApm", () => {
       operation: fc.oneof(fc.constantFrom(...ModelRouterApm.operations), hostileValue),
       provider: hostileValue,
       inputText: hostileValue,
-      inputTokens: hostileNumber,
-      outputTokens: hostileValue,
-      responseModel: hostileValue,
-      decision: fc.record({
-        chosenModel: hostileValue,
-        candidates: fc.oneof(fc.array(hostileString, { maxLength: 4 }), hostileValue),
-        reason: hostileValue,
-        confidence: hostileValue
-      }),
+      decision: fc.oneof(
+        fc.record({
+          chosenModel: hostileValue,
+          candidates: fc.oneof(fc.array(hostileString, { maxLength: 4 }), hostileValue),
+          reason: hostileValue,
+          confidence: hostileValue
+        }),
+        hostileValue
+      ),
+      found: fc.oneof(fc.constant(Option.none()), hostileValue.map(Option.some), hostileValue),
+      usage: fc.oneof(
+        fc.record({ inputTokens: hostileNumber, outputTokens: hostileValue, responseModel: hostileValue }),
+        hostileValue
+      ),
       models: fc.oneof(fc.array(hostileString, { maxLength: 4 }), hostileValue),
       combination: fc.oneof(fc.constantFrom(...ModelRouterApm.combinations), hostileValue)
     })
     type Input = typeof inputs extends fc.Arbitrary<infer I> ? I : never
     const success = (input: Input) =>
-      input.call === "routing" ? input.decision : input.call === "cache" ? Option.some(input.model) : { answer: input.model }
+      input.call === "routing"
+        ? input.decision
+        : input.call === "cache"
+        ? input.found
+        : { answer: input.model }
     const trace = (self: Effect.Effect<any, any>, input: Input) => {
       const i = input as any
       switch (input.call) {
         case "request":
           return self.pipe(
-            Effect.tap(() =>
-              ModelRouterApm.recordTokenUsage({
-                inputTokens: i.inputTokens,
-                outputTokens: i.outputTokens,
-                responseModel: i.responseModel
-              })
-            ),
+            Effect.tap(() => ModelRouterApm.recordTokenUsage(i.usage)),
             ModelRouterApm.traceModelRequest(i.model, i.operation, { provider: i.provider, inputText: i.inputText })
           )
         case "routing":

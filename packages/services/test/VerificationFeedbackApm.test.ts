@@ -179,13 +179,13 @@ describe("VerificationFeedbackApm", () => {
         fc.array(hostileValue, { maxLength: 3 }),
         hostileValue
       ),
-      score: hostileValue,
+      assessment: fc.oneof(fc.record({ score: hostileValue }), hostileValue),
       dimension: fc.oneof(fc.constantFrom(...VerificationFeedbackApm.qualityDimensions), hostileValue),
       name: hostileValue
     })
     type Input = typeof inputs extends fc.Arbitrary<infer I> ? I : never
     const success = (input: Input) =>
-      input.call === "scan" ? input.findings : input.call === "quality" ? { score: input.score } : { report: input.name }
+      input.call === "scan" ? input.findings : input.call === "quality" ? input.assessment : { report: input.name }
     const trace = (self: Effect.Effect<any, any>, input: Input) => {
       const i = input as any
       switch (input.call) {

@@ -53,6 +53,16 @@ const isFraction = (value: unknown): value is number => typeof value === "number
 
 const isText = (value: unknown): value is string => typeof value === "string"
 
+/**
+ * A field of what the caller's effect returned (a routing decision, a merge
+ * result), or `undefined` when that is no object at all (`null` from a
+ * parser), so that reading it cannot throw in the caller's effect.
+ *
+ * @internal
+ */
+export const fieldOf = (value: unknown, key: string): unknown =>
+  typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined
+
 /** @internal */
 export interface Validator {
   /** Counts `value` of `field` as invalid, then fails if strict, else warns (rate-limited). */
