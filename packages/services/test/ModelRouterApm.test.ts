@@ -210,6 +210,20 @@ describe("ModelRouterApm", () => {
       assert.strictEqual(yield* invalidCount("model_router", "recordTokenUsage"), 1)
     }).pipe(Effect.provide(TestLayer)))
 
+  it.effect("a routing or cache result that is not what was declared is counted, and comes back as it was", () =>
+    Effect.gen(function*() {
+      const parsed = null as unknown as ModelRouterApm.RoutingDecision
+      assert.strictEqual(yield* Effect.succeed(parsed).pipe(ModelRouterApm.traceRouting), parsed)
+      for (const field of ["chosenModel", "candidates", "confidence", "reason"]) {
+        assert.strictEqual(yield* invalidCount("model_router", field), 1, field)
+      }
+      assert.strictEqual(yield* seriesValue("model_router_routing_decisions_total", { model: "other" }), 1)
+      const cached = "a raw string" as unknown as Option.Option<string>
+      assert.strictEqual(yield* Effect.succeed(cached).pipe(ModelRouterApm.traceCacheLookup("gpt-4o")), cached)
+      assert.strictEqual(yield* invalidCount("model_router", "result"), 1)
+      assert.isUndefined(yield* seriesValue("model_router_cache_lookups_total"))
+    }).pipe(capturingWarnings([]), Effect.provide(TestLayer)))
+
   it.effect("warns at most once a minute per field, saying how many were held back", () => {
     const lines: Array<string> = []
     return Effect.gen(function*() {
