@@ -75,11 +75,12 @@ export const assertOutcomeUnchanged = <I extends { readonly outcome: Outcome }, 
     const check = (input: I) =>
       Effect.gen(function*() {
         let runs = 0
+        const value = success(input)
         const caller = Effect.suspend(() => {
           runs++
           switch (input.outcome) {
             case "success":
-              return Effect.succeed(success(input))
+              return Effect.succeed(value)
             case "failure":
               return Effect.fail(failure)
             case "defect":
@@ -92,6 +93,8 @@ export const assertOutcomeUnchanged = <I extends { readonly outcome: Outcome }, 
         const traced = yield* Effect.exit(trace(caller, input))
         assert.strictEqual(runs, 2, "the traced effect runs exactly once")
         assert.deepStrictEqual(outcomeOf(traced), outcomeOf(plain))
+        // The very value, not a copy of it.
+        if (Exit.isSuccess(traced)) assert.strictEqual(traced.value, value)
       })
     yield* Effect.promise(() =>
       fc.assert(fc.asyncProperty(inputs, (input) => Effect.runPromiseWith(context)(check(input))), {
