@@ -19,7 +19,7 @@ const loop = <R>(op: Effect.Effect<number, never, R>) =>
     return sum
   })
 
-const timeOne = <R>(op: Effect.Effect<number, never, R>) =>
+export const timeOne = <R>(op: Effect.Effect<number, never, R>) =>
   Effect.gen(function*() {
     const start = process.hrtime.bigint()
     yield* loop(op)

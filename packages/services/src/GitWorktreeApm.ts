@@ -8,6 +8,13 @@
  * stays platform-agnostic: Node programs provide them with
  * `@effect/platform-node`'s `NodeServices.layer`.
  *
+ * An unknown subcommand, action or operation, or a worktree name that is
+ * not a bounded name, folds into `other`; a merge whose conflict count is
+ * not a whole number of at least 0 is counted with the outcome `other`.
+ * Each is counted in `apm_invalid_observations_total` and warned about at
+ * most once a minute, and the traced effect's outcome is left as it was;
+ * `layer({ strict: true })` fails with `InvalidObservation` instead.
+ *
  * @since 0.1.0
  */
 import { Apm } from "@mcp-apm/core"
@@ -15,10 +22,10 @@ import { Context, Effect, Exit, FileSystem, Layer, Path } from "effect"
 import { dual } from "effect/Function"
 import type { PlatformError } from "effect/PlatformError"
 import type { InvalidObservation } from "./InvalidObservation.ts"
-import { CappedLabel, defaultLabelCap } from "./internal/labels.ts"
+import { CappedLabel, defaultLabelCap, overflowLabel } from "./internal/labels.ts"
 import { counter, gauge, histogram, secondsBuckets, update } from "./internal/metrics.ts"
-import { statusOf, traceOperation } from "./internal/operation.ts"
-import { count, oneOf, token } from "./internal/validate.ts"
+import { annotate, statusOf, traceOperation, withCurrentSpan } from "./internal/operation.ts"
+import * as Validator from "./internal/validate.ts"
 
 const service = "git_worktree"
 
@@ -113,6 +120,8 @@ const metrics = {
 export interface Options {
   /** Distinct worktree names kept as label values; later ones fold into `other`. */
   readonly maxWorktrees?: number | undefined
+  /** Fail with `InvalidObservation` on a value that cannot be recorded, instead of folding or dropping it. For tests. */
+  readonly strict?: boolean | undefined
 }
 
 /**
@@ -188,6 +197,7 @@ export const layer = (
       const apm = yield* Apm.Apm
       const fs = yield* FileSystem.FileSystem
       const path = yield* Path.Path
+      const validate = Validator.make(service, options)
       const worktrees = new CappedLabel(options.maxWorktrees ?? defaultLabelCap)
 
       const gitOperation = <A, E, R>(
@@ -203,35 +213,39 @@ export const layer = (
           ], { discard: true }))
 
       const traceGit = <A, E, R>(self: Effect.Effect<A, E, R>, subcommand: Subcommand) =>
-        Effect.flatMap(oneOf(service, "subcommand", subcommand, subcommands), (sub) =>
+        Effect.flatMap(validate.oneOf("subcommand", subcommand, subcommands), (sub) =>
           gitOperation(self, sub, `git ${sub}`, { "mcp.git_worktree.subcommand": sub }))
 
       const traceWorktree = <A, E, R>(self: Effect.Effect<A, E, R>, action: WorktreeAction) =>
-        Effect.flatMap(oneOf(service, "action", action, worktreeActions), (act) =>
+        Effect.flatMap(validate.oneOf("action", action, worktreeActions), (act) =>
           gitOperation(self, `worktree_${act}`, `git worktree ${act}`, {
             "mcp.git_worktree.subcommand": "worktree",
             "mcp.git_worktree.worktree.action": act
           }))
 
       const traceMerge = <A extends MergeResult, E, R>(self: Effect.Effect<A, E, R>) =>
-        gitOperation(
-          Effect.tap(self, (result) =>
-            Effect.flatMap(count(service, "conflicts", result.conflicts), (conflicts) =>
-              Effect.annotateCurrentSpan({
-                "mcp.git_worktree.merge.conflicts": conflicts,
-                "mcp.git_worktree.merge.outcome": conflicts === 0 ? "clean" : "conflict"
-              }))),
-          "merge",
-          "git merge",
-          { "mcp.git_worktree.subcommand": "merge" }
-        ).pipe(Effect.onExit((exit) =>
-          update(metrics.merges, {
-            outcome: Exit.isSuccess(exit) ? (exit.value.conflicts === 0 ? "clean" : "conflict") : "failed"
-          }, 1)
-        ))
+        Effect.suspend(() => {
+          // A merge whose conflict count is invalid is still counted, with an outcome of `other`.
+          let outcome = "failed"
+          return gitOperation(
+            Effect.tap(self, (result) =>
+              Effect.flatMap(validate.count("conflicts", Validator.fieldOf(result, "conflicts")), (conflicts) =>
+                withCurrentSpan((span) => {
+                  outcome = conflicts === undefined ? overflowLabel : conflicts === 0 ? "clean" : "conflict"
+                  annotate(span, {
+                    "mcp.git_worktree.merge.conflicts": conflicts,
+                    "mcp.git_worktree.merge.outcome": outcome
+                  })
+                  return Effect.void
+                }))),
+            "merge",
+            "git merge",
+            { "mcp.git_worktree.subcommand": "merge" }
+          ).pipe(Effect.onExit((exit) => update(metrics.merges, { outcome: Exit.isSuccess(exit) ? outcome : "failed" }, 1)))
+        })
 
       const traceFileSystem = <A, E, R>(self: Effect.Effect<A, E, R>, operation: FileSystemOperation) =>
-        Effect.flatMap(oneOf(service, "operation", operation, fileSystemOperations), (op) =>
+        Effect.flatMap(validate.oneOf("operation", operation, fileSystemOperations), (op) =>
           traceOperation(
             apm,
             self,
@@ -265,12 +279,12 @@ export const layer = (
       }
 
       const measureWorktreeSize = (root: string, name: string) =>
-        Effect.flatMap(token(service, "name", name), () => {
-          const label = worktrees.bound(name)
+        Effect.flatMap(validate.token("name", name), (checked) => {
+          const label = worktrees.bound(checked)
           return traceFileSystem(
             sizeOf(root).pipe(Effect.tap((size) =>
               Effect.annotateCurrentSpan({
-                "mcp.git_worktree.worktree.name": name,
+                "mcp.git_worktree.worktree.name": checked,
                 "mcp.git_worktree.worktree.size_bytes": size.bytes,
                 "mcp.git_worktree.worktree.files": size.files
               })

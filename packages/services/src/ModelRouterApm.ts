@@ -8,6 +8,14 @@
  * is opt-in (`layer({ captureContent: true })`), as OpenTelemetry's GenAI
  * conventions recommend, on the span as `gen_ai.input.messages`.
  *
+ * A value that cannot be recorded never costs the caller the model's answer:
+ * a model, provider, operation or combination that is not a bounded name
+ * folds into `other`; a token count that is not a whole number of at least 0,
+ * a confidence outside [0, 1] or a reason that is not text is left out (the
+ * request or decision itself is still recorded). Each is counted in
+ * `apm_invalid_observations_total` and warned about at most once a minute;
+ * `layer({ strict: true })` fails with `InvalidObservation` instead.
+ *
  * @since 0.1.0
  */
 import { Apm } from "@mcp-apm/core"
@@ -19,7 +27,7 @@ import type { InvalidObservation } from "./InvalidObservation.ts"
 import { CappedLabel, defaultLabelCap } from "./internal/labels.ts"
 import { counter, fractionBuckets, gauge, histogram, secondsBuckets, update } from "./internal/metrics.ts"
 import { annotate, shortText, statusOf, traceOperation, withCurrentSpan } from "./internal/operation.ts"
-import { count, fraction, oneOf, reject, token } from "./internal/validate.ts"
+import * as Validator from "./internal/validate.ts"
 
 const service = "model_router"
 
@@ -153,6 +161,8 @@ export interface Options {
   readonly captureContent?: boolean | undefined
   /** Distinct model names kept as label values; later ones fold into `other`. */
   readonly maxModels?: number | undefined
+  /** Fail with `InvalidObservation` on a value that cannot be recorded, instead of folding or dropping it. For tests. */
+  readonly strict?: boolean | undefined
 }
 
 /**
@@ -214,7 +224,7 @@ export interface ModelRouterApmService {
     operation: Operation,
     options?: RequestOptions
   ) => Effect.Effect<A, E | InvalidObservation, R>
-  /** Records the tokens of the request it runs in; fails outside `traceModelRequest`. */
+  /** Records the tokens of the request it runs in; outside `traceModelRequest` they are an invalid observation. */
   readonly recordTokenUsage: (usage: TokenUsage) => Effect.Effect<void, InvalidObservation>
   /** Traces a routing step and records the decision it returns. */
   readonly traceRouting: <E, R>(
@@ -242,7 +252,7 @@ export class ModelRouterApm extends Context.Service<ModelRouterApm, ModelRouterA
 
 interface CurrentRequest {
   readonly model: string
-  readonly operation: Operation
+  readonly operation: string
   readonly span: Tracer.Span | undefined
 }
 
@@ -281,6 +291,7 @@ export const layer = (options: Options = {}): Layer.Layer<ModelRouterApm, never,
     ModelRouterApm,
     Effect.gen(function*() {
       const apm = yield* Apm.Apm
+      const validate = Validator.make(service, options)
       const captureContent = options.captureContent ?? false
       const models = new CappedLabel(options.maxModels ?? defaultLabelCap)
       const errorTypes = new CappedLabel(defaultLabelCap)
@@ -300,16 +311,18 @@ export const layer = (options: Options = {}): Layer.Layer<ModelRouterApm, never,
         requestOptions: RequestOptions = {}
       ): Effect.Effect<A, E | InvalidObservation, R> =>
         Effect.gen(function*() {
-          yield* token(service, "model", model)
-          yield* oneOf(service, "operation", operation, operations)
+          const requested = yield* validate.token("model", model)
+          const op = yield* validate.oneOf("operation", operation, operations)
           const provider = requestOptions.provider === undefined
             ? undefined
-            : yield* token(service, "provider", requestOptions.provider)
-          const label = models.bound(model)
-          const text = requestOptions.inputText
+            : yield* validate.token("provider", requestOptions.provider)
+          const text = requestOptions.inputText === undefined
+            ? undefined
+            : yield* validate.text("inputText", requestOptions.inputText)
+          const label = models.bound(requested)
           const attributes: PerformanceMetrics.Attributes = {
-            "gen_ai.operation.name": operation,
-            "gen_ai.request.model": model,
+            "gen_ai.operation.name": op,
+            "gen_ai.request.model": requested,
             ...(provider === undefined ? {} : { "gen_ai.provider.name": provider }),
             ...(text === undefined ? {} : {
               "mcp.model_router.input_text.length": text.length,
@@ -317,24 +330,24 @@ export const layer = (options: Options = {}): Layer.Layer<ModelRouterApm, never,
             })
           }
           const genAiLabels = {
-            "gen_ai.operation.name": operation,
+            "gen_ai.operation.name": op,
             "gen_ai.request.model": label,
             ...(provider === undefined ? {} : { "gen_ai.provider.name": provider })
           }
           const inner = withCurrentSpan((span) => {
             if (captureContent && text !== undefined) annotate(span, { "gen_ai.input.messages": inputMessages(text) })
-            return Effect.provideService(self, CurrentRequest, { model: label, operation, span })
+            return Effect.provideService(self, CurrentRequest, { model: label, operation: op, span })
           })
           return yield* traceOperation(
             apm,
             inner,
-            `${operation} ${label}`,
+            `${op} ${label}`,
             "model_request",
             attributes,
             (seconds, exit) =>
               Effect.all([
-                update(metrics.requests, { model: label, operation, status: statusOf(exit) }, 1),
-                update(metrics.requestDuration, { model: label, operation }, seconds),
+                update(metrics.requests, { model: label, operation: op, status: statusOf(exit) }, 1),
+                update(metrics.requestDuration, { model: label, operation: op }, seconds),
                 update(metrics.genAiOperationDuration, { ...genAiLabels, ...errorType(exit) }, seconds)
               ], { discard: true })
           )
@@ -342,90 +355,86 @@ export const layer = (options: Options = {}): Layer.Layer<ModelRouterApm, never,
 
       const recordTokenUsage = (usage: TokenUsage): Effect.Effect<void, InvalidObservation> =>
         Effect.gen(function*() {
-          const input = yield* count(service, "inputTokens", usage.inputTokens)
-          const output = yield* count(service, "outputTokens", usage.outputTokens)
-          if (usage.responseModel !== undefined) yield* token(service, "responseModel", usage.responseModel)
           const request = yield* CurrentRequest
           if (request === undefined) {
-            return yield* reject(service, "recordTokenUsage", "outside a request", "a call inside traceModelRequest")
+            return yield* validate.reject("recordTokenUsage", "outside a request", "a call inside traceModelRequest")
           }
+          const input = yield* validate.count("inputTokens", Validator.fieldOf(usage, "inputTokens"))
+          const output = yield* validate.count("outputTokens", Validator.fieldOf(usage, "outputTokens"))
+          const reported = Validator.fieldOf(usage, "responseModel")
+          const responseModel = reported === undefined ? undefined : yield* validate.token("responseModel", reported)
           annotate(request.span, {
             "gen_ai.usage.input_tokens": input,
             "gen_ai.usage.output_tokens": output,
-            "mcp.model_router.usage.total_tokens": input + output,
-            ...(usage.responseModel === undefined ? {} : { "gen_ai.response.model": usage.responseModel })
+            "mcp.model_router.usage.total_tokens": input === undefined || output === undefined ? undefined : input + output,
+            "gen_ai.response.model": responseModel
           })
           const genAi = { "gen_ai.operation.name": request.operation, "gen_ai.request.model": request.model }
-          yield* Effect.all([
-            update(metrics.tokenUsage, { model: request.model, token_type: "input" }, input),
-            update(metrics.tokenUsage, { model: request.model, token_type: "output" }, output),
-            update(metrics.genAiTokenUsage, { ...genAi, "gen_ai.token.type": "input" }, input),
-            update(metrics.genAiTokenUsage, { ...genAi, "gen_ai.token.type": "output" }, output)
-          ], { discard: true })
+          const byType = [["input", input], ["output", output]] as const
+          yield* Effect.forEach(byType, ([type, tokens]) =>
+            tokens === undefined ? Effect.void : Effect.all([
+              update(metrics.tokenUsage, { model: request.model, token_type: type }, tokens),
+              update(metrics.genAiTokenUsage, { ...genAi, "gen_ai.token.type": type }, tokens)
+            ], { discard: true }), { discard: true })
         })
 
-      const validateDecision = (decision: RoutingDecision) =>
+      const recordDecision = (decision: RoutingDecision): Effect.Effect<void, InvalidObservation> =>
         Effect.gen(function*() {
-          yield* token(service, "chosenModel", decision.chosenModel)
-          for (const candidate of decision.candidates) yield* token(service, "candidates", candidate)
-          yield* fraction(service, "confidence", decision.confidence)
-          return decision
+          const chosen = yield* validate.token("chosenModel", Validator.fieldOf(decision, "chosenModel"))
+          const candidates = yield* Effect.forEach(
+            yield* validate.list("candidates", Validator.fieldOf(decision, "candidates")),
+            (candidate) => validate.token("candidates", candidate)
+          )
+          const confidence = yield* validate.fraction("confidence", Validator.fieldOf(decision, "confidence"))
+          const reason = yield* validate.text("reason", Validator.fieldOf(decision, "reason"))
+          yield* withCurrentSpan((span) => {
+            annotate(span, {
+              "mcp.model_router.routing.chosen_model": chosen,
+              "mcp.model_router.routing.candidates": candidates.join(","),
+              "mcp.model_router.routing.candidate_count": candidates.length,
+              "mcp.model_router.routing.reason": reason === undefined ? undefined : shortText(reason),
+              "mcp.model_router.routing.confidence": confidence
+            })
+            const model = models.bound(chosen)
+            return Effect.all([
+              update(metrics.routingDecisions, { model }, 1),
+              confidence === undefined ? Effect.void : update(metrics.confidence, { model }, confidence)
+            ], { discard: true })
+          })
         })
 
       const traceRouting = <E, R>(
         self: Effect.Effect<RoutingDecision, E, R>
       ): Effect.Effect<RoutingDecision, E | InvalidObservation, R> =>
-        traceOperation(
-          apm,
-          self.pipe(
-            Effect.flatMap(validateDecision),
-            Effect.tap((decision) =>
-              withCurrentSpan((span) => {
-                annotate(span, {
-                  "mcp.model_router.routing.chosen_model": decision.chosenModel,
-                  "mcp.model_router.routing.candidates": decision.candidates.join(","),
-                  "mcp.model_router.routing.candidate_count": decision.candidates.length,
-                  "mcp.model_router.routing.reason": shortText(decision.reason),
-                  "mcp.model_router.routing.confidence": decision.confidence
-                })
-                const model = models.bound(decision.chosenModel)
-                return Effect.all([
-                  update(metrics.routingDecisions, { model }, 1),
-                  update(metrics.confidence, { model }, decision.confidence)
-                ], { discard: true })
-              })
-            )
-          ),
-          "model_router.route",
-          "model_request",
-          {},
-          () => Effect.void
-        )
+        traceOperation(apm, Effect.tap(self, recordDecision), "model_router.route", "model_request", {}, () => Effect.void)
+
+      const recordLookup = (label: string, found: unknown): Effect.Effect<void, InvalidObservation> => {
+        if (!Option.isOption(found)) return validate.reject("result", found, "an Option (Some for a hit, None for a miss)")
+        const hit = Option.isSome(found)
+        const counts = cache.get(label) ?? { hits: 0, lookups: 0 }
+        counts.lookups++
+        if (hit) counts.hits++
+        cache.set(label, counts)
+        return Effect.all([
+          Effect.annotateCurrentSpan("mcp.model_router.cache.hit", hit),
+          update(metrics.cacheLookups, { model: label, result: hit ? "hit" : "miss" }, 1),
+          update(metrics.cacheHitRatio, { model: label }, counts.hits / counts.lookups)
+        ], { discard: true })
+      }
 
       const traceCacheLookup = <A, E, R>(
         self: Effect.Effect<Option.Option<A>, E, R>,
         model: string
       ): Effect.Effect<Option.Option<A>, E | InvalidObservation, R> =>
-        Effect.flatMap(token(service, "model", model), () => {
-          const label = models.bound(model)
+        Effect.flatMap(validate.token("model", model), (requested) => {
+          const label = models.bound(requested)
           return traceOperation(
             apm,
-            Effect.tap(self, (found) => Effect.annotateCurrentSpan("mcp.model_router.cache.hit", Option.isSome(found))),
+            Effect.tap(self, (found) => recordLookup(label, found)),
             "model_router.cache_lookup",
             "model_request",
-            { "gen_ai.request.model": model },
-            (_, exit) => {
-              if (Exit.isFailure(exit)) return Effect.void
-              const hit = Option.isSome(exit.value)
-              const counts = cache.get(label) ?? { hits: 0, lookups: 0 }
-              counts.lookups++
-              if (hit) counts.hits++
-              cache.set(label, counts)
-              return Effect.all([
-                update(metrics.cacheLookups, { model: label, result: hit ? "hit" : "miss" }, 1),
-                update(metrics.cacheHitRatio, { model: label }, counts.hits / counts.lookups)
-              ], { discard: true })
-            }
+            { "gen_ai.request.model": requested },
+            () => Effect.void
           )
         })
 
@@ -434,19 +443,19 @@ export const layer = (options: Options = {}): Layer.Layer<ModelRouterApm, never,
         ensemble: Ensemble
       ): Effect.Effect<A, E | InvalidObservation, R> =>
         Effect.gen(function*() {
-          if (ensemble.models.length === 0) {
-            return yield* reject(service, "models", "[]", "at least one model")
-          }
-          for (const model of ensemble.models) yield* token(service, "models", model)
-          const combination = yield* oneOf(service, "combination", ensemble.combination, combinations)
+          const names = yield* Effect.forEach(
+            yield* validate.list("models", ensemble.models, 1),
+            (model) => validate.token("models", model)
+          )
+          const combination = yield* validate.oneOf("combination", ensemble.combination, combinations)
           return yield* traceOperation(
             apm,
             self,
             "model_router.ensemble",
             "model_request",
             {
-              "mcp.model_router.ensemble.models": ensemble.models.join(","),
-              "mcp.model_router.ensemble.size": ensemble.models.length,
+              "mcp.model_router.ensemble.models": names.join(","),
+              "mcp.model_router.ensemble.size": names.length,
               "mcp.model_router.ensemble.combination": combination
             },
             (_, exit) => update(metrics.ensembles, { combination, status: statusOf(exit) }, 1)

@@ -2,6 +2,13 @@
  * The APM of plan management: task decomposition (and the tasks it
  * creates), consensus building, plan storage and plan generation.
  *
+ * A plan id that is not a bounded name, or an unknown mechanism or storage
+ * operation, folds into `other`; a participant count that is not a whole
+ * number of at least 0 is left out. Each is counted in
+ * `apm_invalid_observations_total` and warned about at most once a minute,
+ * and the traced effect's outcome is left as it was;
+ * `layer({ strict: true })` fails with `InvalidObservation` instead.
+ *
  * @since 0.1.0
  */
 import { Apm } from "@mcp-apm/core"
@@ -10,7 +17,7 @@ import { dual } from "effect/Function"
 import type { InvalidObservation } from "./InvalidObservation.ts"
 import { counter, histogram, secondsBuckets, update } from "./internal/metrics.ts"
 import { statusOf, traceOperation } from "./internal/operation.ts"
-import { count, oneOf, token } from "./internal/validate.ts"
+import * as Validator from "./internal/validate.ts"
 
 const service = "plan_management"
 
@@ -125,6 +132,15 @@ export class PlanManagementApm extends Context.Service<PlanManagementApm, PlanMa
   "@mcp-apm/services/PlanManagementApm"
 ) {}
 
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options {
+  /** Fail with `InvalidObservation` on a value that cannot be recorded, instead of folding or dropping it. For tests. */
+  readonly strict?: boolean | undefined
+}
+
 const planIdKey = "mcp.plan_management.plan.id"
 
 /**
@@ -133,29 +149,34 @@ const planIdKey = "mcp.plan_management.plan.id"
  * @category layers
  * @since 0.1.0
  */
-export const layer = (): Layer.Layer<PlanManagementApm, never, Apm.Apm> =>
+export const layer = (options: Options = {}): Layer.Layer<PlanManagementApm, never, Apm.Apm> =>
   Layer.effect(
     PlanManagementApm,
-    Effect.map(Apm.Apm, (apm) =>
-      PlanManagementApm.of({
+    Effect.map(Apm.Apm, (apm) => {
+      const validate = Validator.make(service, options)
+      return PlanManagementApm.of({
         traceTaskDecomposition: (self, planId) =>
-          Effect.flatMap(token(service, "planId", planId), () =>
+          Effect.flatMap(validate.token("planId", planId), (id) =>
             traceOperation(
               apm,
-              Effect.tap(self, (tasks) => Effect.annotateCurrentSpan("mcp.plan_management.tasks.count", tasks.length)),
+              Effect.tap(self, (tasks) =>
+                Effect.flatMap(validate.list("tasks", tasks), (list) =>
+                  Effect.annotateCurrentSpan("mcp.plan_management.tasks.count", list.length))),
               "plan_management.decompose_tasks",
               "plan_operation",
-              { [planIdKey]: planId },
+              { [planIdKey]: id },
               (_, exit) =>
                 Effect.all([
                   update(metrics.decompositions, { status: statusOf(exit) }, 1),
-                  Exit.isSuccess(exit) ? update(metrics.tasksCreated, {}, exit.value.length) : Effect.void
+                  Exit.isSuccess(exit) && Array.isArray(exit.value)
+                    ? update(metrics.tasksCreated, {}, exit.value.length)
+                    : Effect.void
                 ], { discard: true })
             )),
         traceConsensus: (self, consensus) =>
           Effect.gen(function*() {
-            const mechanism = yield* oneOf(service, "mechanism", consensus.mechanism, consensusMechanisms)
-            const participants = yield* count(service, "participants", consensus.participants)
+            const mechanism = yield* validate.oneOf("mechanism", consensus.mechanism, consensusMechanisms)
+            const participants = yield* validate.count("participants", consensus.participants)
             return yield* traceOperation(
               apm,
               self,
@@ -163,13 +184,13 @@ export const layer = (): Layer.Layer<PlanManagementApm, never, Apm.Apm> =>
               "plan_operation",
               {
                 "mcp.plan_management.consensus.mechanism": mechanism,
-                "mcp.plan_management.consensus.participants": participants
+                ...(participants === undefined ? {} : { "mcp.plan_management.consensus.participants": participants })
               },
               (seconds, exit) => update(metrics.consensusDuration, { mechanism, status: statusOf(exit) }, seconds)
             )
           }),
         traceStorage: (self, operation) =>
-          Effect.flatMap(oneOf(service, "operation", operation, storageOperations), (op) =>
+          Effect.flatMap(validate.oneOf("operation", operation, storageOperations), (op) =>
             traceOperation(
               apm,
               self,
@@ -183,16 +204,17 @@ export const layer = (): Layer.Layer<PlanManagementApm, never, Apm.Apm> =>
                 ], { discard: true })
             )),
         tracePlanGeneration: (self, planId) =>
-          Effect.flatMap(token(service, "planId", planId), () =>
+          Effect.flatMap(validate.token("planId", planId), (id) =>
             traceOperation(
               apm,
               self,
               "plan_management.generate_plan",
               "plan_operation",
-              { [planIdKey]: planId },
+              { [planIdKey]: id },
               (seconds, exit) => update(metrics.planGenerationDuration, { status: statusOf(exit) }, seconds)
             ))
-      }))
+      })
+    })
   )
 
 /**

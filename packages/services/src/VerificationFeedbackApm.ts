@@ -3,16 +3,23 @@
  * by severity), quality assessments (a score in [0, 1]) and verification
  * pipelines whose stages are child spans.
  *
+ * An unknown analysis, dimension or severity, or a pipeline or stage that
+ * is not a bounded name, folds into `other`; a quality score that is not a
+ * number in [0, 1] (NaN included) is left out, the assessment itself still
+ * counted. Each is counted in `apm_invalid_observations_total` and warned
+ * about at most once a minute, and the traced effect's outcome is left as it
+ * was; `layer({ strict: true })` fails with `InvalidObservation` instead.
+ *
  * @since 0.1.0
  */
 import { Apm } from "@mcp-apm/core"
-import { Context, Effect, Exit, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { dual } from "effect/Function"
 import type { InvalidObservation } from "./InvalidObservation.ts"
 import { CappedLabel, defaultLabelCap } from "./internal/labels.ts"
 import { counter, gauge, histogram, secondsBuckets, update } from "./internal/metrics.ts"
-import { statusOf, traceOperation } from "./internal/operation.ts"
-import { fraction, oneOf, token } from "./internal/validate.ts"
+import { annotate, statusOf, traceOperation, withCurrentSpan } from "./internal/operation.ts"
+import * as Validator from "./internal/validate.ts"
 
 const service = "verification_feedback"
 
@@ -126,6 +133,8 @@ export interface Options {
   /** Distinct pipeline, and stage, names kept as label values; later ones fold into `other`. */
   readonly maxPipelines?: number | undefined
   readonly maxStages?: number | undefined
+  /** Fail with `InvalidObservation` on a value that cannot be recorded, instead of folding or dropping it. For tests. */
+  readonly strict?: boolean | undefined
 }
 
 /**
@@ -200,10 +209,11 @@ export const layer = (options: Options = {}): Layer.Layer<VerificationFeedbackAp
     VerificationFeedbackApm,
     Effect.gen(function*() {
       const apm = yield* Apm.Apm
+      const validate = Validator.make(service, options)
       const pipelines = new CappedLabel(options.maxPipelines ?? defaultLabelCap)
       const stages = new CappedLabel(options.maxStages ?? defaultLabelCap)
 
-      const analysisOperation = <A, E, R>(self: Effect.Effect<A, E, R>, analysis: Analysis) =>
+      const analysisOperation = <A, E, R>(self: Effect.Effect<A, E, R>, analysis: string) =>
         traceOperation(
           apm,
           self,
@@ -218,78 +228,72 @@ export const layer = (options: Options = {}): Layer.Layer<VerificationFeedbackAp
         )
 
       const traceAnalysis = <A, E, R>(self: Effect.Effect<A, E, R>, analysis: Analysis) =>
-        Effect.flatMap(oneOf(service, "analysis", analysis, analyses), (a) => analysisOperation(self, a))
+        Effect.flatMap(validate.oneOf("analysis", analysis, analyses), (a) => analysisOperation(self, a))
 
-      const countFindings = (findings: ReadonlyArray<Finding>) =>
+      const recordFindings = (findings: ReadonlyArray<Finding>) =>
         Effect.gen(function*() {
-          const counts = new Map<Severity, number>(severities.map((s) => [s, 0]))
-          for (const finding of findings) {
-            const severity = yield* oneOf(service, "severity", finding.severity, severities)
-            counts.set(severity, counts.get(severity)! + 1)
+          const list = yield* validate.list("findings", findings)
+          const counts = new Map<string, number>(severities.map((s) => [s, 0]))
+          for (const finding of list) {
+            const severity = yield* validate.oneOf("severity", Validator.fieldOf(finding, "severity"), severities)
+            counts.set(severity, (counts.get(severity) ?? 0) + 1)
           }
-          return counts
+          yield* Effect.annotateCurrentSpan({
+            "mcp.verification_feedback.findings.total": list.length,
+            ...Object.fromEntries([...counts].map(([severity, n]) => [`mcp.verification_feedback.findings.${severity}`, n]))
+          })
+          yield* Effect.forEach(
+            [...counts].filter(([, n]) => n > 0),
+            ([severity, n]) => update(metrics.securityFindings, { severity }, n),
+            { discard: true }
+          )
         })
 
       const traceSecurityScan = <F extends Finding, E, R>(self: Effect.Effect<ReadonlyArray<F>, E, R>) =>
-        analysisOperation(
-          Effect.tap(self, (findings) =>
-            Effect.flatMap(countFindings(findings), (counts) =>
-              Effect.andThen(
-                Effect.annotateCurrentSpan({
-                  "mcp.verification_feedback.findings.total": findings.length,
-                  ...Object.fromEntries(
-                    [...counts].map(([severity, n]) => [`mcp.verification_feedback.findings.${severity}`, n])
-                  )
-                }),
-                Effect.forEach(
-                  [...counts].filter(([, n]) => n > 0),
-                  ([severity, n]) => update(metrics.securityFindings, { severity }, n),
-                  { discard: true }
-                )
-              ))),
-          "security_scan"
-        )
+        analysisOperation(Effect.tap(self, recordFindings), "security_scan")
 
       const traceQualityAssessment = <A extends QualityAssessment, E, R>(
         self: Effect.Effect<A, E, R>,
         dimension: QualityDimension
       ) =>
-        Effect.flatMap(oneOf(service, "dimension", dimension, qualityDimensions), (d) =>
+        Effect.flatMap(validate.oneOf("dimension", dimension, qualityDimensions), (d) =>
           analysisOperation(
             Effect.tap(self, (assessment) =>
-              Effect.flatMap(fraction(service, "score", assessment.score), (score) =>
-                Effect.annotateCurrentSpan({
-                  "mcp.verification_feedback.quality.dimension": d,
-                  "mcp.verification_feedback.quality.score": score
+              Effect.flatMap(validate.fraction("score", Validator.fieldOf(assessment, "score")), (score) =>
+                withCurrentSpan((span) => {
+                  annotate(span, {
+                    "mcp.verification_feedback.quality.dimension": d,
+                    "mcp.verification_feedback.quality.score": score
+                  })
+                  return score === undefined ? Effect.void : update(metrics.qualityScore, { dimension: d }, score)
                 }))),
             "quality_assessment"
-          ).pipe(Effect.onExit((exit) =>
-            Exit.isSuccess(exit) ? update(metrics.qualityScore, { dimension: d }, exit.value.score) : Effect.void
-          )))
+          ))
 
       const tracePipeline = <A, E, R>(self: Effect.Effect<A, E, R>, pipeline: string) =>
-        Effect.flatMap(token(service, "pipeline", pipeline), () => {
-          const label = pipelines.bound(pipeline)
+        Effect.flatMap(validate.token("pipeline", pipeline), (name) => {
+          const label = pipelines.bound(name)
           return traceOperation(
             apm,
             Effect.provideService(self, CurrentPipeline, label),
             `verification_feedback.pipeline ${label}`,
             "verification_operation",
-            { "mcp.verification_feedback.pipeline.name": pipeline },
+            { "mcp.verification_feedback.pipeline.name": name },
             (_, exit) => update(metrics.pipelineRuns, { pipeline: label, status: statusOf(exit) }, 1)
           )
         })
 
       const traceStage = <A, E, R>(self: Effect.Effect<A, E, R>, stage: string) =>
         Effect.gen(function*() {
-          const label = stages.bound(yield* token(service, "stage", stage))
+          const name = yield* validate.token("stage", stage)
+          const label = stages.bound(name)
           const pipeline = (yield* CurrentPipeline) ?? noPipeline
           return yield* traceOperation(
             apm,
             self,
             `verification_feedback.stage ${label}`,
             "verification_operation",
-            { "mcp.verification_feedback.stage.name": stage },
+            { "mcp.verification_feedback.stage.name": name },
             (seconds, exit) => update(metrics.stageDuration, { pipeline, stage: label, status: statusOf(exit) }, seconds)
           )
         })

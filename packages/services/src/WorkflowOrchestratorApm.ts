@@ -3,6 +3,14 @@
  * outcome), their steps as child spans, agent coordination, and a gauge of
  * the workflows in each active state.
  *
+ * A definition, step or agent that is not a bounded name, or an unknown
+ * pattern, folds into `other`; an invalid workflow id is left out (the
+ * workflow still runs and is counted), and a state change of an invalid id
+ * or to an unknown state moves nothing. Each is counted in
+ * `apm_invalid_observations_total` and warned about at most once a minute,
+ * and the traced effect's outcome is left as it was;
+ * `layer({ strict: true })` fails with `InvalidObservation` instead.
+ *
  * @since 0.1.0
  */
 import { Apm } from "@mcp-apm/core"
@@ -10,10 +18,10 @@ import type { PerformanceMetrics } from "@mcp-apm/core"
 import { Context, Effect, Layer } from "effect"
 import { dual } from "effect/Function"
 import type { InvalidObservation } from "./InvalidObservation.ts"
-import { CappedLabel, defaultLabelCap } from "./internal/labels.ts"
+import { CappedLabel, defaultLabelCap, overflowLabel } from "./internal/labels.ts"
 import { counter, gauge, histogram, secondsBuckets, update } from "./internal/metrics.ts"
 import { statusOf, traceOperation } from "./internal/operation.ts"
-import { oneOf, reject, token } from "./internal/validate.ts"
+import * as Validator from "./internal/validate.ts"
 
 const service = "workflow_orchestrator"
 
@@ -94,6 +102,8 @@ export interface Options {
   readonly maxSteps?: number | undefined
   /** Active workflows tracked for the state gauge; past it the oldest is forgotten. */
   readonly maxTrackedWorkflows?: number | undefined
+  /** Fail with `InvalidObservation` on a value that cannot be recorded, instead of folding or dropping it. For tests. */
+  readonly strict?: boolean | undefined
 }
 
 /**
@@ -143,7 +153,7 @@ export class WorkflowOrchestratorApm extends Context.Service<WorkflowOrchestrato
 ) {}
 
 interface CurrentWorkflow {
-  readonly workflowId: string
+  readonly workflowId: string | undefined
   readonly definition: string
 }
 
@@ -177,8 +187,10 @@ export const layer = (options: Options = {}): Layer.Layer<WorkflowOrchestratorAp
       const apm = yield* Apm.Apm
       const definitionLabels = new CappedLabel(options.maxDefinitions ?? defaultLabelCap)
       const stepLabels = new CappedLabel(options.maxSteps ?? defaultLabelCap)
+      const validate = Validator.make(service, options)
       const maxTracked = options.maxTrackedWorkflows ?? 10_000
-      const active = new Map<string, State>()
+      // Keyed by workflow id; a workflow whose id is invalid gets a key of its own, so the gauge still counts it.
+      const active = new Map<string | symbol, State>()
 
       const publishStates = Effect.forEach(activeStates, (state) => {
         let n = 0
@@ -186,28 +198,32 @@ export const layer = (options: Options = {}): Layer.Layer<WorkflowOrchestratorAp
         return update(metrics.activeWorkflows, { state }, n)
       }, { discard: true })
 
-      const moveTo = (workflowId: string, state: State): Effect.Effect<void> =>
+      const moveTo = (key: string | symbol, state: State): Effect.Effect<void> =>
         Effect.suspend(() => {
-          active.delete(workflowId)
+          active.delete(key)
           if (isActive(state)) {
             if (active.size >= maxTracked) active.delete(active.keys().next().value!)
-            active.set(workflowId, state)
+            active.set(key, state)
           }
           return publishStates
         })
 
       const setWorkflowState = (workflowId: string, state: State) =>
         Effect.gen(function*() {
-          yield* token(service, "workflowId", workflowId)
-          yield* oneOf(service, "state", state, states)
-          yield* moveTo(workflowId, state)
+          const id = yield* validate.id("workflowId", workflowId)
+          const to = yield* validate.oneOf("state", state, states)
+          // A transition of an unknown workflow, or to an unknown state, moves nothing.
+          if (id === undefined || to === overflowLabel) return
+          yield* moveTo(id, to)
         })
 
       const traceWorkflow = <A, E, R>(self: Effect.Effect<A, E, R>, workflow: Workflow) =>
         Effect.gen(function*() {
-          const workflowId = yield* token(service, "workflowId", workflow.workflowId)
-          const definition = definitionLabels.bound(yield* token(service, "definition", workflow.definition))
-          yield* moveTo(workflowId, "running")
+          const workflowId = yield* validate.id("workflowId", workflow.workflowId)
+          const definitionName = yield* validate.token("definition", workflow.definition)
+          const definition = definitionLabels.bound(definitionName)
+          const key = workflowId ?? Symbol("workflow")
+          yield* moveTo(key, "running")
           const inner = self.pipe(
             Effect.provideService(CurrentWorkflow, { workflowId, definition }),
             Effect.onExit((exit) =>
@@ -220,20 +236,21 @@ export const layer = (options: Options = {}): Layer.Layer<WorkflowOrchestratorAp
             `workflow_orchestrator.workflow ${definition}`,
             "workflow_operation",
             {
-              "mcp.workflow_orchestrator.workflow.id": workflowId,
-              "mcp.workflow_orchestrator.workflow.definition": workflow.definition
+              ...(workflowId === undefined ? {} : { "mcp.workflow_orchestrator.workflow.id": workflowId }),
+              "mcp.workflow_orchestrator.workflow.definition": definitionName
             },
             (_, exit) =>
               Effect.andThen(
                 update(metrics.workflowsExecuted, { definition, status: statusOf(exit) }, 1),
-                moveTo(workflowId, finalState[statusOf(exit)])
+                moveTo(key, finalState[statusOf(exit)])
               )
           )
         })
 
       const traceStep = <A, E, R>(self: Effect.Effect<A, E, R>, step: string) =>
         Effect.gen(function*() {
-          const label = stepLabels.bound(yield* token(service, "step", step))
+          const name = yield* validate.token("step", step)
+          const label = stepLabels.bound(name)
           const workflow = yield* CurrentWorkflow
           const definition = workflow?.definition ?? noWorkflow
           return yield* traceOperation(
@@ -242,8 +259,8 @@ export const layer = (options: Options = {}): Layer.Layer<WorkflowOrchestratorAp
             `workflow_orchestrator.step ${label}`,
             "workflow_operation",
             {
-              "mcp.workflow_orchestrator.step.name": step,
-              ...(workflow === undefined ? {} : { "mcp.workflow_orchestrator.workflow.id": workflow.workflowId })
+              "mcp.workflow_orchestrator.step.name": name,
+              ...(workflow?.workflowId === undefined ? {} : { "mcp.workflow_orchestrator.workflow.id": workflow.workflowId })
             },
             (seconds, exit) =>
               update(metrics.stepDuration, { definition, step: label, status: statusOf(exit) }, seconds)
@@ -252,9 +269,11 @@ export const layer = (options: Options = {}): Layer.Layer<WorkflowOrchestratorAp
 
       const traceAgentCoordination = <A, E, R>(self: Effect.Effect<A, E, R>, coordination: Coordination) =>
         Effect.gen(function*() {
-          const pattern = yield* oneOf(service, "pattern", coordination.pattern, coordinationPatterns)
-          if (coordination.agents.length === 0) return yield* reject(service, "agents", "[]", "at least one agent")
-          for (const agent of coordination.agents) yield* token(service, "agents", agent)
+          const pattern = yield* validate.oneOf("pattern", coordination.pattern, coordinationPatterns)
+          const agents = yield* Effect.forEach(
+            yield* validate.list("agents", coordination.agents, 1),
+            (agent) => validate.token("agents", agent)
+          )
           return yield* traceOperation(
             apm,
             self,
@@ -262,8 +281,8 @@ export const layer = (options: Options = {}): Layer.Layer<WorkflowOrchestratorAp
             "workflow_operation",
             {
               "mcp.workflow_orchestrator.coordination.pattern": pattern,
-              "mcp.workflow_orchestrator.coordination.agents": coordination.agents.join(","),
-              "mcp.workflow_orchestrator.coordination.agent_count": coordination.agents.length
+              "mcp.workflow_orchestrator.coordination.agents": agents.join(","),
+              "mcp.workflow_orchestrator.coordination.agent_count": agents.length
             },
             (seconds, exit) => update(metrics.agentCoordinationDuration, { pattern, status: statusOf(exit) }, seconds)
           )

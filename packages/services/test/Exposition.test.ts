@@ -7,9 +7,11 @@ import {
   GitWorktreeApm,
   ModelRouterApm,
   PlanManagementApm,
+  ServiceMetrics,
   VerificationFeedbackApm,
   WorkflowOrchestratorApm
 } from "../src/index.ts"
+import { capturingWarnings } from "./support/observations.ts"
 import { exposition, prometheusName, promtoolCheck } from "./support/prometheus.ts"
 
 const AllServices = Layer.mergeAll(
@@ -25,7 +27,8 @@ const allDefinitions = [
   PlanManagementApm.definitions,
   GitWorktreeApm.definitions,
   WorkflowOrchestratorApm.definitions,
-  VerificationFeedbackApm.definitions
+  VerificationFeedbackApm.definitions,
+  ServiceMetrics.definitions
 ].flatMap((d) => Object.values(d))
 
 describe("Prometheus exposition of the five services", () => {
@@ -57,6 +60,10 @@ describe("Prometheus exposition of the five services", () => {
         VerificationFeedbackApm.tracePipeline("p")
       )
       yield* Effect.succeed({ score: 0.7 }).pipe(VerificationFeedbackApm.traceQualityAssessment("overall"))
+      yield* Effect.succeed({ score: NaN }).pipe(
+        VerificationFeedbackApm.traceQualityAssessment("overall"),
+        capturingWarnings([])
+      )
 
       const { help, text } = yield* exposition
       for (const d of allDefinitions) assert.strictEqual(help.get(prometheusName(d.name)), d.description, d.name)
@@ -65,7 +72,8 @@ describe("Prometheus exposition of the five services", () => {
         if (d.name.includes("duration") && !d.name.startsWith("gen_ai")) assert.match(d.name, /_seconds$/)
         if (d.name.includes("size")) assert.match(d.name, /_bytes$/)
       }
+      assert.include(text, `apm_invalid_observations_total{service="verification_feedback",field="score"} 1`)
       const promtool = promtoolCheck(text)
       if (promtool !== undefined) assert.strictEqual(promtool.trim(), "")
-    }).pipe(Effect.provide(AllServices)))
+    }).pipe(Effect.provide(AllServices)), 30_000)
 })

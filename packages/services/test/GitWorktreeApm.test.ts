@@ -5,13 +5,19 @@ import { ApmRecorder, ApmTest } from "@mcp-apm/core"
 import { readdirSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { Effect, FileSystem, Layer } from "effect"
+import { TestClock } from "effect/testing"
+import fc from "fast-check"
 import { GitWorktreeApm } from "../src/index.ts"
 import { git, gitOk } from "./support/git.ts"
 import { series, seriesState, seriesValue } from "./support/metrics.ts"
+import { assertOutcomeUnchanged, capturingWarnings, hostileValue, invalidCount, outcomes } from "./support/observations.ts"
 import { exposition, prometheusName } from "./support/prometheus.ts"
 
 const Platform = Layer.merge(NodeFileSystem.layer, NodePath.layer)
 const TestLayer = GitWorktreeApm.layer().pipe(
+  Layer.provideMerge(Layer.merge(ApmTest, Platform))
+)
+const StrictLayer = GitWorktreeApm.layer({ strict: true }).pipe(
   Layer.provideMerge(Layer.merge(ApmTest, Platform))
 )
 
@@ -141,7 +147,7 @@ describe("GitWorktreeApm", () => {
       assert.strictEqual(yield* seriesValue("git_worktree_operations_total", { operation: "merge", status: "error" }), 1)
     }).pipe(Effect.provide(TestLayer)), 30_000)
 
-  it.effect("rejects unknown subcommands, bad merge results and bad worktree names", () =>
+  it.effect("with strict: true, unknown subcommands, bad merge results and bad worktree names fail with InvalidObservation", () =>
     Effect.gen(function*() {
       const subcommand = yield* Effect.flip(Effect.void.pipe(GitWorktreeApm.traceGit("frobnicate" as never)))
       assert.strictEqual(subcommand._tag, "InvalidObservation")
@@ -154,7 +160,83 @@ describe("GitWorktreeApm", () => {
       assert.strictEqual(name._tag, "InvalidObservation")
       assert.isUndefined(yield* seriesValue("git_worktree_merges_total", { outcome: "conflict" }))
       assert.isUndefined(yield* seriesValue("git_worktree_worktree_size_bytes"))
-    }).pipe(Effect.provide(TestLayer)))
+    }).pipe(Effect.provide(StrictLayer)))
+
+  it.live("bad input is folded or dropped and counted; the traced effects run and end as they would", () => {
+    const lines: Array<string> = []
+    return Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const error = yield* Effect.flip(Effect.fail("no repo").pipe(GitWorktreeApm.traceGit("frobnicate" as never)))
+      assert.strictEqual(error, "no repo")
+      assert.strictEqual(yield* seriesValue("git_worktree_operations_total", { operation: "other", status: "error" }), 1)
+      yield* Effect.void.pipe(GitWorktreeApm.traceWorktree("explode" as never))
+      assert.strictEqual(yield* seriesValue("git_worktree_operations_total", { operation: "worktree_other", status: "ok" }), 1)
+
+      const merged = { conflicts: -2, branch: "feature" }
+      assert.strictEqual(yield* Effect.succeed(merged).pipe(GitWorktreeApm.traceMerge), merged)
+      assert.strictEqual(yield* seriesValue("git_worktree_merges_total", { outcome: "other" }), 1)
+      const mergeSpan = (yield* ApmRecorder.spans).find((s) => s.name === "git merge")!
+      assert.strictEqual(mergeSpan.status, "ok")
+      assert.strictEqual(mergeSpan.attributes["mcp.git_worktree.merge.outcome"], "other")
+      assert.notProperty(mergeSpan.attributes, "mcp.git_worktree.merge.conflicts")
+
+      const dir = yield* fs.makeTempDirectoryScoped({ prefix: "mcp-apm-size-" })
+      yield* fs.writeFileString(join(dir, "a.txt"), "12345")
+      const size = yield* GitWorktreeApm.measureWorktreeSize(dir, "/tmp/some path")
+      assert.strictEqual(size.bytes, 5)
+      assert.strictEqual(yield* seriesValue("git_worktree_worktree_size_bytes", { worktree: "other" }), 5)
+
+      for (const field of ["subcommand", "action", "conflicts", "name"]) {
+        assert.strictEqual(yield* invalidCount("git_worktree", field), 1, field)
+      }
+      assert.strictEqual(lines.length, 4)
+    }).pipe(capturingWarnings(lines), Effect.provide(TestLayer))
+  }, 30_000)
+
+  it.effect("warns at most once a minute per field", () => {
+    const lines: Array<string> = []
+    return Effect.gen(function*() {
+      const merge = (conflicts: number) => Effect.succeed({ conflicts }).pipe(GitWorktreeApm.traceMerge)
+      yield* merge(-1)
+      yield* merge(0.5)
+      yield* Effect.void.pipe(GitWorktreeApm.traceGit("frobnicate" as never))
+      yield* TestClock.adjust("1 minute")
+      yield* merge(Infinity)
+      assert.deepStrictEqual(lines, [
+        "git_worktree: invalid conflicts=-1: expected a whole number of at least 0",
+        "git_worktree: invalid subcommand=\"frobnicate\": expected one of " + GitWorktreeApm.subcommands.join(", "),
+        "git_worktree: invalid conflicts=Infinity: expected a whole number of at least 0 (1 more since the last warning)"
+      ])
+      assert.strictEqual(yield* invalidCount("git_worktree", "conflicts"), 3)
+    }).pipe(capturingWarnings(lines), Effect.provide(TestLayer))
+  })
+
+  it.effect("for any hostile input, the caller's effect ends exactly as without the APM", () => {
+    const inputs = fc.record({
+      outcome: outcomes,
+      call: fc.constantFrom("git", "worktree", "merge", "filesystem"),
+      subcommand: fc.oneof(fc.constantFrom(...GitWorktreeApm.subcommands), hostileValue),
+      action: fc.oneof(fc.constantFrom(...GitWorktreeApm.worktreeActions), hostileValue),
+      result: fc.oneof(fc.record({ conflicts: hostileValue }), hostileValue),
+      operation: fc.oneof(fc.constantFrom(...GitWorktreeApm.fileSystemOperations), hostileValue)
+    })
+    type Input = typeof inputs extends fc.Arbitrary<infer I> ? I : never
+    const trace = (self: Effect.Effect<any, any>, input: Input) => {
+      const i = input as any
+      switch (input.call) {
+        case "git":
+          return GitWorktreeApm.traceGit(self, i.subcommand)
+        case "worktree":
+          return GitWorktreeApm.traceWorktree(self, i.action)
+        case "merge":
+          return GitWorktreeApm.traceMerge(self)
+        case "filesystem":
+          return GitWorktreeApm.traceFileSystem(self, i.operation)
+      }
+    }
+    return assertOutcomeUnchanged(inputs, (input) => input.result, trace)
+      .pipe(capturingWarnings([]), Effect.provide(TestLayer))
+  })
 
   it.live("every metric has a HELP line in the Prometheus exposition", () =>
     Effect.gen(function*() {

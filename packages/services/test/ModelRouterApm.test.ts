@@ -1,12 +1,24 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ApmRecorder, ApmTest } from "@mcp-apm/core"
 import { Effect, Layer, Option } from "effect"
+import { TestClock } from "effect/testing"
+import fc from "fast-check"
 import { ModelRouterApm } from "../src/index.ts"
 import { after } from "./support/clock.ts"
 import { series, seriesState, seriesValue } from "./support/metrics.ts"
+import {
+  assertOutcomeUnchanged,
+  capturingWarnings,
+  hostileNumber,
+  hostileString,
+  hostileValue,
+  invalidCount,
+  outcomes
+} from "./support/observations.ts"
 import { exposition, prometheusName } from "./support/prometheus.ts"
 
 const TestLayer = ModelRouterApm.layer().pipe(Layer.provideMerge(ApmTest))
+const StrictLayer = ModelRouterApm.layer({ strict: true }).pipe(Layer.provideMerge(ApmTest))
 const CapturingLayer = ModelRouterApm.layer({ captureContent: true }).pipe(Layer.provideMerge(ApmTest))
 
 const prompt = "Summarise the quarterly report for ACME Corp, account 4711"
@@ -98,7 +110,7 @@ describe("ModelRouterApm", () => {
       assert.strictEqual(duration!["count"], 1)
     }).pipe(Effect.provide(TestLayer)))
 
-  it.effect("rejects bad input with InvalidObservation and records nothing", () =>
+  it.effect("with strict: true, bad input fails with InvalidObservation and records nothing", () =>
     Effect.gen(function*() {
       const usage = yield* Effect.flip(
         ModelRouterApm.recordTokenUsage({ inputTokens: -1, outputTokens: 3 }).pipe(
@@ -107,6 +119,7 @@ describe("ModelRouterApm", () => {
       )
       assert.strictEqual(usage._tag, "InvalidObservation")
       assert.strictEqual(usage.field, "inputTokens")
+      assert.strictEqual(usage.message, "model_router: invalid inputTokens=-1: expected a whole number of at least 0")
       assert.isUndefined(yield* seriesValue("model_router_token_usage_total"))
 
       const outside = yield* Effect.flip(ModelRouterApm.recordTokenUsage({ inputTokens: 1, outputTokens: 1 }))
@@ -125,9 +138,163 @@ describe("ModelRouterApm", () => {
       assert.strictEqual(confidence.field, "confidence")
       assert.isUndefined(yield* seriesValue("model_router_routing_decisions_total"))
       assert.isUndefined(yield* seriesState("model_router_confidence_score"))
+      const ensemble = yield* Effect.flip(Effect.void.pipe(ModelRouterApm.traceEnsemble({ models: [], combination: "best_of" })))
+      assert.strictEqual(ensemble.field, "models")
       // The rejected request never ran, so only the two traced effects left a record.
       assert.strictEqual((yield* ApmRecorder.operations).length, 2)
+      // Strict or not, what was rejected is counted.
+      assert.strictEqual(yield* invalidCount("model_router", "confidence"), 1)
+    }).pipe(Effect.provide(StrictLayer)))
+
+  it.effect("a confidence of 1.5 is dropped: the decision comes back and is counted, its confidence is not", () => {
+    const lines: Array<string> = []
+    return Effect.gen(function*() {
+      const decision = { chosenModel: "gpt-4o", candidates: ["gpt-4o"], reason: "cheap", confidence: 1.5 }
+      assert.strictEqual(yield* Effect.succeed(decision).pipe(ModelRouterApm.traceRouting), decision)
+      assert.strictEqual(yield* seriesValue("model_router_routing_decisions_total", { model: "gpt-4o" }), 1)
+      assert.isUndefined(yield* seriesState("model_router_confidence_score"))
+      const [span] = yield* ApmRecorder.spans
+      assert.strictEqual(span!.status, "ok")
+      assert.strictEqual(span!.attributes["mcp.model_router.routing.chosen_model"], "gpt-4o")
+      assert.notProperty(span!.attributes, "mcp.model_router.routing.confidence")
+      assert.strictEqual(yield* invalidCount("model_router", "confidence"), 1)
+      assert.deepStrictEqual(lines, ["model_router: invalid confidence=1.5: expected a number between 0 and 1"])
+    }).pipe(capturingWarnings(lines), Effect.provide(TestLayer))
+  })
+
+  it.effect("a model name with a newline folds into other; the request runs once and its answer comes back", () =>
+    Effect.gen(function*() {
+      let runs = 0
+      const answer = yield* Effect.sync(() => ++runs).pipe(
+        ModelRouterApm.traceModelRequest("a model\nwith newline", "chat", { provider: "open ai" })
+      )
+      assert.strictEqual(answer, 1)
+      assert.strictEqual(runs, 1)
+      const [span] = yield* ApmRecorder.spans
+      assert.strictEqual(span!.name, "chat other")
+      assert.strictEqual(span!.attributes["gen_ai.request.model"], "other")
+      assert.strictEqual(span!.attributes["gen_ai.provider.name"], "other")
+      assert.strictEqual(
+        yield* seriesValue("model_router_model_requests_total", { model: "other", operation: "chat", status: "ok" }),
+        1
+      )
+      assert.strictEqual(yield* invalidCount("model_router", "model"), 1)
+      assert.strictEqual(yield* invalidCount("model_router", "provider"), 1)
+      // An unknown operation folds too, and a failing request still fails with its own error.
+      const error = yield* Effect.flip(Effect.fail("overloaded").pipe(ModelRouterApm.traceModelRequest("gpt-4o", "dance" as never)))
+      assert.strictEqual(error, "overloaded")
+      assert.strictEqual(yield* seriesValue("model_router_model_requests_total", { operation: "other", status: "error" }), 1)
     }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("a negative token count reported inside a finished request is dropped; the answer comes back", () =>
+    Effect.gen(function*() {
+      const answer = yield* Effect.succeed("the answer").pipe(
+        Effect.tap(() => ModelRouterApm.recordTokenUsage({ inputTokens: -1, outputTokens: 30 })),
+        ModelRouterApm.traceModelRequest("gpt-4o", "chat")
+      )
+      assert.strictEqual(answer, "the answer")
+      const tokens = (type: string) => seriesValue("model_router_token_usage_total", { model: "gpt-4o", token_type: type })
+      assert.isUndefined(yield* tokens("input"))
+      assert.strictEqual(yield* tokens("output"), 30)
+      assert.isUndefined(yield* seriesState("gen_ai.client.token.usage", { "gen_ai.token.type": "input" }))
+      const [span] = yield* ApmRecorder.spans
+      assert.strictEqual(span!.status, "ok")
+      assert.strictEqual(span!.attributes["gen_ai.usage.output_tokens"], 30)
+      assert.notProperty(span!.attributes, "gen_ai.usage.input_tokens")
+      assert.notProperty(span!.attributes, "mcp.model_router.usage.total_tokens")
+      assert.strictEqual(yield* invalidCount("model_router", "inputTokens"), 1)
+      assert.strictEqual(yield* seriesValue("model_router_model_requests_total", { model: "gpt-4o", status: "ok" }), 1)
+
+      // Usage reported outside any request is dropped the same way.
+      yield* ModelRouterApm.recordTokenUsage({ inputTokens: 1, outputTokens: 1 })
+      assert.strictEqual(yield* invalidCount("model_router", "recordTokenUsage"), 1)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("a routing or cache result that is not what was declared is counted, and comes back as it was", () =>
+    Effect.gen(function*() {
+      const parsed = null as unknown as ModelRouterApm.RoutingDecision
+      assert.strictEqual(yield* Effect.succeed(parsed).pipe(ModelRouterApm.traceRouting), parsed)
+      for (const field of ["chosenModel", "candidates", "confidence", "reason"]) {
+        assert.strictEqual(yield* invalidCount("model_router", field), 1, field)
+      }
+      assert.strictEqual(yield* seriesValue("model_router_routing_decisions_total", { model: "other" }), 1)
+      const cached = "a raw string" as unknown as Option.Option<string>
+      assert.strictEqual(yield* Effect.succeed(cached).pipe(ModelRouterApm.traceCacheLookup("gpt-4o")), cached)
+      assert.strictEqual(yield* invalidCount("model_router", "result"), 1)
+      assert.isUndefined(yield* seriesValue("model_router_cache_lookups_total"))
+    }).pipe(capturingWarnings([]), Effect.provide(TestLayer)))
+
+  it.effect("warns at most once a minute per field, saying how many were held back", () => {
+    const lines: Array<string> = []
+    return Effect.gen(function*() {
+      const route = (confidence: number) =>
+        Effect.succeed({ chosenModel: "gpt-4o", candidates: [], reason: "", confidence }).pipe(ModelRouterApm.traceRouting)
+      for (let i = 0; i < 3; i++) yield* route(1.5)
+      yield* Effect.void.pipe(ModelRouterApm.traceModelRequest("bad model", "chat"))
+      yield* TestClock.adjust("59 seconds")
+      yield* route(-2)
+      yield* TestClock.adjust("1 second")
+      yield* route(NaN)
+      assert.deepStrictEqual(lines, [
+        "model_router: invalid confidence=1.5: expected a number between 0 and 1",
+        "model_router: invalid model=\"bad model\": expected a name of letters, digits and . _ : / @ + - (at most 128 characters)",
+        "model_router: invalid confidence=NaN: expected a number between 0 and 1 (3 more since the last warning)"
+      ])
+      assert.strictEqual(yield* invalidCount("model_router", "confidence"), 5)
+      assert.strictEqual(yield* invalidCount("model_router", "model"), 1)
+    }).pipe(capturingWarnings(lines), Effect.provide(TestLayer))
+  })
+
+  it.effect("for any hostile input, the caller's effect ends exactly as without the APM", () => {
+    const inputs = fc.record({
+      outcome: outcomes,
+      call: fc.constantFrom("request", "routing", "cache", "ensemble"),
+      model: hostileString,
+      operation: fc.oneof(fc.constantFrom(...ModelRouterApm.operations), hostileValue),
+      provider: hostileValue,
+      inputText: hostileValue,
+      decision: fc.oneof(
+        fc.record({
+          chosenModel: hostileValue,
+          candidates: fc.oneof(fc.array(hostileString, { maxLength: 4 }), hostileValue),
+          reason: hostileValue,
+          confidence: hostileValue
+        }),
+        hostileValue
+      ),
+      found: fc.oneof(fc.constant(Option.none()), hostileValue.map(Option.some), hostileValue),
+      usage: fc.oneof(
+        fc.record({ inputTokens: hostileNumber, outputTokens: hostileValue, responseModel: hostileValue }),
+        hostileValue
+      ),
+      models: fc.oneof(fc.array(hostileString, { maxLength: 4 }), hostileValue),
+      combination: fc.oneof(fc.constantFrom(...ModelRouterApm.combinations), hostileValue)
+    })
+    type Input = typeof inputs extends fc.Arbitrary<infer I> ? I : never
+    const success = (input: Input) =>
+      input.call === "routing"
+        ? input.decision
+        : input.call === "cache"
+        ? input.found
+        : { answer: input.model }
+    const trace = (self: Effect.Effect<any, any>, input: Input) => {
+      const i = input as any
+      switch (input.call) {
+        case "request":
+          return self.pipe(
+            Effect.tap(() => ModelRouterApm.recordTokenUsage(i.usage)),
+            ModelRouterApm.traceModelRequest(i.model, i.operation, { provider: i.provider, inputText: i.inputText })
+          )
+        case "routing":
+          return ModelRouterApm.traceRouting(self)
+        case "cache":
+          return ModelRouterApm.traceCacheLookup(self, i.model)
+        case "ensemble":
+          return ModelRouterApm.traceEnsemble(self, { models: i.models, combination: i.combination })
+      }
+    }
+    return assertOutcomeUnchanged(inputs, success, trace).pipe(capturingWarnings([]), Effect.provide(TestLayer))
+  })
 
   it.effect("records routing decisions, with the reason on the span only", () =>
     Effect.gen(function*() {
@@ -183,8 +350,10 @@ describe("ModelRouterApm", () => {
         yield* seriesValue("model_router_ensemble_requests_total", { combination: "majority_vote", status: "ok" }),
         1
       )
-      const bad = yield* Effect.flip(Effect.void.pipe(ModelRouterApm.traceEnsemble({ models: [], combination: "best_of" })))
-      assert.strictEqual(bad.field, "models")
+      // An ensemble of no models is still traced; only the empty list is counted as invalid.
+      yield* Effect.void.pipe(ModelRouterApm.traceEnsemble({ models: [], combination: "best_of" }))
+      assert.strictEqual(yield* seriesValue("model_router_ensemble_requests_total", { combination: "best_of", status: "ok" }), 1)
+      assert.strictEqual(yield* invalidCount("model_router", "models"), 1)
     }).pipe(Effect.provide(TestLayer)))
 
   it.effect("model labels are capped: past maxModels, new models fold into other", () =>

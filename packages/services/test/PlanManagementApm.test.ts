@@ -1,12 +1,16 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Apm, ApmRecorder, ApmTest } from "@mcp-apm/core"
 import { Effect, Layer, Option } from "effect"
+import { TestClock } from "effect/testing"
+import fc from "fast-check"
 import { PlanManagementApm } from "../src/index.ts"
 import { after } from "./support/clock.ts"
 import { seriesState, seriesValue } from "./support/metrics.ts"
+import { assertOutcomeUnchanged, capturingWarnings, hostileValue, invalidCount, outcomes } from "./support/observations.ts"
 import { exposition, prometheusName } from "./support/prometheus.ts"
 
 const TestLayer = PlanManagementApm.layer().pipe(Layer.provideMerge(ApmTest))
+const StrictLayer = PlanManagementApm.layer({ strict: true }).pipe(Layer.provideMerge(ApmTest))
 
 describe("PlanManagementApm", () => {
   it.effect("a plan generation is the parent of its decomposition, consensus and storage", () =>
@@ -79,7 +83,7 @@ describe("PlanManagementApm", () => {
       assert.deepStrictEqual(statuses, ["error", "error", "defect", "error"])
     }).pipe(Effect.provide(TestLayer)))
 
-  it.effect("rejects bad input with InvalidObservation and records nothing", () =>
+  it.effect("with strict: true, bad input fails with InvalidObservation and records nothing", () =>
     Effect.gen(function*() {
       const mechanism = yield* Effect.flip(
         Effect.void.pipe(PlanManagementApm.traceConsensus({ mechanism: "coin_toss" as never, participants: 2 }))
@@ -96,7 +100,81 @@ describe("PlanManagementApm", () => {
       assert.strictEqual(planId.field, "planId")
       assert.deepStrictEqual(yield* ApmRecorder.operations, [])
       assert.isUndefined(yield* seriesState("plan_management_consensus_duration_seconds"))
+    }).pipe(Effect.provide(StrictLayer)))
+
+  it.effect("bad input is folded or dropped and counted; the traced effects run and end as they would", () =>
+    Effect.gen(function*() {
+      const agreed = yield* Effect.succeed("agreed").pipe(
+        PlanManagementApm.traceConsensus({ mechanism: "coin_toss" as never, participants: -1 })
+      )
+      assert.strictEqual(agreed, "agreed")
+      const consensus = yield* seriesState("plan_management_consensus_duration_seconds", { mechanism: "other", status: "ok" })
+      assert.strictEqual(consensus!["count"], 1)
+      const [span] = yield* ApmRecorder.spans
+      assert.strictEqual(span!.attributes["mcp.plan_management.consensus.mechanism"], "other")
+      assert.notProperty(span!.attributes, "mcp.plan_management.consensus.participants")
+
+      const error = yield* Effect.flip(Effect.fail("disk full").pipe(PlanManagementApm.traceStorage("truncate" as never)))
+      assert.strictEqual(error, "disk full")
+      assert.strictEqual(yield* seriesValue("plan_management_storage_operations_total", { operation: "other", status: "error" }), 1)
+
+      const tasks = yield* Effect.succeed(["a", "b"]).pipe(PlanManagementApm.traceTaskDecomposition("free text id\n"))
+      assert.deepStrictEqual(tasks, ["a", "b"])
+      assert.strictEqual(yield* seriesValue("plan_management_tasks_created_total"), 2)
+      const decomposition = (yield* ApmRecorder.spans).find((s) => s.name === "plan_management.decompose_tasks")!
+      assert.strictEqual(decomposition.attributes["mcp.plan_management.plan.id"], "other")
+
+      for (const field of ["mechanism", "participants", "operation", "planId"]) {
+        assert.strictEqual(yield* invalidCount("plan_management", field), 1, field)
+      }
     }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("warns at most once a minute per field", () => {
+    const lines: Array<string> = []
+    return Effect.gen(function*() {
+      const consensus = (participants: number) =>
+        Effect.void.pipe(PlanManagementApm.traceConsensus({ mechanism: "majority", participants }))
+      yield* consensus(-1)
+      yield* consensus(1.5)
+      yield* Effect.void.pipe(PlanManagementApm.tracePlanGeneration("two words"))
+      yield* TestClock.adjust("1 minute")
+      yield* consensus(NaN)
+      assert.deepStrictEqual(lines, [
+        "plan_management: invalid participants=-1: expected a whole number of at least 0",
+        "plan_management: invalid planId=\"two words\": expected a name of letters, digits and . _ : / @ + - (at most 128 characters)",
+        "plan_management: invalid participants=NaN: expected a whole number of at least 0 (1 more since the last warning)"
+      ])
+      assert.strictEqual(yield* invalidCount("plan_management", "participants"), 3)
+    }).pipe(capturingWarnings(lines), Effect.provide(TestLayer))
+  })
+
+  it.effect("for any hostile input, the caller's effect ends exactly as without the APM", () => {
+    const inputs = fc.record({
+      outcome: outcomes,
+      call: fc.constantFrom("decomposition", "consensus", "storage", "generation"),
+      planId: hostileValue,
+      tasks: fc.oneof(fc.array(hostileValue, { maxLength: 3 }), hostileValue),
+      mechanism: fc.oneof(fc.constantFrom(...PlanManagementApm.consensusMechanisms), hostileValue),
+      participants: hostileValue,
+      operation: fc.oneof(fc.constantFrom(...PlanManagementApm.storageOperations), hostileValue)
+    })
+    type Input = typeof inputs extends fc.Arbitrary<infer I> ? I : never
+    const trace = (self: Effect.Effect<any, any>, input: Input) => {
+      const i = input as any
+      switch (input.call) {
+        case "decomposition":
+          return PlanManagementApm.traceTaskDecomposition(self, i.planId)
+        case "consensus":
+          return PlanManagementApm.traceConsensus(self, { mechanism: i.mechanism, participants: i.participants })
+        case "storage":
+          return PlanManagementApm.traceStorage(self, i.operation)
+        case "generation":
+          return PlanManagementApm.tracePlanGeneration(self, i.planId)
+      }
+    }
+    return assertOutcomeUnchanged(inputs, (input) => input.call === "decomposition" ? input.tasks : { plan: input.planId }, trace)
+      .pipe(capturingWarnings([]), Effect.provide(TestLayer))
+  })
 
   it.effect("every metric has a HELP line in the Prometheus exposition", () =>
     Effect.gen(function*() {

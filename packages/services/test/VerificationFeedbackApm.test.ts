@@ -1,12 +1,16 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ApmRecorder, ApmTest } from "@mcp-apm/core"
 import { Effect, Layer } from "effect"
+import { TestClock } from "effect/testing"
+import fc from "fast-check"
 import { VerificationFeedbackApm } from "../src/index.ts"
 import { after } from "./support/clock.ts"
 import { seriesState, seriesValue } from "./support/metrics.ts"
+import { assertOutcomeUnchanged, capturingWarnings, hostileValue, invalidCount, outcomes } from "./support/observations.ts"
 import { exposition, prometheusName } from "./support/prometheus.ts"
 
 const TestLayer = VerificationFeedbackApm.layer().pipe(Layer.provideMerge(ApmTest))
+const StrictLayer = VerificationFeedbackApm.layer({ strict: true }).pipe(Layer.provideMerge(ApmTest))
 
 const findings: ReadonlyArray<VerificationFeedbackApm.Finding & { readonly file: string }> = [
   { severity: "high", file: "src/auth.ts" },
@@ -79,7 +83,7 @@ describe("VerificationFeedbackApm", () => {
       assert.deepStrictEqual((yield* ApmRecorder.spans).map((s) => s.status), ["error", "error", "error"])
     }).pipe(Effect.provide(TestLayer)))
 
-  it.effect("rejects bad input with InvalidObservation and records nothing", () =>
+  it.effect("with strict: true, bad input fails with InvalidObservation and records nothing", () =>
     Effect.gen(function*() {
       const score = yield* Effect.flip(Effect.succeed({ score: 1.3 }).pipe(VerificationFeedbackApm.traceQualityAssessment("overall")))
       assert.strictEqual(score._tag, "InvalidObservation")
@@ -99,7 +103,106 @@ describe("VerificationFeedbackApm", () => {
       assert.strictEqual(dimension.field, "dimension")
       assert.isUndefined(yield* seriesValue("verification_feedback_quality_score"))
       assert.isUndefined(yield* seriesValue("verification_feedback_security_findings_total"))
-    }).pipe(Effect.provide(TestLayer)))
+    }).pipe(Effect.provide(StrictLayer)))
+
+  it.effect("a NaN quality score is dropped: the assessment comes back and is counted, its score is not", () => {
+    const lines: Array<string> = []
+    return Effect.gen(function*() {
+      const assessment = { score: NaN, notes: "the model could not decide" }
+      const result = yield* Effect.succeed(assessment).pipe(VerificationFeedbackApm.traceQualityAssessment("overall"))
+      assert.strictEqual(result, assessment)
+      assert.isUndefined(yield* seriesValue("verification_feedback_quality_score"))
+      assert.strictEqual(
+        yield* seriesValue("verification_feedback_analyses_total", { analysis: "quality_assessment", status: "ok" }),
+        1
+      )
+      const [span] = yield* ApmRecorder.spans
+      assert.strictEqual(span!.status, "ok")
+      assert.strictEqual(span!.attributes["mcp.verification_feedback.quality.dimension"], "overall")
+      assert.notProperty(span!.attributes, "mcp.verification_feedback.quality.score")
+      assert.strictEqual(yield* invalidCount("verification_feedback", "score"), 1)
+      assert.deepStrictEqual(lines, ["verification_feedback: invalid score=NaN: expected a number between 0 and 1"])
+    }).pipe(capturingWarnings(lines), Effect.provide(TestLayer))
+  })
+
+  it.effect("unknown names fold into other and are counted; the traced effects end as they would", () =>
+    Effect.gen(function*() {
+      const scan = [{ severity: "high" }, { severity: "apocalyptic" }] as ReadonlyArray<VerificationFeedbackApm.Finding>
+      const failing = Effect.fail("linter crashed").pipe(
+        VerificationFeedbackApm.traceAnalysis("vibes" as never),
+        VerificationFeedbackApm.traceStage("stage with spaces"),
+        VerificationFeedbackApm.tracePipeline("pipe\nline")
+      )
+      assert.strictEqual(yield* Effect.flip(failing), "linter crashed")
+      assert.strictEqual(yield* Effect.succeed(scan).pipe(VerificationFeedbackApm.traceSecurityScan), scan)
+      assert.strictEqual(yield* seriesValue("verification_feedback_analyses_total", { analysis: "other", status: "error" }), 1)
+      assert.strictEqual(yield* seriesValue("verification_feedback_pipeline_runs_total", { pipeline: "other", status: "error" }), 1)
+      const stage = yield* seriesState("verification_feedback_stage_duration_seconds", { pipeline: "other", stage: "other" })
+      assert.strictEqual(stage!["count"], 1)
+      assert.strictEqual(yield* seriesValue("verification_feedback_security_findings_total", { severity: "high" }), 1)
+      assert.strictEqual(yield* seriesValue("verification_feedback_security_findings_total", { severity: "other" }), 1)
+      const scanSpan = (yield* ApmRecorder.spans).find((s) => s.name === "verification_feedback.security_scan")!
+      assert.strictEqual(scanSpan.attributes["mcp.verification_feedback.findings.total"], 2)
+      assert.strictEqual(scanSpan.attributes["mcp.verification_feedback.findings.other"], 1)
+      for (const field of ["analysis", "stage", "pipeline", "severity"]) {
+        assert.strictEqual(yield* invalidCount("verification_feedback", field), 1, field)
+      }
+    }).pipe(capturingWarnings([]), Effect.provide(TestLayer)))
+
+  it.effect("warns at most once a minute per field", () => {
+    const lines: Array<string> = []
+    return Effect.gen(function*() {
+      const assess = (score: number) => Effect.succeed({ score }).pipe(VerificationFeedbackApm.traceQualityAssessment("overall"))
+      yield* assess(NaN)
+      yield* assess(1.3)
+      yield* Effect.void.pipe(VerificationFeedbackApm.traceStage("two words"))
+      yield* TestClock.adjust("1 minute")
+      yield* assess(-0.1)
+      assert.deepStrictEqual(lines, [
+        "verification_feedback: invalid score=NaN: expected a number between 0 and 1",
+        "verification_feedback: invalid stage=\"two words\": expected a name of letters, digits and . _ : / @ + - (at most 128 characters)",
+        "verification_feedback: invalid score=-0.1: expected a number between 0 and 1 (1 more since the last warning)"
+      ])
+      assert.strictEqual(yield* invalidCount("verification_feedback", "score"), 3)
+    }).pipe(capturingWarnings(lines), Effect.provide(TestLayer))
+  })
+
+  it.effect("for any hostile input, the caller's effect ends exactly as without the APM", () => {
+    const inputs = fc.record({
+      outcome: outcomes,
+      call: fc.constantFrom("analysis", "scan", "quality", "pipeline", "stage"),
+      analysis: fc.oneof(fc.constantFrom(...VerificationFeedbackApm.analyses), hostileValue),
+      findings: fc.oneof(
+        fc.array(fc.record({ severity: fc.oneof(fc.constantFrom(...VerificationFeedbackApm.severities), hostileValue) }), {
+          maxLength: 4
+        }),
+        fc.array(hostileValue, { maxLength: 3 }),
+        hostileValue
+      ),
+      assessment: fc.oneof(fc.record({ score: hostileValue }), hostileValue),
+      dimension: fc.oneof(fc.constantFrom(...VerificationFeedbackApm.qualityDimensions), hostileValue),
+      name: hostileValue
+    })
+    type Input = typeof inputs extends fc.Arbitrary<infer I> ? I : never
+    const success = (input: Input) =>
+      input.call === "scan" ? input.findings : input.call === "quality" ? input.assessment : { report: input.name }
+    const trace = (self: Effect.Effect<any, any>, input: Input) => {
+      const i = input as any
+      switch (input.call) {
+        case "analysis":
+          return VerificationFeedbackApm.traceAnalysis(self, i.analysis)
+        case "scan":
+          return VerificationFeedbackApm.traceSecurityScan(self)
+        case "quality":
+          return VerificationFeedbackApm.traceQualityAssessment(self, i.dimension)
+        case "pipeline":
+          return VerificationFeedbackApm.tracePipeline(self, i.name)
+        case "stage":
+          return VerificationFeedbackApm.traceStage(self, i.name)
+      }
+    }
+    return assertOutcomeUnchanged(inputs, success, trace).pipe(capturingWarnings([]), Effect.provide(TestLayer))
+  })
 
   it.effect("every metric has a HELP line in the Prometheus exposition", () =>
     Effect.gen(function*() {

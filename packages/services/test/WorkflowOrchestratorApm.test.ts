@@ -1,12 +1,23 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ApmRecorder, ApmTest } from "@mcp-apm/core"
 import { Deferred, Effect, Fiber, Layer } from "effect"
+import { TestClock } from "effect/testing"
+import fc from "fast-check"
 import { WorkflowOrchestratorApm } from "../src/index.ts"
 import { after } from "./support/clock.ts"
 import { seriesState, seriesValue } from "./support/metrics.ts"
+import {
+  assertOutcomeUnchanged,
+  capturingWarnings,
+  hostileString,
+  hostileValue,
+  invalidCount,
+  outcomes
+} from "./support/observations.ts"
 import { exposition, prometheusName } from "./support/prometheus.ts"
 
 const TestLayer = WorkflowOrchestratorApm.layer().pipe(Layer.provideMerge(ApmTest))
+const StrictLayer = WorkflowOrchestratorApm.layer({ strict: true }).pipe(Layer.provideMerge(ApmTest))
 
 const stateCounts = Effect.gen(function*() {
   const counts: Record<string, number | undefined> = {}
@@ -110,7 +121,7 @@ describe("WorkflowOrchestratorApm", () => {
       assert.deepStrictEqual(yield* stateCounts, { pending: 0, running: 0, paused: 0 })
     }).pipe(Effect.provide(TestLayer)))
 
-  it.effect("rejects bad input with InvalidObservation and records nothing", () =>
+  it.effect("with strict: true, bad input fails with InvalidObservation and records nothing", () =>
     Effect.gen(function*() {
       const state = yield* Effect.flip(WorkflowOrchestratorApm.setWorkflowState("wf-1", "exploded" as never))
       assert.strictEqual(state._tag, "InvalidObservation")
@@ -131,7 +142,102 @@ describe("WorkflowOrchestratorApm", () => {
       assert.strictEqual(definition.field, "definition")
       assert.deepStrictEqual(yield* ApmRecorder.operations, [])
       assert.isUndefined(yield* seriesValue("workflow_orchestrator_active_workflows", { state: "running" }))
-    }).pipe(Effect.provide(TestLayer)))
+    }).pipe(Effect.provide(StrictLayer)))
+
+  it.effect("bad input is folded or dropped and counted; the workflow still runs and is counted", () =>
+    Effect.gen(function*() {
+      const gate = yield* Deferred.make<void>()
+      const fiber = yield* Effect.forkChild(
+        Effect.andThen(Deferred.await(gate), Effect.succeed("shipped")).pipe(
+          WorkflowOrchestratorApm.traceStep("step with spaces"),
+          WorkflowOrchestratorApm.traceWorkflow({ workflowId: "id\nwith newline", definition: "" })
+        )
+      )
+      yield* Effect.yieldNow
+      // Its id is invalid, but the workflow is still one running workflow.
+      assert.deepStrictEqual(yield* stateCounts, { pending: 0, running: 1, paused: 0 })
+      // A state change of an invalid id, or to an unknown state, moves nothing.
+      yield* WorkflowOrchestratorApm.setWorkflowState("id\nwith newline", "paused")
+      yield* WorkflowOrchestratorApm.setWorkflowState("wf-2", "exploded" as never)
+      assert.deepStrictEqual(yield* stateCounts, { pending: 0, running: 1, paused: 0 })
+      yield* Deferred.succeed(gate, undefined)
+      assert.strictEqual(yield* Fiber.join(fiber), "shipped")
+      assert.deepStrictEqual(yield* stateCounts, { pending: 0, running: 0, paused: 0 })
+
+      assert.strictEqual(
+        yield* seriesValue("workflow_orchestrator_workflows_executed_total", { definition: "other", status: "ok" }),
+        1
+      )
+      const step = yield* seriesState("workflow_orchestrator_step_duration_seconds", { definition: "other", step: "other" })
+      assert.strictEqual(step!["count"], 1)
+      const spans = yield* ApmRecorder.spans
+      const workflow = spans.find((s) => s.name === "workflow_orchestrator.workflow other")!
+      assert.notProperty(workflow.attributes, "mcp.workflow_orchestrator.workflow.id")
+      assert.strictEqual(workflow.attributes["mcp.workflow_orchestrator.workflow.outcome"], "completed")
+
+      const failed = yield* Effect.flip(
+        Effect.fail("no agents left").pipe(WorkflowOrchestratorApm.traceAgentCoordination({ pattern: "chaos" as never, agents: [] }))
+      )
+      assert.strictEqual(failed, "no agents left")
+      const coordination = yield* seriesState("workflow_orchestrator_agent_coordination_duration_seconds", {
+        pattern: "other",
+        status: "error"
+      })
+      assert.strictEqual(coordination!["count"], 1)
+
+      assert.strictEqual(yield* invalidCount("workflow_orchestrator", "workflowId"), 2)
+      for (const field of ["definition", "step", "state", "pattern", "agents"]) {
+        assert.strictEqual(yield* invalidCount("workflow_orchestrator", field), 1, field)
+      }
+    }).pipe(capturingWarnings([]), Effect.provide(TestLayer)))
+
+  it.effect("warns at most once a minute per field", () => {
+    const lines: Array<string> = []
+    return Effect.gen(function*() {
+      yield* WorkflowOrchestratorApm.setWorkflowState("wf-1", "exploded" as never)
+      yield* WorkflowOrchestratorApm.setWorkflowState("wf-1", "melted" as never)
+      yield* Effect.void.pipe(WorkflowOrchestratorApm.traceStep("two words"))
+      yield* TestClock.adjust("1 minute")
+      yield* WorkflowOrchestratorApm.setWorkflowState("wf-1", "gone" as never)
+      const states = "one of pending, running, paused, completed, failed, cancelled"
+      assert.deepStrictEqual(lines, [
+        `workflow_orchestrator: invalid state="exploded": expected ${states}`,
+        "workflow_orchestrator: invalid step=\"two words\": expected a name of letters, digits and . _ : / @ + - (at most 128 characters)",
+        `workflow_orchestrator: invalid state="gone": expected ${states} (1 more since the last warning)`
+      ])
+      assert.strictEqual(yield* invalidCount("workflow_orchestrator", "state"), 3)
+    }).pipe(capturingWarnings(lines), Effect.provide(TestLayer))
+  })
+
+  it.effect("for any hostile input, the caller's effect ends exactly as without the APM", () => {
+    const inputs = fc.record({
+      outcome: outcomes,
+      call: fc.constantFrom("workflow", "step", "coordination"),
+      workflowId: hostileValue,
+      definition: hostileValue,
+      step: hostileValue,
+      state: fc.oneof(fc.constantFrom(...WorkflowOrchestratorApm.states), hostileValue),
+      pattern: fc.oneof(fc.constantFrom(...WorkflowOrchestratorApm.coordinationPatterns), hostileValue),
+      agents: fc.oneof(fc.array(hostileString, { maxLength: 3 }), hostileValue)
+    })
+    type Input = typeof inputs extends fc.Arbitrary<infer I> ? I : never
+    const trace = (self: Effect.Effect<any, any>, input: Input) => {
+      const i = input as any
+      switch (input.call) {
+        case "workflow":
+          return Effect.andThen(
+            WorkflowOrchestratorApm.setWorkflowState(i.workflowId, i.state),
+            WorkflowOrchestratorApm.traceWorkflow(self, { workflowId: i.workflowId, definition: i.definition })
+          )
+        case "step":
+          return WorkflowOrchestratorApm.traceStep(self, i.step)
+        case "coordination":
+          return WorkflowOrchestratorApm.traceAgentCoordination(self, { pattern: i.pattern, agents: i.agents })
+      }
+    }
+    return assertOutcomeUnchanged(inputs, (input) => ({ workflow: input.workflowId }), trace)
+      .pipe(capturingWarnings([]), Effect.provide(TestLayer))
+  })
 
   it.effect("definition and step labels are capped", () =>
     Effect.gen(function*() {

@@ -24,7 +24,8 @@ export class CappedLabel {
   }
 
   bound(value: string): string {
-    if (this.seen.has(value)) return value
+    // A value already folded (an invalid one) must not take one of the cap's places.
+    if (value === overflowLabel || this.seen.has(value)) return value
     if (this.seen.size >= this.cap) return overflowLabel
     this.seen.add(value)
     return value

@@ -52,10 +52,10 @@ export const withCurrentSpan = <A, E, R>(
   f: (span: Tracer.Span | undefined) => Effect.Effect<A, E, R>
 ): Effect.Effect<A, E, R> => Effect.flatMap(Effect.option(Effect.currentSpan), (span) => f(Option.getOrUndefined(span)))
 
-/** @internal */
+/** Sets `attributes` on `span`, leaving out those whose value was dropped (`undefined`). @internal */
 export const annotate = (span: Tracer.Span | undefined, attributes: Record<string, unknown>): void => {
   if (span === undefined) return
-  for (const [key, value] of Object.entries(attributes)) span.attribute(key, value)
+  for (const [key, value] of Object.entries(attributes)) if (value !== undefined) span.attribute(key, value)
 }
 
 const maxTextAttribute = 256
