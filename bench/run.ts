@@ -4,10 +4,12 @@
 import { Effect } from "effect"
 import { runDetectionBench } from "./detection/run.ts"
 import { runLatencyBench } from "./detection/latency.ts"
+import { invalidObservations, printInvalidObservations } from "./invalid-observations.ts"
 import { printResourceOverhead, resourceOverhead } from "./resource-overhead.ts"
 import { printTraceOverhead, traceOverhead } from "./trace-overhead.ts"
 
 printTraceOverhead(await Effect.runPromise(traceOverhead))
 printResourceOverhead(await Effect.runPromise(resourceOverhead))
+printInvalidObservations(await Effect.runPromise(invalidObservations))
 await runDetectionBench()
 runLatencyBench()
