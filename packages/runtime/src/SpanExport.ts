@@ -77,6 +77,7 @@ class Processor implements SpanExportProcessor {
   private readonly maxBatchBytes: number
   private queue: Array<ReadableSpan> = []
   private inFlight: Promise<void> | undefined
+  private abandonInFlight: ((reason: Error) => void) | undefined
   private timer: ReturnType<typeof setTimeout> | undefined
   private steady: SpanExporter | undefined
   private closed = false
@@ -137,9 +138,13 @@ class Processor implements SpanExportProcessor {
       if (remaining <= 0) break
       this.startExport(Math.min(remaining, this.options.exportTimeoutMillis))
     }
-    if (close && this.queue.length > 0) {
-      this.drop("export_failed", this.queue.length, "the collector did not take them before the shutdown timeout")
-      this.queue = []
+    if (close) {
+      // Counted now, so that the counts are final once shutdown returns.
+      this.abandonInFlight?.(new Error("no answer from the collector before the shutdown timeout"))
+      if (this.queue.length > 0) {
+        this.drop("export_failed", this.queue.length, "the collector did not take them before the shutdown timeout")
+        this.queue = []
+      }
     }
     this.report()
   }
@@ -171,6 +176,7 @@ class Processor implements SpanExportProcessor {
       settled = true
       clearTimeout(guard)
       this.inFlight = undefined
+      this.abandonInFlight = undefined
       if (error === undefined) this.exportedCount += batch.length
       else this.drop("export_failed", batch.length, describe(error))
       resolve()
@@ -182,6 +188,7 @@ class Processor implements SpanExportProcessor {
       timeoutMillis + guardMarginMillis
     )
     guard.unref()
+    this.abandonInFlight = settle
     try {
       this.exporterFor(timeoutMillis).export(batch, (result) =>
         // ExportResultCode.SUCCESS of @opentelemetry/core

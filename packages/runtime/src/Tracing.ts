@@ -41,7 +41,8 @@ export const definitions = {
 const Positive = Schema.Int.check(Schema.isGreaterThan(0))
 const positive = (name: string) => Config.option(Config.schema(Positive, name))
 
-// The SDK reads these from process.env itself; read here, a bad value fails start-up naming the variable.
+// Read through Config (the SDK would read process.env itself), so a bad value fails start-up naming the variable
+// and tests can set them with a ConfigProvider. Headers and TLS options the SDK still reads.
 const variables = Config.all({
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Config.option(Config.String("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")),
   OTEL_EXPORTER_OTLP_ENDPOINT: Config.option(Config.String("OTEL_EXPORTER_OTLP_ENDPOINT")),
@@ -61,7 +62,12 @@ const messages: Record<SpanExport.DropReason, (count: number, detail: string) =>
   too_large: (count, detail) => `Dropped ${count} spans too large to export even truncated: ${detail}`
 }
 
+/** The traces URL the OTLP/HTTP spec derives from the variables: the signal's own as is, the general one + `v1/traces`. */
+const tracesUrl = (traces: string | undefined, general: string | undefined): string =>
+  traces || `${general!.endsWith("/") ? general : `${general}/`}v1/traces`
+
 const tracerProvider = (options: {
+  readonly url: string
   readonly timeoutMillis: number
   readonly processor: Omit<SpanExport.Options, "exporter" | "exportTimeoutMillis" | "onDropped">
 }) =>
@@ -73,7 +79,7 @@ const tracerProvider = (options: {
       const log = RateLimitedLog.make({ interval: "1 minute" })
       const processor = SpanExport.make({
         ...options.processor,
-        exporter: (timeoutMillis) => new OTLPTraceExporter({ timeoutMillis }),
+        exporter: (timeoutMillis) => new OTLPTraceExporter({ url: options.url, timeoutMillis }),
         exportTimeoutMillis: options.timeoutMillis,
         onDropped: (reason, count, detail) => {
           Effect.runForkWith(context)(
@@ -81,25 +87,23 @@ const tracerProvider = (options: {
           )
         }
       })
-      const registrations = [
+      // Left registered after shutdown: the final counts are what a last scrape or metrics flush should see.
+      ReadOnlyMetric.registerCounter(
+        Metric.counter(definitions.exported.name, { description: definitions.exported.description, incremental: true }),
+        context,
+        processor.exported
+      )
+      for (const reason of SpanExport.dropReasons) {
         ReadOnlyMetric.registerCounter(
-          Metric.counter(definitions.exported.name, { description: definitions.exported.description, incremental: true }),
+          Metric.counter(definitions.dropped.name, {
+            description: definitions.dropped.description,
+            incremental: true,
+            attributes: { reason }
+          }),
           context,
-          processor.exported
-        ),
-        ...SpanExport.dropReasons.map((reason) =>
-          ReadOnlyMetric.registerCounter(
-            Metric.counter(definitions.dropped.name, {
-              description: definitions.dropped.description,
-              incremental: true,
-              attributes: { reason }
-            }),
-            context,
-            () => processor.dropped(reason)
-          )
+          () => processor.dropped(reason)
         )
-      ]
-      yield* Effect.addFinalizer(() => Effect.sync(() => registrations.forEach((r) => r.remove())))
+      }
       return yield* Effect.acquireRelease(
         Effect.sync(() =>
           new NodeTracerProvider({
@@ -148,6 +152,7 @@ export const layer: Layer.Layer<Resource.Resource, Config.ConfigError, RuntimeCo
       const shutdownTimeoutMillis = Duration.toMillis(shutdownTimeout)
       const maxQueueSize = Option.getOrElse(env.maxQueueSize, () => 2048)
       const provider = tracerProvider({
+        url: tracesUrl(endpoints.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, endpoints.OTEL_EXPORTER_OTLP_ENDPOINT),
         timeoutMillis: Math.min(
           Option.getOrElse(Option.orElse(env.tracesTimeout, () => env.timeout), () => 10_000),
           Option.getOrElse(env.exportTimeout, () => 30_000),
