@@ -149,7 +149,10 @@ export const layer: Layer.Layer<Resource.Resource, Config.ConfigError, RuntimeCo
         OTEL_TRACES_EXPORTER: Option.getOrUndefined(env.OTEL_TRACES_EXPORTER)
       }
       if (!hasEndpoint(endpoints)) return resource
-      const shutdownTimeoutMillis = Duration.toMillis(shutdownTimeout)
+      // The process has more to release after the spans (the HTTP server, the baselines file): the flush leaves
+      // it a tenth of the budget, at most 250 ms, so that the process, not only the flush, ends within it.
+      const budget = Duration.toMillis(shutdownTimeout)
+      const shutdownTimeoutMillis = budget - Math.min(budget / 10, 250)
       const maxQueueSize = Option.getOrElse(env.maxQueueSize, () => 2048)
       const provider = tracerProvider({
         url: tracesUrl(endpoints.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, endpoints.OTEL_EXPORTER_OTLP_ENDPOINT),
