@@ -44,7 +44,9 @@ const serveCollector = (mode: Mode) => {
 const collector = (mode: Mode) =>
   Effect.acquireRelease(
     Effect.callback<{ readonly endpoint: string; readonly kill: () => void }>((resume) => {
-      const child = spawn(process.execPath, [import.meta.filename, "collector", mode], { stdio: ["ignore", "pipe", "inherit"] })
+      const child = spawn(process.execPath, [import.meta.filename, "collector", mode], {
+        stdio: ["ignore", "pipe", "inherit"]
+      })
       child.stdout.once("data", (chunk: Buffer) =>
         resume(Effect.succeed({ endpoint: `http://127.0.0.1:${chunk.toString().trim()}`, kill: () => child.kill() })))
     }),

@@ -250,11 +250,13 @@ class Processor implements SpanExportProcessor {
 
 const describe = (error: unknown): string => {
   const text = error instanceof Error ? error.message || error.name : String(error)
-  const code = typeof error === "object" && error !== null && "code" in error ? ` (${String(error.code)})` : ""
+  const code = typeof error === "object" && error !== null && "code" in error && error.code !== undefined
+    ? ` (${String(error.code)})`
+    : ""
   return (text + code).slice(0, 300)
 }
 
-/** Whether `promise` settled before `deadline`. The timer is kept referenced: the flush is what the process waits for. */
+/** Whether `promise` settled before `deadline`. The timer stays referenced: the flush is what the process waits for. */
 const untilDeadline = (promise: Promise<void>, deadline: number): Promise<boolean> =>
   new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()))

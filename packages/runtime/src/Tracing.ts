@@ -34,25 +34,34 @@ export const definitions = {
   exported: { name: "apm_spans_exported_total", description: "Spans the OTLP collector accepted" },
   dropped: {
     name: "apm_spans_dropped_total",
-    description: "Spans not exported, by reason: queue_full, export_failed (collector error, timeout, shutdown) or too_large"
+    description:
+      "Spans not exported, by reason: queue_full, export_failed (collector error, timeout, shutdown) or too_large"
   }
 } as const
 
-const Positive = Schema.Int.check(Schema.isGreaterThan(0))
-const positive = (name: string) => Config.option(Config.schema(Positive, name))
+const Millis = Schema.Int.check(Schema.isGreaterThan(0))
+const Count = Schema.Int.check(Schema.isGreaterThan(0))
+// Empty means unset, as for the SDK.
+const Endpoint = Schema.String.check(
+  Schema.isPattern(/^(|https?:\/\/\S+)$/, { expected: "an http:// or https:// URL" })
+)
+const endpoint = (name: string) => Config.schema(Endpoint, name).pipe(Config.withDefault(""))
 
-// Read through Config (the SDK would read process.env itself), so a bad value fails start-up naming the variable
-// and tests can set them with a ConfigProvider. Headers and TLS options the SDK still reads.
+// Read through Config (the SDK would read process.env itself), so that a bad value fails start-up naming the
+// variable. Headers, compression and TLS options the SDK still reads.
 const variables = Config.all({
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Config.option(Config.String("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")),
-  OTEL_EXPORTER_OTLP_ENDPOINT: Config.option(Config.String("OTEL_EXPORTER_OTLP_ENDPOINT")),
-  OTEL_TRACES_EXPORTER: Config.option(Config.String("OTEL_TRACES_EXPORTER")),
-  tracesTimeout: positive("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"),
-  timeout: positive("OTEL_EXPORTER_OTLP_TIMEOUT"),
-  maxQueueSize: positive("OTEL_BSP_MAX_QUEUE_SIZE"),
-  maxExportBatchSize: positive("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"),
-  scheduledDelay: positive("OTEL_BSP_SCHEDULE_DELAY"),
-  exportTimeout: positive("OTEL_BSP_EXPORT_TIMEOUT")
+  tracesEndpoint: endpoint("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+  endpoint: endpoint("OTEL_EXPORTER_OTLP_ENDPOINT"),
+  exporter: Config.String("OTEL_TRACES_EXPORTER").pipe(Config.withDefault("otlp")),
+  // The signal's own variable wins over the general one, as the OTLP exporter spec says.
+  tracesTimeout: Config.option(Config.schema(Millis, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT")),
+  timeout: Config.schema(Millis, "OTEL_EXPORTER_OTLP_TIMEOUT").pipe(Config.withDefault(10_000)),
+  maxQueueSize: Config.schema(Count, "OTEL_BSP_MAX_QUEUE_SIZE").pipe(Config.withDefault(2048)),
+  maxExportBatchSize: Config.schema(Count, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE").pipe(Config.withDefault(512)),
+  scheduledDelay: Config.schema(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), "OTEL_BSP_SCHEDULE_DELAY").pipe(
+    Config.withDefault(5000)
+  ),
+  exportTimeout: Config.schema(Millis, "OTEL_BSP_EXPORT_TIMEOUT").pipe(Config.withDefault(30_000))
 })
 
 const messages: Record<SpanExport.DropReason, (count: number, detail: string) => string> = {
@@ -62,9 +71,9 @@ const messages: Record<SpanExport.DropReason, (count: number, detail: string) =>
   too_large: (count, detail) => `Dropped ${count} spans too large to export even truncated: ${detail}`
 }
 
-/** The traces URL the OTLP/HTTP spec derives from the variables: the signal's own as is, the general one + `v1/traces`. */
-const tracesUrl = (traces: string | undefined, general: string | undefined): string =>
-  traces || `${general!.endsWith("/") ? general : `${general}/`}v1/traces`
+/** The URL the OTLP/HTTP spec derives: the signal's own endpoint as it is, or the general one + `v1/traces`. */
+const tracesUrl = (traces: string, general: string): string =>
+  traces || `${general.endsWith("/") ? general : `${general}/`}v1/traces`
 
 const tracerProvider = (options: {
   readonly url: string
@@ -136,39 +145,41 @@ const tracerProvider = (options: {
  * @category layers
  * @since 0.1.0
  */
-export const layer: Layer.Layer<Resource.Resource, Config.ConfigError, RuntimeConfig | ApmConfig.ApmConfig> = Layer
-  .unwrap(
-    Effect.gen(function*() {
-      const { serviceName, shutdownTimeout } = yield* RuntimeConfig
-      const { maxAttributeLength } = yield* ApmConfig.ApmConfig
-      const env = yield* variables
-      const resource = Resource.layerFromEnv(Resource.configToAttributes({ serviceName }))
-      const endpoints = {
-        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Option.getOrUndefined(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT),
-        OTEL_EXPORTER_OTLP_ENDPOINT: Option.getOrUndefined(env.OTEL_EXPORTER_OTLP_ENDPOINT),
-        OTEL_TRACES_EXPORTER: Option.getOrUndefined(env.OTEL_TRACES_EXPORTER)
+export const layer: Layer.Layer<
+  Resource.Resource,
+  Config.ConfigError,
+  RuntimeConfig | ApmConfig.ApmConfig
+> = Layer.unwrap(
+  Effect.gen(function*() {
+    const { serviceName, shutdownTimeout } = yield* RuntimeConfig
+    const { maxAttributeLength } = yield* ApmConfig.ApmConfig
+    const env = yield* variables
+    const resource = Resource.layerFromEnv(Resource.configToAttributes({ serviceName }))
+    const endpoints = {
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: env.tracesEndpoint,
+      OTEL_EXPORTER_OTLP_ENDPOINT: env.endpoint,
+      OTEL_TRACES_EXPORTER: env.exporter
+    }
+    if (!hasEndpoint(endpoints)) return resource
+    // The process has more to release after the spans (the HTTP server, the baselines file): the flush leaves
+    // it a tenth of the budget, at most 250 ms, so that the process, not only the flush, ends within it.
+    const budget = Duration.toMillis(shutdownTimeout)
+    const shutdownTimeoutMillis = budget - Math.min(budget / 10, 250)
+    const provider = tracerProvider({
+      url: tracesUrl(env.tracesEndpoint, env.endpoint),
+      timeoutMillis: Math.min(
+        Option.getOrElse(env.tracesTimeout, () => env.timeout),
+        env.exportTimeout,
+        shutdownTimeoutMillis
+      ),
+      processor: {
+        shutdownTimeoutMillis,
+        maxQueueSize: env.maxQueueSize,
+        maxExportBatchSize: Math.min(env.maxQueueSize, env.maxExportBatchSize),
+        scheduledDelayMillis: env.scheduledDelay,
+        maxAttributeLength
       }
-      if (!hasEndpoint(endpoints)) return resource
-      // The process has more to release after the spans (the HTTP server, the baselines file): the flush leaves
-      // it a tenth of the budget, at most 250 ms, so that the process, not only the flush, ends within it.
-      const budget = Duration.toMillis(shutdownTimeout)
-      const shutdownTimeoutMillis = budget - Math.min(budget / 10, 250)
-      const maxQueueSize = Option.getOrElse(env.maxQueueSize, () => 2048)
-      const provider = tracerProvider({
-        url: tracesUrl(endpoints.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, endpoints.OTEL_EXPORTER_OTLP_ENDPOINT),
-        timeoutMillis: Math.min(
-          Option.getOrElse(Option.orElse(env.tracesTimeout, () => env.timeout), () => 10_000),
-          Option.getOrElse(env.exportTimeout, () => 30_000),
-          shutdownTimeoutMillis
-        ),
-        processor: {
-          shutdownTimeoutMillis,
-          maxQueueSize,
-          maxExportBatchSize: Math.min(maxQueueSize, Option.getOrElse(env.maxExportBatchSize, () => 512)),
-          scheduledDelayMillis: Option.getOrElse(env.scheduledDelay, () => 5000),
-          maxAttributeLength
-        }
-      })
-      return OtelTracer.layer.pipe(Layer.provide(provider), Layer.provideMerge(resource))
     })
-  )
+    return OtelTracer.layer.pipe(Layer.provide(provider), Layer.provideMerge(resource))
+  })
+)

@@ -61,7 +61,10 @@ const spans = (count: number, name = "op") =>
     discard: true
   })
 
-const withCollector = <A, E>(behaviour: Behaviour, f: (c: Effect.Success<ReturnType<typeof collector>>) => Effect.Effect<A, E>) =>
+type Collector = Effect.Success<ReturnType<typeof collector>>
+
+/** A collector playing `behaviour` for `f`, and a metric registry of the test's own. */
+const withCollector = <A, E>(behaviour: Behaviour, f: (c: Collector) => Effect.Effect<A, E>) =>
   Effect.flatMap(collector(behaviour), f).pipe(Effect.provideService(Metric.MetricRegistry, new Map()))
 
 describe("SpanExport", () => {
@@ -181,11 +184,24 @@ describe("SpanExport", () => {
       })
     }).pipe(Effect.provideService(Metric.MetricRegistry, new Map())))
 
-  it.effect("a bad OTEL_BSP_* value fails start-up naming the variable", () =>
+  const bad: ReadonlyArray<Record<string, string>> = [
+    { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:1", OTEL_BSP_MAX_QUEUE_SIZE: "lots" },
+    { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:1", OTEL_EXPORTER_OTLP_TIMEOUT: "-5" },
+    { OTEL_EXPORTER_OTLP_ENDPOINT: "127.0.0.1:4318" }
+  ]
+  for (const env of bad) {
+    const [variable, value] = Object.entries(env).at(-1)!
+    it.effect(`${variable}=${value} fails start-up naming the variable`, () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(Layer.build(exportLayer(env)))
+        assert.include(String(error), variable)
+      }).pipe(Effect.scoped))
+  }
+
+  it.live("an empty endpoint is no endpoint, as for the SDK", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(
-        Layer.build(exportLayer({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:1", OTEL_BSP_MAX_QUEUE_SIZE: "lots" }))
-      )
-      assert.include(String(error), "OTEL_BSP_MAX_QUEUE_SIZE")
-    }).pipe(Effect.scoped))
+      const { exit } = yield* runExporting(spans(1), { OTEL_EXPORTER_OTLP_ENDPOINT: "" })
+      assert.isTrue(Exit.isSuccess(exit))
+      assert.isUndefined((yield* exportCounts).exported)
+    }).pipe(Effect.provideService(Metric.MetricRegistry, new Map())))
 })

@@ -39,7 +39,10 @@ const spansOf = (body: string): Array<ReceivedSpan> => {
         name: span.name as string,
         statusMessage: span.status?.message as string | undefined,
         attributes: attributesOf(span.attributes),
-        events: (span.events ?? []).map((e: any) => ({ name: e.name as string, attributes: attributesOf(e.attributes) }))
+        events: (span.events ?? []).map((e: any) => ({
+          name: e.name as string,
+          attributes: attributesOf(e.attributes)
+        }))
       }))
     )
   )
