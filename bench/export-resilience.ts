@@ -53,8 +53,8 @@ const collector = (mode: Mode) =>
     (c) => Effect.sync(c.kill)
   )
 
-const operations = 20_000
-const rounds = 15
+const operations = 10_000
+const rounds = 21
 const attributes = { "user.id": "123", "http.route": "/login", region: "eu" }
 const traced = Apm.trace(Effect.succeed(1), "op", "custom_operation", attributes)
 

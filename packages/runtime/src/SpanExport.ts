@@ -44,7 +44,7 @@ export interface Options {
   /** The longest one export may take. */
   readonly exportTimeoutMillis: number
   /** The longest a flush or the shutdown may take. */
-  readonly shutdownTimeoutMillis: number
+  readonly flushTimeoutMillis: number
   readonly maxQueueSize: number
   readonly maxExportBatchSize: number
   readonly scheduledDelayMillis: number
@@ -110,17 +110,16 @@ class Processor implements SpanExportProcessor {
   }
 
   forceFlush(): Promise<void> {
-    return this.drain(Date.now() + this.options.shutdownTimeoutMillis, false)
+    return this.drain(Date.now() + this.options.flushTimeoutMillis, false)
   }
 
   shutdown(): Promise<void> {
     if (this.closing === undefined) {
       this.closed = true
       this.clearTimer()
-      const steady = this.steady
-      this.closing = this.drain(Date.now() + this.options.shutdownTimeoutMillis, true).then(() => {
+      this.closing = this.drain(Date.now() + this.options.flushTimeoutMillis, true).then(() => {
         // Not awaited: the exporter's shutdown waits for an abandoned export.
-        steady?.shutdown().catch(() => {})
+        this.steady?.shutdown().catch(() => {})
       })
     }
     return this.closing

@@ -164,16 +164,16 @@ export const layer: Layer.Layer<
     // The process has more to release after the spans (the HTTP server, the baselines file): the flush leaves
     // it a tenth of the budget, at most 250 ms, so that the process, not only the flush, ends within it.
     const budget = Duration.toMillis(shutdownTimeout)
-    const shutdownTimeoutMillis = budget - Math.min(budget / 10, 250)
+    const flushTimeoutMillis = budget - Math.min(budget / 10, 250)
     const provider = tracerProvider({
       url: tracesUrl(env.tracesEndpoint, env.endpoint),
       timeoutMillis: Math.min(
         Option.getOrElse(env.tracesTimeout, () => env.timeout),
         env.exportTimeout,
-        shutdownTimeoutMillis
+        flushTimeoutMillis
       ),
       processor: {
-        shutdownTimeoutMillis,
+        flushTimeoutMillis,
         maxQueueSize: env.maxQueueSize,
         maxExportBatchSize: Math.min(env.maxQueueSize, env.maxExportBatchSize),
         scheduledDelayMillis: env.scheduledDelay,

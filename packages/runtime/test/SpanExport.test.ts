@@ -2,7 +2,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { ApmConfig } from "@mcp-apm/core"
 import { Cause, ConfigProvider, Duration, Effect, Exit, Layer, Logger, Metric, Option } from "effect"
 import { PrometheusMetrics } from "effect/observability"
-import { RuntimeConfig, Tracing } from "../src/index.ts"
+import { BasicTracerProvider, type SpanExporter } from "@opentelemetry/sdk-trace-base"
+import { RuntimeConfig, SpanExport, Tracing } from "../src/index.ts"
 import { type Behaviour, collector } from "./support/SpanExportCollector.ts"
 
 /** `Tracing.layer` alone, configured as a service would be from the environment `env`. */
@@ -204,4 +205,24 @@ describe("SpanExport", () => {
       assert.isTrue(Exit.isSuccess(exit))
       assert.isUndefined((yield* exportCounts).exported)
     }).pipe(Effect.provideService(Metric.MetricRegistry, new Map())))
+
+  it.live("an exporter that never calls back holds the queue only until its guard", () =>
+    Effect.gen(function*() {
+      const silent: SpanExporter = { export: () => {}, shutdown: () => Promise.resolve() }
+      const processor = SpanExport.make({
+        exporter: () => silent,
+        exportTimeoutMillis: 50,
+        flushTimeoutMillis: 10_000,
+        maxQueueSize: 10,
+        maxExportBatchSize: 2,
+        scheduledDelayMillis: 5000,
+        maxAttributeLength: 100
+      })
+      const tracer = new BasicTracerProvider({ spanProcessors: [processor] }).getTracer("test")
+      for (let i = 0; i < 4; i++) tracer.startSpan("s").end()
+      // Both batches were tried in turn, each given up on after its guard, and the flush returned.
+      yield* Effect.promise(() => processor.forceFlush())
+      assert.strictEqual(processor.dropped("export_failed"), 4)
+      assert.strictEqual(processor.exported(), 0)
+    }))
 })
