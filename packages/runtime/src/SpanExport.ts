@@ -26,19 +26,24 @@ import { boundStatus, estimatedSize } from "./internal/spanSize.ts"
 export type DropReason = "queue_full" | "export_failed" | "too_large"
 
 /**
+ * Every `DropReason`, the values of the `reason` label.
+ *
  * @category constants
  * @since 0.1.0
  */
 export const dropReasons: ReadonlyArray<DropReason> = ["queue_full", "export_failed", "too_large"]
 
 /**
+ * The processor's bounds, its exporter and who hears of drops.
+ *
  * @category models
  * @since 0.1.0
  */
 export interface Options {
   /**
    * An exporter whose every export, retries included, ends within
-   * `timeoutMillis` (the OTLP exporter's `timeoutMillis` does).
+   * `timeoutMillis` (the OTLP exporter's `timeoutMillis` does). A factory,
+   * because an export started during a flush gets only what is left of it.
    */
   readonly exporter: (timeoutMillis: number) => SpanExporter
   /** The longest one export may take. */
@@ -52,13 +57,15 @@ export interface Options {
   readonly maxAttributeLength: number
   /** A span estimated larger than this is dropped as `too_large`; 1 MiB by default. */
   readonly maxSpanBytes?: number | undefined
-  /** A request is cut before it grows past this; 4 MiB by default, a collector's smallest default limit. */
+  /** A request is cut before it grows past this; 4 MiB by default, the OTel Collector's gRPC message limit. */
   readonly maxBatchBytes?: number | undefined
   /** Told once per export cycle how many spans were dropped since the last call, for each reason. */
   readonly onDropped?: ((reason: DropReason, count: number, detail: string) => void) | undefined
 }
 
 /**
+ * A `SpanProcessor` that also says how many spans it exported and dropped.
+ *
  * @category models
  * @since 0.1.0
  */
@@ -266,6 +273,9 @@ const untilDeadline = (promise: Promise<void>, deadline: number): Promise<boolea
   })
 
 /**
+ * A processor for a tracer provider of your own; `Tracing.layer` wires one
+ * from the `OTEL_*` variables.
+ *
  * @category constructors
  * @since 0.1.0
  */

@@ -142,6 +142,13 @@ const tracerProvider = (options: {
  * `APM_SHUTDOWN_TIMEOUT`, whatever the collector does; no export error ever
  * fails the program.
  *
+ * String attributes, event attributes (`exception.message`,
+ * `exception.stacktrace`) and the status message are cut to
+ * `APM_MAX_ATTRIBUTE_LENGTH`; a span still over 1 MiB is dropped alone.
+ * Spans exported and dropped (`queue_full`, `export_failed`, `too_large`)
+ * are counted on `/metrics`, and drops logged at Warning, once a minute per
+ * reason.
+ *
  * @category layers
  * @since 0.1.0
  */
