@@ -173,6 +173,26 @@ describe("SpanExport", () => {
         assert.deepStrictEqual(yield* exportCounts, { exported: 420, queue_full: 0, export_failed: 0, too_large: 1 })
       })))
 
+  it.live("a batch of wide spans is cut into requests a collector takes (4 MiB each at most)", () =>
+    withCollector({ _tag: "ok" }, (c) =>
+      Effect.gen(function*() {
+        const value = "v".repeat(ApmConfig.defaults.maxAttributeLength)
+        const attributes = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`attribute.${i}`, value]))
+        const wide = Effect.forEach(
+          Array.from({ length: 20 }),
+          () => Effect.void.pipe(Effect.withSpan("wide", { attributes })),
+          { discard: true }
+        )
+        const { exit } = yield* runExporting(wide, { OTEL_EXPORTER_OTLP_ENDPOINT: c.endpoint })
+        assert.isTrue(Exit.isSuccess(exit))
+        // About 415 kB each, 8.3 MB in all: ten spans to a request.
+        assert.strictEqual(c.state.requests, 2)
+        assert.isAtMost(c.state.maxBodyBytes, 4 * 1024 * 1024)
+        assert.isAtLeast(c.state.maxBodyBytes, 3 * 1024 * 1024)
+        assert.strictEqual(c.accepted.length, 20)
+        assert.deepStrictEqual(yield* exportCounts, { exported: 20, queue_full: 0, export_failed: 0, too_large: 0 })
+      })))
+
   it.live("without an endpoint nothing is exported and no export metric is shown", () =>
     Effect.gen(function*() {
       const { exit } = yield* runExporting(spans(10), {})

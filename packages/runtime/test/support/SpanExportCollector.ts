@@ -51,7 +51,7 @@ const spansOf = (body: string): Array<ReceivedSpan> => {
 /**
  * An OTLP/HTTP collector on 127.0.0.1 playing `behaviour` (changeable at any
  * time), recording every request: the spans it accepted, how many requests
- * came, and the most that were ever open at once. Closed with the scope,
+ * came, the most that were ever open at once and the largest body. Closed with the scope,
  * hung requests included.
  */
 export const collector = (initial: Behaviour) =>
@@ -59,7 +59,7 @@ export const collector = (initial: Behaviour) =>
     let behaviour = initial
     let remaining = initial._tag === "status" ? initial.times ?? 0 : 0
     const accepted: Array<ReceivedSpan> = []
-    const state = { requests: 0, open: 0, maxOpen: 0 }
+    const state = { requests: 0, open: 0, maxOpen: 0, maxBodyBytes: 0 }
     const answer = (res: ServerResponse, body: string) => {
       if (behaviour._tag === "ok") {
         accepted.push(...spansOf(body))
@@ -77,8 +77,10 @@ export const collector = (initial: Behaviour) =>
       const chunks: Array<Buffer> = []
       req.on("data", (c: Buffer) => chunks.push(c))
       req.on("end", () => {
+        const body = Buffer.concat(chunks)
+        state.maxBodyBytes = Math.max(state.maxBodyBytes, body.length)
         if (behaviour._tag === "hang") return
-        answer(res, Buffer.concat(chunks).toString("utf8"))
+        answer(res, body.toString("utf8"))
       })
       // Emitted once the answer is sent or the connection is gone, a hung request's included.
       res.on("close", () => {
