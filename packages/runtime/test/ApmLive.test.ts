@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Apm } from "@mcp-apm/core"
-import { Effect, Layer, Metric } from "effect"
+import { ConfigProvider, Effect, Layer, Metric } from "effect"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { baseUrl, liveStack } from "./support/live.ts"
@@ -47,7 +47,7 @@ describe("ApmLive", () => {
       assert.deepStrictEqual([data.baselines, data.anomalies, data.insights], [[], [], []])
     }).pipe(Effect.provide(live), Effect.provideService(Metric.MetricRegistry, new Map())))
 
-  it.live("exports spans over OTLP/HTTP and flushes them on shutdown", () =>
+  it.live("exports spans over OTLP/HTTP, counts them on /metrics and flushes them on shutdown", () =>
     Effect.gen(function*() {
       const received: Array<{ url: string; body: Buffer }> = []
       const collector = createServer((req, res) => {
@@ -63,20 +63,20 @@ describe("ApmLive", () => {
         () => Effect.promise(() => new Promise<void>((resolve) => collector.close(() => resolve())))
       )
       const { port } = collector.address() as AddressInfo
-      const saved = process.env["OTEL_EXPORTER_OTLP_ENDPOINT"]
-      process.env["OTEL_EXPORTER_OTLP_ENDPOINT"] = `http://127.0.0.1:${port}`
-      yield* Effect.addFinalizer(() =>
-        Effect.sync(() => {
-          if (saved === undefined) delete process.env["OTEL_EXPORTER_OTLP_ENDPOINT"]
-          else process.env["OTEL_EXPORTER_OTLP_ENDPOINT"] = saved
-        })
-      )
       // The batch processor holds the span until the layer is released.
-      yield* Effect.scoped(Layer.build(live).pipe(
+      const environment = ConfigProvider.fromEnv({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` } })
+      yield* Effect.scoped(Layer.build(live.pipe(Layer.provide(ConfigProvider.layer(environment)))).pipe(
         Effect.flatMap((context) =>
-          Apm.trace(Effect.void, "exported_op", "external_api", { "peer.service": "billing" }).pipe(
-            Effect.provideContext(context)
-          )
+          Effect.gen(function*() {
+            yield* Apm.trace(Effect.void, "exported_op", "external_api", { "peer.service": "billing" })
+            const url = yield* baseUrl
+            // Export happens at release: while running, the counters show on /metrics at zero.
+            const metrics = yield* Effect.promise(() => fetch(`${url}/metrics`).then((r) => r.text()))
+            assert.include(metrics, "apm_spans_exported_total 0")
+            for (const reason of ["queue_full", "export_failed", "too_large"]) {
+              assert.include(metrics, `apm_spans_dropped_total{reason="${reason}"} 0`)
+            }
+          }).pipe(Effect.provideContext(context))
         )
       ))
       const traces = received.filter((r) => r.url === "/v1/traces")
