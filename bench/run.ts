@@ -4,6 +4,7 @@
 import { Effect } from "effect"
 import { runDetectionBench } from "./detection/run.ts"
 import { runLatencyBench } from "./detection/latency.ts"
+import { exportResilience, printExportResilience } from "./export-resilience.ts"
 import { invalidObservations, printInvalidObservations } from "./invalid-observations.ts"
 import { printResourceOverhead, resourceOverhead } from "./resource-overhead.ts"
 import { printTraceOverhead, traceOverhead } from "./trace-overhead.ts"
@@ -11,5 +12,6 @@ import { printTraceOverhead, traceOverhead } from "./trace-overhead.ts"
 printTraceOverhead(await Effect.runPromise(traceOverhead))
 printResourceOverhead(await Effect.runPromise(resourceOverhead))
 printInvalidObservations(await Effect.runPromise(invalidObservations))
+printExportResilience(await Effect.runPromise(exportResilience))
 await runDetectionBench()
 runLatencyBench()
