@@ -55,7 +55,7 @@ const seconds = (name: string, description: string) =>
     Flag.filter((s) => s > 0, () => "a number of seconds greater than 0")
   )
 
-const duration = seconds("duration", "how long to run, in seconds").pipe(Flag.withDefault(20))
+const duration = seconds("duration", "how long to run, in seconds (default 20)").pipe(Flag.withDefault(20))
 const port = Flag.Int("port").pipe(
   Flag.withDescription("the port of /metrics and the dashboard (0 picks a free one); default APM_HTTP_PORT or 9464"),
   Flag.filter((p) => p >= 0 && p <= 65535, () => "a port between 0 and 65535"),
@@ -73,7 +73,7 @@ const faultAt = Flag.Finite("fault-at").pipe(
 )
 const maxRate = 1000
 const rate = Flag.Finite("rate").pipe(
-  Flag.withDescription("operations per second, each one request to one of the five services"),
+  Flag.withDescription("operations per second, each one request to one of the five services (default 80)"),
   Flag.filter((r) => r > 0 && r <= maxRate, () => `a number of operations per second greater than 0 and at most ${maxRate}`),
   Flag.withDefault(80)
 )
