@@ -37,6 +37,9 @@ const variableOf = (issue: SchemaIssue.Issue): string | undefined => {
 // "Expected a value between 0 and 65535" -> "a value between 0 and 65535"
 const expectation = (text: string) => text.replace(/^expected\s+/i, "")
 
+// A token's value stays out of the terminal and the logs that capture it, even when it is wrong.
+const secret = /TOKEN|SECRET|PASSWORD|KEY/i
+
 const fromConfigError = Effect.fnUntraced(function*(error: Config.ConfigError) {
   const cause = error.cause
   if (!Schema.isSchemaError(cause)) return `Cannot read the configuration: ${cause.message}`
@@ -47,7 +50,8 @@ const fromConfigError = Effect.fnUntraced(function*(error: Config.ConfigError) {
   const value = yield* Config.option(Config.String(variable)).pipe(Effect.orElseSucceed(Option.none))
   return Option.match(value, {
     onNone: () => `Missing ${variable}: expected ${expected}`,
-    onSome: (value) => `Invalid ${variable}=${JSON.stringify(value)}: expected ${expected}`
+    onSome: (value) =>
+      `Invalid ${variable}=${secret.test(variable) ? "<redacted>" : JSON.stringify(value)}: expected ${expected}`
   })
 })
 
