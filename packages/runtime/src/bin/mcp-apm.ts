@@ -10,6 +10,11 @@ import { Effect } from "effect"
 import { main } from "../cli/Cli.ts"
 import * as SignalExit from "../cli/SignalExit.ts"
 
+// A reader that went away (`mcp-apm demo | head`) is no reason to crash: the output just has nowhere to go.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error
+})
+
 NodeRuntime.runMain(main.pipe(Effect.provide(NodeServices.layer)), {
   disableErrorReporting: true,
   teardown: SignalExit.install()
