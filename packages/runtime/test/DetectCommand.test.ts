@@ -178,6 +178,13 @@ describe.concurrent("mcp-apm detect", { timeout: 30_000 }, () => {
     })
   })
 
+  it("a bad flag value is a usage error: exit code 2, the flag named on stderr", async () => {
+    const r = await run("detect", "--window-size", "0", csv(isoSeries))
+    assert.strictEqual(r.status, 2)
+    assert.include(r.stderr, `--window-size: "0". Expected: a whole number >= 1`)
+    assert.strictEqual(r.stdout, "")
+  })
+
   it("has help", async () => {
     const help = (await run("detect", "--help")).stdout
     assert.include(help, "--sensitivity")

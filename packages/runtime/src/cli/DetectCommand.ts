@@ -98,10 +98,12 @@ const file = Argument.String("file").pipe(
 )
 const sensitivity = Flag.Finite("sensitivity").pipe(
   Flag.withDescription("higher flags less: the profile's score threshold times sensitivity / 2"),
+  Flag.filter((s) => s > 0, () => "a number greater than 0"),
   Flag.withDefault(defaultDetectorOptions.sensitivity)
 )
 const windowSize = Flag.Int("window-size").pipe(
   Flag.withDescription("the recent window judged for sustained shifts"),
+  Flag.filter((n) => n >= 1, () => "a whole number >= 1"),
   Flag.withDefault(defaultDetectorOptions.windowSize)
 )
 const profile = Flag.Literals("profile", ["metric", "latency"]).pipe(
@@ -119,12 +121,6 @@ export const detectCommand = Command.make(
   { file, sensitivity, windowSize, profile, strict },
   (config) =>
     Effect.gen(function*() {
-      if (!(config.sensitivity > 0)) {
-        return yield* new CsvSeriesError({ file: config.file, line: 0, reason: "--sensitivity must be > 0" })
-      }
-      if (config.windowSize < 1) {
-        return yield* new CsvSeriesError({ file: config.file, line: 0, reason: "--window-size must be >= 1" })
-      }
       const stdio = yield* Stdio.Stdio
       yield* detectStream(config).pipe(
         Stream.run(stdio.stdout()),
