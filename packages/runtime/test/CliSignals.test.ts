@@ -7,6 +7,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { existsSync, readFileSync } from "node:fs"
+import { connect } from "node:net"
 import { start, stackFrame } from "./support/cliProcess.ts"
 
 /** The operation names in the baseline file: present only if the shutdown wrote what the run learned. */
@@ -52,6 +53,28 @@ describe.concurrent("mcp-apm demo: signals and bounded runs", { timeout: 45_000 
     assert.strictEqual(r.code, 130, r.stderr)
     assert.include(savedOperations(demo.baselineFile), "model_router.route")
     assert.notMatch(r.stderr, stackFrame)
+  })
+
+  // A request that never finishes would hold the HTTP server's graceful close for its 20 s. The test's timeout
+  // is shorter than that from the signal on, however slow the start: a shutdown that waits for the peer fails it.
+  it("SIGTERM while a peer holds a half-sent request: exit 143 by APM_SHUTDOWN_TIMEOUT + 1 s", { timeout: 19_000 }, async () => {
+    const demo = start(["demo", "--duration", "600", "--port", "0"], { APM_SHUTDOWN_TIMEOUT: "1 second" })
+    const url = new URL(await demo.ready)
+    const peer = connect(Number(url.port), url.hostname)
+    peer.on("error", () => {})
+    await new Promise<void>((resolve) => peer.once("connect", resolve))
+    peer.write("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    await traced(url.origin)
+    demo.kill("SIGTERM")
+    const r = await demo.finished
+    peer.destroy()
+    assert.strictEqual(r.code, 143, r.stderr)
+    // either the deadline cut the wait short, or the server let go of the peer within the budget by itself
+    assert.isTrue(
+      r.stderr.includes("Shutdown still running 1s past APM_SHUTDOWN_TIMEOUT (1s): exiting now.") ||
+        existsSync(demo.baselineFile),
+      r.stderr
+    )
   })
 
   it("--duration bounds the run: exit code 0, the seed and the fault setting in the first line", async () => {

@@ -13,6 +13,8 @@ import { HttpServer } from "effect/http"
 import { NetAddress } from "effect/net"
 import * as McpWorkload from "../demo/McpWorkload.ts"
 import { McpServicesLive } from "../McpServicesLive.ts"
+import { RuntimeConfig } from "../RuntimeConfig.ts"
+import * as SignalExit from "./SignalExit.ts"
 import { UsageError } from "./UsageError.ts"
 
 const millis = (seconds: number) => `${(seconds * 1000).toFixed(1)} ms`
@@ -152,7 +154,13 @@ export const demoCommand = Command.make(
           // also when SIGINT or SIGTERM cut the run short
           Effect.ensuring(report)
         )
-      }).pipe(Effect.provide(McpServicesLive), Effect.provide(portOverride(options.port)))
+      }).pipe(
+        // a peer that holds a connection open must not hold the process past APM_SHUTDOWN_TIMEOUT
+        Effect.onInterrupt(() => Effect.flatMap(RuntimeConfig, ({ shutdownTimeout }) => SignalExit.deadline(shutdownTimeout))),
+        Effect.provide(McpServicesLive),
+        Effect.provide(RuntimeConfig.layerFromEnvironment),
+        Effect.provide(portOverride(options.port))
+      )
     })
 ).pipe(
   Command.withDescription("simulate the five MCP services under load, with a fault, and show what the APM finds")
