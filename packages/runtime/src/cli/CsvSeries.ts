@@ -16,9 +16,10 @@
  * A file is not trusted: a line longer than `maxLineLength` stops the read
  * with an error as soon as it is seen, so one runaway line (a binary file, a
  * missing newline) costs neither memory nor a crash, and an error never
- * quotes more than `maxEchoLength` characters of a line. Rows whose timestamp
- * goes back in time are counted, and an error under `strict`: the detector
- * reads rows in file order, so such a file is probably not what was meant.
+ * quotes more than `maxEchoLength` characters of a line. The first row whose
+ * timestamp goes back in time is kept for a warning, and is an error under
+ * `strict`: the detector reads rows in file order, so such a file is probably
+ * not what was meant.
  */
 import { Schema } from "effect"
 import { CliError } from "effect/cli"
@@ -39,8 +40,9 @@ export class CsvSeriesError extends Schema.TaggedError<CsvSeriesError>()("CsvSer
 }
 
 /**
- * The longest line read, in characters: a `timestamp,value` row is some
- * fifty characters long, so this leaves room for any real file.
+ * The longest line read, in characters (the `\r` of a CRLF line included): a
+ * `timestamp,value` row is some fifty characters long, so this leaves room
+ * for any real file.
  */
 export const maxLineLength = 1024
 
@@ -118,8 +120,6 @@ export class CsvSeriesReader {
   private previous: CsvRow | undefined
   /** The first row that went back in time, if any. */
   outOfOrder: OutOfOrder | undefined
-  /** How many rows went back in time. */
-  outOfOrderCount = 0
 
   constructor(file: string, options: { readonly strict?: boolean } = {}) {
     this.file = file
@@ -141,8 +141,7 @@ export class CsvSeriesReader {
     for (;;) {
       const newline = chunk.indexOf("\n", start)
       const end = newline === -1 ? chunk.length : newline
-      // + 1: the \r of a CRLF line does not count
-      if (this.partial.length + end - start > maxLineLength + 1) {
+      if (this.partial.length + end - start > maxLineLength) {
         return this.tooLong(this.partial + chunk.slice(start, start + maxEchoLength))
       }
       if (newline === -1) {
@@ -194,7 +193,6 @@ export class CsvSeriesReader {
       const backwards = `timestamp ${quote(timestamp)} is earlier than the row before it (${quote(this.previous.timestamp)})`
       if (this.strict) return this.error(`${backwards}; --strict wants rows in time order`)
       this.outOfOrder ??= { line: this.line, timestamp, previous: this.previous.timestamp }
-      this.outOfOrderCount++
     }
     this.previous = row
     return row
