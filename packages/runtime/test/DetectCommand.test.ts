@@ -35,8 +35,8 @@ const isoSeries = "timestamp,value\n" + values.map((v, i) => {
   return `${t},${v}`
 }).join("\n") + "\n"
 
-// each test starts Node and effect/cli (about a second on a busy machine)
-describe.concurrent("mcp-apm detect", { timeout: 30_000 }, () => {
+// each test starts Node and effect/cli: about a second, many more when other work shares the two cores
+describe.concurrent("mcp-apm detect", { timeout: 60_000 }, () => {
   it("writes one scored row per input row, matching the library's scores", async () => {
     const r = await run("detect", csv(isoSeries))
     assert.strictEqual(r.status, 0, r.stderr)
@@ -135,15 +135,6 @@ describe.concurrent("mcp-apm detect", { timeout: 30_000 }, () => {
       } finally {
         fs.unlinkSync(file)
       }
-    })
-
-    it("a long malformed value is quoted up to 200 characters, with its length", async () => {
-      const value = "9".repeat(300) + "z".repeat(300)
-      const file = csv(`timestamp,value\n2014-04-01 00:00:00,${value}\n`)
-      const r = await run("detect", file)
-      assert.notStrictEqual(r.status, 0)
-      assert.include(r.stderr, `${file}:2: bad value "${"9".repeat(200)}"... (600 characters): expected a number`)
-      assert.notInclude(r.stderr, "9".repeat(201))
     })
 
     const backwards = [
