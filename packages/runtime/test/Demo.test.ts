@@ -1,7 +1,7 @@
 /**
- * `npm start` (`mcp-apm demo`), run as the real program for its 20 seconds on
- * a free port: it serves, simulates the five services with a fault, finds
- * the fault and stops by itself.
+ * `npm start` (`mcp-apm demo`), run as the real program for its default 20
+ * seconds on a free port, with a fixed seed: it serves, simulates the five
+ * services with a fault, finds the fault and stops by itself.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { execFile } from "node:child_process"
@@ -15,11 +15,10 @@ describe("mcp-apm demo", () => {
   it("runs the five services with a fault, reports what it found and exits 0", async () => {
     const env = {
       ...process.env,
-      APM_HTTP_PORT: "0",
       APM_BASELINE_FILE: join(mkdtempSync(join(tmpdir(), "apm-demo-")), "baselines.json")
     }
     const { code, stdout } = await new Promise<{ code: number; stdout: string }>((resolve) => {
-      execFile(process.execPath, [bin, "demo", "--duration", "20"], { env, encoding: "utf8" }, (error, stdout) =>
+      execFile(process.execPath, [bin, "demo", "--port", "0", "--seed", "1"], { env, encoding: "utf8" }, (error, stdout) =>
         resolve({ code: error === null ? 0 : Number(error.code ?? 1), stdout }))
     })
     assert.strictEqual(code, 0)

@@ -10,6 +10,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import { StreamingDetector } from "@mcp-apm/core/StreamingDetector"
+import * as CliProcess from "./support/cliProcess.ts"
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/bin/mcp-apm.ts")
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mcp-apm-detect-"))
@@ -34,8 +35,8 @@ const isoSeries = "timestamp,value\n" + values.map((v, i) => {
   return `${t},${v}`
 }).join("\n") + "\n"
 
-// each test starts Node and effect/cli (about a second on a busy machine)
-describe.concurrent("mcp-apm detect", { timeout: 30_000 }, () => {
+// each test starts Node and effect/cli: about a second, many more when other work shares the two cores
+describe.concurrent("mcp-apm detect", { timeout: 60_000 }, () => {
   it("writes one scored row per input row, matching the library's scores", async () => {
     const r = await run("detect", csv(isoSeries))
     assert.strictEqual(r.status, 0, r.stderr)
@@ -117,10 +118,69 @@ describe.concurrent("mcp-apm detect", { timeout: 30_000 }, () => {
     })
   })
 
+  describe.concurrent("untrusted input", () => {
+    it("a 50 MB line: an error with the file and line, read in bounded memory, quoting at most 200 characters", async () => {
+      const file = path.join(dir, "long-line.csv")
+      const head = "timestamp,value\n2014-04-01 00:00:00,1\n"
+      fs.writeFileSync(file, Buffer.concat([Buffer.from(head), Buffer.alloc(50_000_000, "x"), Buffer.from("\n")]))
+      try {
+        // a heap smaller than the line: holding it would crash the process instead of reporting it
+        const r = await CliProcess.run(["detect", file], {}, ["--max-old-space-size=48"])
+        assert.strictEqual(r.code, 1, r.stderr)
+        assert.include(r.stderr, `${file}:3: line longer than 1024 characters, starting "${"x".repeat(200)}"...`)
+        assert.notInclude(r.stderr, "x".repeat(201))
+        assert.notMatch(r.stderr, CliProcess.stackFrame)
+        // the row before it is written, as a stream must
+        assert.strictEqual(r.stdout, "timestamp,value,anomaly_score,is_anomaly,severity\n2014-04-01 00:00:00,1,0,0,\n")
+      } finally {
+        fs.unlinkSync(file)
+      }
+    })
+
+    const backwards = [
+      "timestamp,value",
+      "2014-04-01 00:00:00,1",
+      "2014-04-01 00:10:00,2",
+      "2014-04-01 00:05:00,3",
+      "2014-04-01 00:01:00,4",
+      "2014-04-01 00:20:00,5"
+    ].join("\n") + "\n"
+
+    it("timestamps going back: one warning with the first such line; every row still scored", async () => {
+      const file = csv(backwards)
+      const r = await run("detect", file)
+      assert.strictEqual(r.status, 0, r.stderr)
+      assert.strictEqual(r.stdout.trimEnd().split("\n").length, 6)
+      const warnings = r.stderr.trimEnd().split("\n")
+      assert.strictEqual(warnings.length, 1)
+      assert.include(
+        warnings[0],
+        `${file}:4: warning: timestamp "2014-04-01 00:05:00" is earlier than the row before it ("2014-04-01 00:10:00")`
+      )
+      assert.include(warnings[0], "--strict")
+    })
+
+    it("--strict: timestamps going back are an error at the first such line", async () => {
+      const file = csv(backwards)
+      const r = await run("detect", "--strict", file)
+      assert.notStrictEqual(r.status, 0)
+      assert.include(r.stderr, `${file}:4: timestamp "2014-04-01 00:05:00" is earlier than the row before it`)
+      assert.strictEqual(r.stdout.trimEnd().split("\n").length, 3)
+    })
+  })
+
+  it("a bad flag value is a usage error: exit code 2, the flag named on stderr", async () => {
+    const r = await run("detect", "--window-size", "0", csv(isoSeries))
+    assert.strictEqual(r.status, 2)
+    assert.include(r.stderr, `--window-size: "0". Expected: a whole number >= 1`)
+    assert.strictEqual(r.stdout, "")
+  })
+
   it("has help", async () => {
     const help = (await run("detect", "--help")).stdout
     assert.include(help, "--sensitivity")
     assert.include(help, "--window-size")
     assert.include(help, "--profile")
+    assert.include(help, "--strict")
   })
 })

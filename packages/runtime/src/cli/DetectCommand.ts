@@ -9,15 +9,18 @@
  * Apm layer does.
  *
  * The file is streamed: read in chunks, split into lines, scored and written
- * chunk by chunk, so memory does not grow with the file. The first malformed
- * line stops the command with an error naming the file and the line; rows
- * before it have already been written, as a stream must.
+ * chunk by chunk, so memory does not grow with the file, nor with a line (one
+ * longer than `maxLineLength` is an error). The first malformed line stops
+ * the command with an error naming the file and the line; rows before it have
+ * already been written, as a stream must. Timestamps going back in time are a
+ * warning on stderr (the first such line), or with `--strict` an error.
  */
-import { Effect, FileSystem, Stdio, Stream } from "effect"
+import { Console, Effect, FileSystem, Stdio, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { defaultDetectorOptions, StreamingDetector } from "@mcp-apm/core/StreamingDetector"
 import type { DetectorProfileName } from "@mcp-apm/core/StreamingDetector"
-import { CsvSeriesError, CsvSeriesReader } from "./CsvSeries.ts"
+import { CsvSeriesError, CsvSeriesReader, quote } from "./CsvSeries.ts"
+import type { CsvRow } from "./CsvSeries.ts"
 
 export const OUTPUT_HEADER = "timestamp,value,anomaly_score,is_anomaly,severity"
 
@@ -26,20 +29,55 @@ export interface DetectConfig {
   readonly sensitivity: number
   readonly windowSize: number
   readonly profile: DetectorProfileName
+  readonly strict: boolean
 }
 
-/** The output CSV of a file, as a stream of text chunks (the header first). */
+/** A row of the output CSV. */
+const outputRow = (row: CsvRow, detector: StreamingDetector): string => {
+  const a = detector.assess(row.value)
+  return `${row.timestamp},${row.valueText},${a.score},${a.isAnomaly ? 1 : 0},${a.severity ?? ""}\n`
+}
+
+/**
+ * The output CSV of a file, as a stream of text chunks (the header first).
+ * The first row that goes back in time is reported on stderr as a warning
+ * (`strict`: an error).
+ */
 export const detectStream = (config: DetectConfig): Stream.Stream<string, CsvSeriesError, FileSystem.FileSystem> =>
   Stream.unwrap(Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const reader = new CsvSeriesReader(config.file)
-    let written = false
+    const reader = new CsvSeriesReader(config.file, { strict: config.strict })
     const detector = new StreamingDetector({
       sensitivity: config.sensitivity,
       windowSize: config.windowSize,
       profile: config.profile
     })
-    const rows = fs.stream(config.file).pipe(
+    let written = false
+    let warned = false
+    const warnOutOfOrder = Effect.suspend(() => {
+      const first = reader.outOfOrder
+      if (first === undefined || warned) return Effect.void
+      warned = true
+      return Console.error(
+        `${config.file}:${first.line}: warning: timestamp ${quote(first.timestamp)} is earlier than the row ` +
+          `before it (${quote(first.previous)}); rows are scored in file order (--strict makes this an error)`
+      )
+    })
+    // The header goes out with the first row (or at the end), so that a file failing at once writes nothing.
+    const output = (read: (onRow: (row: CsvRow) => void) => CsvSeriesError | undefined, last: boolean) =>
+      Stream.suspend(() => {
+        let out = ""
+        const error = read((row) => {
+          out += outputRow(row, detector)
+        })
+        if (!written && (out !== "" || (last && error === undefined))) {
+          out = `${OUTPUT_HEADER}\n${out}`
+          written = true
+        }
+        const rows = Stream.fromEffect(Effect.as(warnOutOfOrder, out))
+        return error === undefined ? rows : Stream.concat(rows, Stream.fail(error))
+      })
+    return fs.stream(config.file).pipe(
       Stream.mapError((e) =>
         new CsvSeriesError({
           file: config.file,
@@ -48,31 +86,11 @@ export const detectStream = (config: DetectConfig): Stream.Stream<string, CsvSer
         })
       ),
       Stream.decodeText,
-      Stream.splitLines,
-      // one effect per chunk of lines, not per line: the loop is plain code
-      Stream.mapArrayEffect((lines) =>
-        Effect.suspend(() => {
-          // the header goes out with the first row, so that a file failing at once writes nothing
-          let out = written ? "" : `${OUTPUT_HEADER}\n`
-          for (const line of lines) {
-            const row = reader.next(line)
-            if (row === undefined) continue
-            if (row instanceof CsvSeriesError) return Effect.fail(row)
-            const a = detector.assess(row.value)
-            out += `${row.timestamp},${row.valueText},${a.score},${a.isAnomaly ? 1 : 0},${a.severity ?? ""}\n`
-            written = true
-          }
-          return Effect.succeed([written ? out : ""])
-        })
-      ),
-      Stream.filter((chunk) => chunk.length > 0)
+      // one stream per chunk of text, not per line: the loop over its lines is plain code
+      Stream.flatMap((chunk) => output((onRow) => reader.feed(chunk, onRow), false)),
+      Stream.concat(output((onRow) => reader.end(onRow), true)),
+      Stream.filter((text) => text.length > 0)
     )
-    const finish = Stream.fromEffect(Effect.suspend(() => {
-      const error = reader.finish()
-      if (error !== undefined) return Effect.fail(error)
-      return Effect.succeed(written ? "" : `${OUTPUT_HEADER}\n`)
-    })).pipe(Stream.filter((chunk) => chunk.length > 0))
-    return rows.pipe(Stream.concat(finish))
   }))
 
 const file = Argument.String("file").pipe(
@@ -80,10 +98,12 @@ const file = Argument.String("file").pipe(
 )
 const sensitivity = Flag.Finite("sensitivity").pipe(
   Flag.withDescription("higher flags less: the profile's score threshold times sensitivity / 2"),
+  Flag.filter((s) => s > 0, () => "a number greater than 0"),
   Flag.withDefault(defaultDetectorOptions.sensitivity)
 )
 const windowSize = Flag.Int("window-size").pipe(
   Flag.withDescription("the recent window judged for sustained shifts"),
+  Flag.filter((n) => n >= 1, () => "a whole number >= 1"),
   Flag.withDefault(defaultDetectorOptions.windowSize)
 )
 const profile = Flag.Literals("profile", ["metric", "latency"]).pipe(
@@ -91,17 +111,16 @@ const profile = Flag.Literals("profile", ["metric", "latency"]).pipe(
   Flag.withDefault("metric")
 )
 
+const strict = Flag.Boolean("strict").pipe(
+  Flag.withDescription("fail on a row whose timestamp is earlier than the row before it (default: a warning)"),
+  Flag.withDefault(false)
+)
+
 export const detectCommand = Command.make(
   "detect",
-  { file, sensitivity, windowSize, profile },
+  { file, sensitivity, windowSize, profile, strict },
   (config) =>
     Effect.gen(function*() {
-      if (!(config.sensitivity > 0)) {
-        return yield* new CsvSeriesError({ file: config.file, line: 0, reason: "--sensitivity must be > 0" })
-      }
-      if (config.windowSize < 1) {
-        return yield* new CsvSeriesError({ file: config.file, line: 0, reason: "--window-size must be >= 1" })
-      }
       const stdio = yield* Stdio.Stdio
       yield* detectStream(config).pipe(
         Stream.run(stdio.stdout()),

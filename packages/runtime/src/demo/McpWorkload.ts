@@ -12,7 +12,7 @@ import {
   VerificationFeedbackApm,
   WorkflowOrchestratorApm
 } from "@mcp-apm/services"
-import { Duration, Effect, Option, Random } from "effect"
+import { Clock, Duration, Effect, Option, Random, Schedule } from "effect"
 
 /**
  * When the fault starts and how long it lasts, from the start of the run.
@@ -84,7 +84,9 @@ const planManagement = (faulty: Effect.Effect<boolean>) =>
       }),
       planId
     )
-    const failing = (yield* faulty) && (yield* chance(0.5))
+    // rolled whether or not the fault is on, so that the sequence of draws does not depend on timing
+    const roll = yield* chance(0.5)
+    const failing = (yield* faulty) && roll
     yield* plans.traceStorage(
       Effect.andThen(latency(8), failing ? Effect.fail(new StorageUnavailable("plan store timed out")) : Effect.void),
       "save"
@@ -135,31 +137,65 @@ const verificationFeedback = Effect.gen(function*() {
 })
 
 /**
- * Runs the five services in parallel loops until interrupted. Errors of the
- * simulated work are recorded by the APMs and then dropped, as a service
- * would answer them and go on.
+ * How the simulation runs: `rate` operations per second (each one request to
+ * one of the five services, model routing twice as often as the others), the
+ * fault if any, and the seed of every random choice.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface WorkloadOptions {
+  readonly rate: number
+  readonly fault: Option.Option<FaultSchedule>
+  readonly seed: number
+}
+
+/**
+ * Starts one operation every `1 / rate` seconds until interrupted, each in a
+ * fiber of its own, so a slowdown piles work up as it would in a service
+ * (an open workload) instead of slowing the arrivals down. Operation `i`
+ * draws from a generator seeded with the seed and `i`, so that the same seed
+ * makes the same choices however the concurrent operations interleave.
+ * Errors of the simulated work are recorded by the APMs and then dropped, as
+ * a service would answer them and go on.
  *
  * @category constructors
  * @since 0.1.0
  */
-export const run = (fault: FaultSchedule) =>
+export const run = (options: WorkloadOptions) =>
   Effect.gen(function*() {
-    const started = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
-    const faulty = Effect.clockWith((clock) =>
-      Effect.map(clock.currentTimeMillis, (now) => {
-        const elapsed = now - started
-        const start = Duration.toMillis(fault.start)
-        return elapsed >= start && elapsed < start + Duration.toMillis(fault.length)
-      })
-    )
-    const loop = <R>(work: Effect.Effect<void, unknown, R>, pauseMillis: number) =>
-      Effect.forever(Effect.andThen(Effect.ignore(work), Effect.sleep(pauseMillis)))
-    yield* Effect.all([
-      loop(modelRouter(faulty), 10),
-      loop(modelRouter(faulty), 15),
-      loop(planManagement(faulty), 20),
-      loop(gitWorktree, 30),
-      loop(workflowOrchestrator, 25),
-      loop(verificationFeedback, 40)
-    ], { concurrency: "unbounded", discard: true })
+    const started = yield* Clock.currentTimeMillis
+    const faulty = Option.match(options.fault, {
+      onNone: () => Effect.succeed(false),
+      onSome: (fault) =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          const elapsed = now - started
+          const start = Duration.toMillis(fault.start)
+          return elapsed >= start && elapsed < start + Duration.toMillis(fault.length)
+        })
+    })
+    const operations: ReadonlyArray<Effect.Effect<void, unknown, ServiceApms>> = [
+      modelRouter(faulty),
+      modelRouter(faulty),
+      planManagement(faulty),
+      gitWorktree,
+      workflowOrchestrator,
+      verificationFeedback
+    ]
+    let next = 0
+    const arrival = Effect.suspend(() => {
+      const operation = Effect.flatMap(
+        Random.nextIntBetween(0, operations.length, { halfOpen: true }),
+        (i) => Effect.ignore(operations[i]!)
+      )
+      return Effect.forkChild(Random.withSeed(operation, `${options.seed}/${next++}`))
+    })
+    yield* Effect.repeat(arrival, Schedule.fixed(Duration.millis(1000 / options.rate)))
   })
+
+type ServiceApms =
+  | ModelRouterApm.ModelRouterApm
+  | PlanManagementApm.PlanManagementApm
+  | GitWorktreeApm.GitWorktreeApm
+  | WorkflowOrchestratorApm.WorkflowOrchestratorApm
+  | VerificationFeedbackApm.VerificationFeedbackApm
