@@ -2,6 +2,7 @@
  * `npm run bench`: every benchmark, one after the other, in one process.
  */
 import { Effect } from "effect"
+import { runCliBench } from "./cli.ts"
 import { runDetectionBench } from "./detection/run.ts"
 import { runLatencyBench } from "./detection/latency.ts"
 import { exportResilience, printExportResilience } from "./export-resilience.ts"
@@ -13,5 +14,6 @@ printTraceOverhead(await Effect.runPromise(traceOverhead))
 printResourceOverhead(await Effect.runPromise(resourceOverhead))
 printInvalidObservations(await Effect.runPromise(invalidObservations))
 printExportResilience(await Effect.runPromise(exportResilience))
+await runCliBench()
 await runDetectionBench()
 runLatencyBench()
