@@ -1,0 +1,62 @@
+/**
+ * `/metrics` and `/api/apm` are rendered at most once per cache interval:
+ * within it every scraper gets the same rendering even though the counters
+ * moved; past it (on the TestClock) the next scrape renders afresh.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Apm } from "@mcp-apm/core"
+import { Effect, Metric } from "effect"
+import { TestClock } from "effect/testing"
+import { guardedServer, port } from "./support/http.ts"
+
+const scrape = (path: string) =>
+  Effect.flatMap(port, (p) => Effect.promise(() => fetch(`http://127.0.0.1:${p}${path}`).then((r) => r.text())))
+
+const operations = (metrics: string) => /apm_operations_total\{operation_name="cached_op"[^}]*\} (\d+)/.exec(metrics)?.[1]
+const total = (api: string) =>
+  (JSON.parse(api) as { summaries: Array<{ totalOperations: number }> }).summaries[0]?.totalOperations
+
+const traced = Apm.trace(Effect.void, "cached_op", "custom_operation")
+
+describe("HttpExpositionCache", () => {
+  it.effect("two scrapes within the interval get the same body though the counters moved", () =>
+    Effect.gen(function*() {
+      yield* traced
+      const first = yield* scrape("/metrics")
+      const firstApi = yield* scrape("/api/apm")
+      assert.strictEqual(operations(first), "1")
+      assert.strictEqual(total(firstApi), 1)
+      yield* traced
+      yield* TestClock.adjust("999 millis")
+      assert.strictEqual(yield* scrape("/metrics"), first)
+      assert.strictEqual(yield* scrape("/api/apm"), firstApi)
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual(operations(yield* scrape("/metrics")), "2")
+      assert.strictEqual(total(yield* scrape("/api/apm")), 2)
+    }).pipe(Effect.provide(guardedServer()), Effect.provideService(Metric.MetricRegistry, new Map())))
+
+  it.effect("concurrent scrapers past the interval all get one fresh rendering", () =>
+    Effect.gen(function*() {
+      yield* traced
+      yield* scrape("/metrics")
+      yield* traced
+      yield* TestClock.adjust("1 second")
+      const bodies = yield* Effect.all(Array.from({ length: 50 }, () => scrape("/metrics")), { concurrency: "unbounded" })
+      assert.strictEqual(new Set(bodies).size, 1)
+      assert.strictEqual(operations(bodies[0]!), "2")
+    }).pipe(Effect.provide(guardedServer()), Effect.provideService(Metric.MetricRegistry, new Map())))
+
+  it.effect("the interval is an option", () =>
+    Effect.gen(function*() {
+      yield* traced
+      const first = yield* scrape("/metrics")
+      yield* traced
+      yield* TestClock.adjust("9 seconds")
+      assert.strictEqual(yield* scrape("/metrics"), first)
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual(operations(yield* scrape("/metrics")), "2")
+    }).pipe(
+      Effect.provide(guardedServer({ cacheInterval: "10 seconds" })),
+      Effect.provideService(Metric.MetricRegistry, new Map())
+    ))
+})
