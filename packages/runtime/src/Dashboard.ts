@@ -16,6 +16,7 @@
 import { Apm } from "@mcp-apm/core"
 import { Duration, Effect, Layer } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
+import * as ExpositionCache from "./internal/expositionCache.ts"
 
 /**
  * Everything the page shows, as one JSON document.
@@ -137,12 +138,12 @@ export const pagePath = "/"
  */
 export const paths = [pagePath, "/api/apm"]
 
-const api = (cacheInterval: Duration.Input) =>
+const api = (interval: Duration.Input) =>
   HttpRouter.use(Effect.fnUntraced(function*(router) {
-    const rendered = yield* Effect.cachedWithTTL(
-      Effect.flatMap(snapshot, (data) => Effect.orDie(HttpServerResponse.json(data))),
-      cacheInterval
-    )
+    const rendered = yield* ExpositionCache.make(Effect.map(snapshot, (data) => JSON.stringify(data)), {
+      contentType: "application/json",
+      interval
+    })
     yield* router.add("GET", "/api/apm", rendered)
   }))
 

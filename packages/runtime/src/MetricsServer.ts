@@ -7,20 +7,22 @@
  * rendering it each on their own take the event loop from the application.
  * So `/metrics` and `/api/apm` are rendered at most once per `cacheInterval`
  * (1 s) and by one fiber at a time, however many scrapers ask: the others
- * get the same rendering.
+ * get the same rendering, gzipped once for those that accept it. The
+ * server opens no spans: a scrape is no operation of the application's.
  *
  * @since 0.1.0
  */
 import { NodeHttpServer } from "@effect/platform-node"
 import type { Apm } from "@mcp-apm/core"
-import { Duration, Effect, Layer, Option } from "effect"
+import { Duration, Effect, Function, Layer, Option } from "effect"
 import type { Redacted } from "effect"
-import { HttpRouter, HttpServerResponse } from "effect/http"
+import { HttpMiddleware, HttpRouter, HttpServerResponse } from "effect/http"
 import type { HttpServer, HttpServerError } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
 import { createServer } from "node:http"
 import * as Dashboard from "./Dashboard.ts"
 import * as HttpGuard from "./HttpGuard.ts"
+import * as ExpositionCache from "./internal/expositionCache.ts"
 import { RuntimeConfig } from "./RuntimeConfig.ts"
 
 /**
@@ -46,13 +48,12 @@ export interface Options extends RouteOptions {
 
 const defaultCacheInterval = Duration.seconds(1)
 
-const metrics = (cacheInterval: Duration.Input) =>
+const metrics = (interval: Duration.Input) =>
   HttpRouter.use(Effect.fnUntraced(function*(router) {
-    const exposition = yield* Effect.cachedWithTTL(
-      Effect.map(PrometheusMetrics.format(), (body) =>
-        HttpServerResponse.text(body, { contentType: "text/plain; version=0.0.4; charset=utf-8" })),
-      cacheInterval
-    )
+    const exposition = yield* ExpositionCache.make(PrometheusMetrics.format(), {
+      contentType: "text/plain; version=0.0.4; charset=utf-8",
+      interval
+    })
     yield* router.add("GET", "/metrics", exposition)
   }))
 
@@ -103,6 +104,8 @@ export const layerWith = (
   const guard = HttpGuard.layer({ host, token, allowedHosts: options.allowedHosts ?? [], paths, openPaths })
   const exposed = !HttpGuard.isLoopback(host) && Option.isNone(token)
   return HttpRouter.serve(Layer.merge(routes(options), guard), { disableLogger: true }).pipe(
+    // A scrape is no operation of the application's: no span, so no trace noise and no APM record of it.
+    Layer.provide(Layer.succeed(HttpMiddleware.TracerDisabledWhen)(Function.constTrue)),
     Layer.provideMerge(NodeHttpServer.layer(createServer, { host, port })),
     Layer.tap(() =>
       exposed

@@ -1,13 +1,15 @@
 /**
  * `/metrics` and `/api/apm` are rendered at most once per cache interval:
  * within it every scraper gets the same rendering even though the counters
- * moved; past it (on the TestClock) the next scrape renders afresh.
+ * moved; past it (on the TestClock) the next scrape renders afresh. Clients
+ * that accept gzip get the same document compressed.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Apm } from "@mcp-apm/core"
 import { Effect, Metric } from "effect"
 import { TestClock } from "effect/testing"
-import { guardedServer, port } from "./support/http.ts"
+import { acceptsGzip } from "../src/internal/expositionCache.ts"
+import { guardedServer, port, request } from "./support/http.ts"
 
 const scrape = (path: string) =>
   Effect.flatMap(port, (p) => Effect.promise(() => fetch(`http://127.0.0.1:${p}${path}`).then((r) => r.text())))
@@ -59,4 +61,33 @@ describe("HttpExpositionCache", () => {
       Effect.provide(guardedServer({ cacheInterval: "10 seconds" })),
       Effect.provideService(Metric.MetricRegistry, new Map())
     ))
+
+  it.effect("a client that accepts gzip gets the same document gzipped, one that does not gets it plain", () =>
+    Effect.gen(function*() {
+      yield* traced
+      const p = yield* port
+      for (const path of ["/metrics", "/api/apm"]) {
+        // fetch asks for gzip and inflates it
+        const compressed = yield* Effect.promise(() => fetch(`http://127.0.0.1:${p}${path}`))
+        assert.strictEqual(compressed.headers.get("content-encoding"), "gzip", path)
+        assert.strictEqual(compressed.headers.get("vary"), "accept-encoding")
+        const inflated = yield* Effect.promise(() => compressed.text())
+        const plain = yield* request(p, path)
+        assert.isUndefined(plain.headers["content-encoding"])
+        assert.strictEqual(plain.body, inflated, path)
+        const refused = yield* request(p, path, { headers: { "accept-encoding": "gzip;q=0, identity" } })
+        assert.isUndefined(refused.headers["content-encoding"])
+        assert.strictEqual(refused.body, inflated)
+      }
+    }).pipe(Effect.provide(guardedServer()), Effect.provideService(Metric.MetricRegistry, new Map())))
+
+  it.effect("Accept-Encoding: gzip, x-gzip and * admit gzip unless q=0", () =>
+    Effect.sync(() => {
+      for (const header of ["gzip", "deflate, gzip", "GZIP;q=0.5", "x-gzip", "*", "br;q=1, gzip;q=0.1"]) {
+        assert.isTrue(acceptsGzip(header), header)
+      }
+      for (const header of [undefined, "", "identity", "br, deflate", "gzip;q=0", "*;q=0"]) {
+        assert.isFalse(acceptsGzip(header), String(header))
+      }
+    }))
 })
