@@ -6,7 +6,9 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Apm } from "@mcp-apm/core"
-import { Effect, Metric } from "effect"
+import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
+import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
+import { Effect, Layer, Metric } from "effect"
 import { TestClock } from "effect/testing"
 import { acceptsGzip } from "../src/internal/expositionCache.ts"
 import { guardedServer, port, request } from "./support/http.ts"
@@ -90,4 +92,19 @@ describe("HttpExpositionCache", () => {
         assert.isFalse(acceptsGzip(header), String(header))
       }
     }))
+
+  it.live("a scrape opens no span: it is no operation of the application's", () => {
+    const memory = new InMemorySpanExporter()
+    const tracing = NodeSdk.layer(() => ({ spanProcessor: new SimpleSpanProcessor(memory) }))
+    return Effect.gen(function*() {
+      yield* traced
+      yield* scrape("/metrics")
+      yield* scrape("/api/apm")
+      yield* scrape("/health")
+      assert.deepStrictEqual(memory.getFinishedSpans().map((span) => span.name), ["cached_op"])
+    }).pipe(
+      Effect.provide(guardedServer().pipe(Layer.provideMerge(tracing))),
+      Effect.provideService(Metric.MetricRegistry, new Map())
+    )
+  })
 })
