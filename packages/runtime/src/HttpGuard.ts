@@ -23,6 +23,7 @@ import { Cause, Config, Effect, Option, Redacted, Result, Schema } from "effect"
 import { HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { NetAddress } from "effect/net"
 import { createHash, timingSafeEqual } from "node:crypto"
+import { lastMemo } from "./internal/lastMemo.ts"
 
 /**
  * @category models
@@ -103,12 +104,12 @@ const hostCheck = (options: Options): (header: string | undefined) => boolean =>
   if (wildcard && entries.length === 0) return () => true
   // A bound IP is an IP literal, answered below anyway.
   if (Option.isNone(boundIp) && !wildcard) entries.push({ name: bound, port: undefined })
-  return (header) => {
+  return lastMemo((header) => {
     if (header === undefined) return false
     const { name, port } = parseHost(header)
     return name === "localhost" || Option.isSome(ipOf(name)) ||
       entries.some((entry) => entry.name === name && (entry.port === undefined || entry.port === (port ?? "80")))
-  }
+  })
 }
 
 const digest = (text: string) => createHash("sha256").update(text).digest()

@@ -11,6 +11,7 @@ import { Duration, Effect } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import { promisify } from "node:util"
 import { gzip } from "node:zlib"
+import { lastMemo } from "./lastMemo.ts"
 
 const gzipAsync = promisify(gzip)
 
@@ -29,8 +30,9 @@ const vary = { vary: "accept-encoding" }
 export const make = <E, R>(
   render: Effect.Effect<string, E, R>,
   options: { readonly contentType: string; readonly interval: Duration.Input }
-): Effect.Effect<Effect.Effect<HttpServerResponse.HttpServerResponse, E, R | HttpServerRequest.HttpServerRequest>> =>
-  Effect.map(
+): Effect.Effect<Effect.Effect<HttpServerResponse.HttpServerResponse, E, R | HttpServerRequest.HttpServerRequest>> => {
+  const gzipAccepted = lastMemo(acceptsGzip)
+  return Effect.map(
     Effect.cachedWithTTL(
       Effect.flatMap(render, (body) =>
         Effect.map(Effect.promise(() => gzipAsync(body)), (compressed) => ({
@@ -44,5 +46,6 @@ export const make = <E, R>(
     ),
     (rendering) =>
       Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
-        Effect.map(rendering, (r) => acceptsGzip(request.headers["accept-encoding"]) ? r.gzip : r.plain))
+        Effect.map(rendering, (r) => gzipAccepted(request.headers["accept-encoding"]) ? r.gzip : r.plain))
   )
+}
