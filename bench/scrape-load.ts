@@ -18,7 +18,7 @@
  * `node bench/scrape-load.ts`
  */
 import { Apm, ApmConfig } from "@mcp-apm/core"
-import { Duration, Effect, Fiber, Layer, Option } from "effect"
+import { Duration, Effect, Fiber, Layer, Metric, Option } from "effect"
 import { HttpServer } from "effect/http"
 import { NetAddress } from "effect/net"
 import { spawn } from "node:child_process"
@@ -98,9 +98,14 @@ const work = Effect.sync(() => {
   return x
 }).pipe(Effect.andThen(Effect.sleep("2 millis")))
 
+// apm_anomalies_total, summed over its series: every flagged observation, however the records merge.
 const anomalyCount = Effect.map(
-  Apm.recentAnomalies(10_000),
-  (anomalies) => anomalies.reduce((sum, anomaly) => sum + anomaly.count, 0)
+  Metric.snapshot,
+  (metrics) =>
+    metrics.reduce(
+      (sum, metric) => metric.id === "apm_anomalies_total" ? sum + Number((metric.state as { count: number }).count) : sum,
+      0
+    )
 )
 
 const directory = mkdtempSync(join(tmpdir(), "apm-scrape-load-"))
