@@ -6,11 +6,17 @@
  * so the page only ever puts them in the DOM as text, never as HTML, and a
  * Content-Security-Policy forbids any other script.
  *
+ * When `APM_HTTP_TOKEN` guards the API, the page (which holds no data)
+ * asks for the token once and keeps it in `sessionStorage`, for this tab
+ * only, sending it as an `Authorization` header: never in a URL, where
+ * history, logs and `Referer` would keep it.
+ *
  * @since 0.1.0
  */
 import { Apm } from "@mcp-apm/core"
-import { Effect, Layer } from "effect"
+import { Duration, Effect, Layer } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
+import * as ExpositionCache from "./internal/expositionCache.ts"
 
 /**
  * Everything the page shows, as one JSON document.
@@ -29,6 +35,26 @@ export const snapshot = Effect.gen(function*() {
 
 const script = `
 const $ = (id) => document.getElementById(id)
+const tokenKey = "mcp-apm-token"
+let asking = false
+function authorization() {
+  const token = sessionStorage.getItem(tokenKey)
+  return token === null ? {} : { authorization: "Bearer " + token }
+}
+function ask(message) {
+  asking = true
+  $("login-message").textContent = message
+  $("login").hidden = false
+  $("token").focus()
+}
+$("login").addEventListener("submit", (event) => {
+  event.preventDefault()
+  sessionStorage.setItem(tokenKey, $("token").value)
+  $("token").value = ""
+  $("login").hidden = true
+  asking = false
+  refresh()
+})
 const ms = (s) => (s * 1000).toFixed(1) + " ms"
 function row(cells, cls) {
   const tr = document.createElement("tr")
@@ -38,8 +64,17 @@ function row(cells, cls) {
 }
 function fill(id, rows) { const body = $(id); body.replaceChildren(...rows) }
 async function refresh() {
+  if (asking) return
   try {
-    const data = await (await fetch("/api/apm", { cache: "no-store" })).json()
+    const response = await fetch("/api/apm", { cache: "no-store", headers: authorization() })
+    if (response.status === 401) {
+      const refused = sessionStorage.getItem(tokenKey) !== null
+      sessionStorage.removeItem(tokenKey)
+      ask(refused ? "The token was refused. APM_HTTP_TOKEN:" : "This dashboard needs APM_HTTP_TOKEN:")
+      return
+    }
+    if (!response.ok) throw new Error("HTTP " + response.status)
+    const data = await response.json()
     const ops = [...data.summaries].sort((a, b) => b.p95Duration - a.p95Duration)
     fill("operations", ops.map((s) => row([s.operationName, s.operationType, s.totalOperations,
       (s.successRate * 100).toFixed(1) + "%", ms(s.p50Duration), ms(s.p95Duration), ms(s.p99Duration), s.slowCount],
@@ -69,6 +104,8 @@ th { background: #eef1f6; font-weight: 600 } td:nth-child(n+3) { font-variant-nu
 </style></head>
 <body>
 <h1>mcp-apm</h1><div id="status">loading</div>
+<form id="login" hidden><label for="token" id="login-message"></label>
+<input id="token" type="password" autocomplete="current-password" required> <button>open</button></form>
 <h2>Insights</h2>
 <table><thead><tr><th>severity</th><th>what</th><th>what to do</th></tr></thead><tbody id="insights"></tbody></table>
 <h2>Anomalies</h2>
@@ -80,23 +117,49 @@ th { background: #eef1f6; font-weight: 600 } td:nth-child(n+3) { font-variant-nu
 `
 
 const scriptHash = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(script))
-const contentSecurityPolicy = `default-src 'none'; connect-src 'self'; style-src 'unsafe-inline'; script-src 'sha256-${
+// form-action 'none': were the script to fail, the login form still cannot put the token in a URL.
+const contentSecurityPolicy = `default-src 'none'; connect-src 'self'; style-src 'unsafe-inline'; form-action 'none'; script-src 'sha256-${
   Buffer.from(scriptHash).toString("base64")
 }'`
 
 /**
- * The routes of the dashboard.
+ * The page's path.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const pagePath = "/"
+
+/**
+ * The paths the dashboard serves.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const paths = [pagePath, "/api/apm"]
+
+const api = (interval: Duration.Input) =>
+  HttpRouter.use(Effect.fnUntraced(function*(router) {
+    const rendered = yield* ExpositionCache.make(Effect.map(snapshot, (data) => JSON.stringify(data)), {
+      contentType: "application/json",
+      interval
+    })
+    yield* router.add("GET", "/api/apm", rendered)
+  }))
+
+/**
+ * The routes of the dashboard; `/api/apm` is rendered at most once per
+ * `cacheInterval`, however many pollers ask.
  *
  * @category layers
  * @since 0.1.0
  */
-export const routes = Layer.mergeAll(
-  HttpRouter.add(
-    "GET",
-    "/",
-    HttpServerResponse.html(page).pipe(
-      HttpServerResponse.setHeaders({ "content-security-policy": contentSecurityPolicy, "x-content-type-options": "nosniff" })
-    )
-  ),
-  HttpRouter.add("GET", "/api/apm", Effect.flatMap(snapshot, (data) => HttpServerResponse.json(data)))
-)
+export const routes = (options: { readonly cacheInterval: Duration.Input }) =>
+  Layer.mergeAll(
+    HttpRouter.add(
+      "GET",
+      pagePath,
+      HttpServerResponse.html(page).pipe(HttpServerResponse.setHeaders({ "content-security-policy": contentSecurityPolicy }))
+    ),
+    api(options.cacheInterval)
+  )

@@ -1,39 +1,133 @@
 /**
  * The HTTP server of the runtime: `GET /metrics` in the Prometheus text
  * format, `GET /health` and the dashboard (`GET /`, `GET /api/apm`), on
- * `RuntimeConfig`'s host and port.
+ * `RuntimeConfig`'s host and port, behind `HttpGuard`.
+ *
+ * A scrape renders every series of the registry; two hundred scrapers
+ * rendering it each on their own take the event loop from the application.
+ * So `/metrics` and `/api/apm` are rendered at most once per `cacheInterval`
+ * (1 s) and by one fiber at a time, however many scrapers ask: the others
+ * get the same rendering, gzipped once for those that accept it. The
+ * server opens no spans: a scrape is no operation of the application's.
  *
  * @since 0.1.0
  */
 import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
-import { HttpRouter, HttpServerResponse } from "effect/http"
+import type { Apm } from "@mcp-apm/core"
+import { Duration, Effect, Function, Layer, Option } from "effect"
+import type { Redacted } from "effect"
+import { HttpMiddleware, HttpRouter, HttpServerResponse } from "effect/http"
+import type { HttpServer, HttpServerError } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
 import { createServer } from "node:http"
 import * as Dashboard from "./Dashboard.ts"
+import * as HttpGuard from "./HttpGuard.ts"
+import * as ExpositionCache from "./internal/expositionCache.ts"
 import { RuntimeConfig } from "./RuntimeConfig.ts"
 
 /**
- * The routes, without a server.
+ * @category models
+ * @since 0.1.0
+ */
+export interface RouteOptions {
+  /** How long a rendering of `/metrics` or `/api/apm` is served again; 1 second by default. */
+  readonly cacheInterval?: Duration.Input | undefined
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options extends RouteOptions {
+  readonly host: string
+  /** 0 picks a free port. */
+  readonly port: number
+  readonly token: Option.Option<Redacted.Redacted<string>>
+  readonly allowedHosts?: ReadonlyArray<string> | undefined
+}
+
+const defaultCacheInterval = Duration.seconds(1)
+
+const metrics = (interval: Duration.Input) =>
+  HttpRouter.use(Effect.fnUntraced(function*(router) {
+    const exposition = yield* ExpositionCache.make(PrometheusMetrics.format(), {
+      contentType: "text/plain; version=0.0.4; charset=utf-8",
+      interval
+    })
+    yield* router.add("GET", "/metrics", exposition)
+  }))
+
+/**
+ * The paths served, for `HttpGuard`.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const paths = ["/metrics", "/health", ...Dashboard.paths]
+
+/**
+ * Served without the token: `/health` for probes, and the dashboard's page,
+ * a static shell with no data that asks for the token itself.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const openPaths = ["/health", Dashboard.pagePath]
+
+/**
+ * The routes, without a server or guard.
  *
  * @category layers
  * @since 0.1.0
  */
-export const routes = Layer.mergeAll(
-  PrometheusMetrics.layerHttp(),
-  HttpRouter.add("GET", "/health", HttpServerResponse.text("ok")),
-  Dashboard.routes
-)
+export const routes = (options: RouteOptions = {}) => {
+  const cacheInterval = options.cacheInterval ?? defaultCacheInterval
+  return Layer.mergeAll(
+    metrics(cacheInterval),
+    HttpRouter.add("GET", "/health", HttpServerResponse.text("ok")),
+    Dashboard.routes({ cacheInterval })
+  )
+}
 
 /**
- * Serves `routes` on a Node HTTP server bound to the configured address.
+ * Serves the guarded routes on a Node HTTP server bound to `host` and
+ * `port`. An address other than loopback without a token logs a Warning at
+ * start-up: the whole network can then read the application's operations.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerWith = (
+  options: Options
+): Layer.Layer<HttpServer.HttpServer, HttpServerError.ServeError, Apm.Apm> => {
+  const { host, port, token } = options
+  const guard = HttpGuard.layer({ host, token, allowedHosts: options.allowedHosts ?? [], paths, openPaths })
+  const exposed = !HttpGuard.isLoopback(host) && Option.isNone(token)
+  return HttpRouter.serve(Layer.merge(routes(options), guard), { disableLogger: true }).pipe(
+    // A scrape is no operation of the application's: no span, so no trace noise and no APM record of it.
+    Layer.provide(Layer.succeed(HttpMiddleware.TracerDisabledWhen)(Function.constTrue)),
+    Layer.provideMerge(NodeHttpServer.layer(createServer, { host, port })),
+    Layer.tap(() =>
+      exposed
+        ? Effect.logWarning(
+          `APM_HTTP_HOST=${host} is not a loopback address and APM_HTTP_TOKEN is not set: ` +
+            "anyone who can reach this port reads /metrics and the dashboard"
+        )
+        : Effect.void
+    )
+  )
+}
+
+/**
+ * `layerWith` configured by `RuntimeConfig` and `APM_HTTP_ALLOWED_HOSTS`.
  *
  * @category layers
  * @since 0.1.0
  */
 export const layer = Layer.unwrap(
-  Effect.map(RuntimeConfig, ({ host, port }) =>
-    HttpRouter.serve(routes, { disableLogger: true }).pipe(
-      Layer.provideMerge(NodeHttpServer.layer(createServer, { host, port }))
-    ))
+  Effect.gen(function*() {
+    const { host, port, httpToken } = yield* RuntimeConfig
+    const allowedHosts = yield* HttpGuard.allowedHostsConfig
+    return layerWith({ host, port, token: httpToken, allowedHosts })
+  })
 )

@@ -1,16 +1,18 @@
 /**
  * A real Prometheus server (Debian's package, which CI installs) scrapes
- * ApmLive's /metrics on 127.0.0.1 and loads the generated rules: what a
- * fleet deployment does, end to end.
+ * ApmLive's /metrics on 127.0.0.1, guarded by APM_HTTP_TOKEN (Prometheus
+ * sends it as a bearer token, and takes the exposition gzipped), and loads
+ * the generated rules: what a fleet deployment does, end to end.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Apm } from "@mcp-apm/core"
-import { Effect, Metric, Schedule } from "effect"
+import { Apm, ApmConfig } from "@mcp-apm/core"
+import { Duration, Effect, Metric, Option, Redacted, Schedule } from "effect"
 import { spawn } from "node:child_process"
 import { existsSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { join } from "node:path"
-import { baseUrl, liveStack, temporaryDirectory } from "./support/live.ts"
+import { ApmLiveStack, RuntimeConfig } from "../src/index.ts"
+import { baseUrl, temporaryDirectory } from "./support/live.ts"
 
 const prometheus = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"].find(existsSync)
 const rules = join(import.meta.dirname, "../../../monitoring/prometheus-rules.yml")
@@ -36,7 +38,19 @@ const eventually = <A, E>(effect: Effect.Effect<A, E>) =>
   Effect.retry(effect, { schedule: Schedule.spaced("250 millis"), times: 160 })
 
 const dir = temporaryDirectory("apm-prometheus")
-const live = liveStack("apm-prometheus-test", dir)
+const token = "prometheus-scrape-token"
+const live = ApmLiveStack.make(
+  ApmConfig.ApmConfig.layer(),
+  RuntimeConfig.layer({
+    host: "127.0.0.1",
+    port: 0,
+    serviceName: "apm-prometheus-test",
+    baselineFile: join(dir, "baselines.json"),
+    profileDirectory: Option.none(),
+    httpToken: Option.some(Redacted.make(token)),
+    shutdownTimeout: Duration.seconds(3)
+  })
+)
 
 describe("Prometheus", () => {
   it.live.skipIf(prometheus === undefined && process.env["CI"] === undefined)(
@@ -51,7 +65,11 @@ describe("Prometheus", () => {
         writeFileSync(config, JSON.stringify({
           global: { scrape_interval: "1s", evaluation_interval: "1s" },
           rule_files: [rules],
-          scrape_configs: [{ job_name: "mcp-apm", static_configs: [{ targets: [target] }] }]
+          scrape_configs: [{
+            job_name: "mcp-apm",
+            authorization: { type: "Bearer", credentials: token },
+            static_configs: [{ targets: [target] }]
+          }]
         }))
         yield* Effect.acquireRelease(
           Effect.sync(() =>
