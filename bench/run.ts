@@ -7,6 +7,7 @@ import { runDetectionBench } from "./detection/run.ts"
 import { runLatencyBench } from "./detection/latency.ts"
 import { exportResilience, printExportResilience } from "./export-resilience.ts"
 import { invalidObservations, printInvalidObservations } from "./invalid-observations.ts"
+import { printScrapeLoad, scrapeLoad } from "./scrape-load.ts"
 import { printResourceOverhead, resourceOverhead } from "./resource-overhead.ts"
 import { printTraceOverhead, traceOverhead } from "./trace-overhead.ts"
 
@@ -15,5 +16,6 @@ printResourceOverhead(await Effect.runPromise(resourceOverhead))
 printInvalidObservations(await Effect.runPromise(invalidObservations))
 printExportResilience(await Effect.runPromise(exportResilience))
 await runCliBench()
+printScrapeLoad(await Effect.runPromise(scrapeLoad))
 await runDetectionBench()
 runLatencyBench()

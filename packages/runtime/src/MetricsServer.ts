@@ -44,6 +44,12 @@ export interface Options extends RouteOptions {
   readonly port: number
   readonly token: Option.Option<Redacted.Redacted<string>>
   readonly allowedHosts?: ReadonlyArray<string> | undefined
+  /**
+   * How long closing waits for open requests (Node's default wait is 20 s):
+   * a scraper holding a connection must not hold the process past its
+   * shutdown timeout.
+   */
+  readonly closeTimeout?: Duration.Input | undefined
 }
 
 const defaultCacheInterval = Duration.seconds(1)
@@ -106,7 +112,9 @@ export const layerWith = (
   return HttpRouter.serve(Layer.merge(routes(options), guard), { disableLogger: true }).pipe(
     // A scrape is no operation of the application's: no span, so no trace noise and no APM record of it.
     Layer.provide(Layer.succeed(HttpMiddleware.TracerDisabledWhen)(Function.constTrue)),
-    Layer.provideMerge(NodeHttpServer.layer(createServer, { host, port })),
+    Layer.provideMerge(
+      NodeHttpServer.layer(createServer, { host, port, gracefulShutdownTimeout: options.closeTimeout ?? "1 second" })
+    ),
     Layer.tap(() =>
       exposed
         ? Effect.logWarning(
@@ -126,8 +134,10 @@ export const layerWith = (
  */
 export const layer = Layer.unwrap(
   Effect.gen(function*() {
-    const { host, port, httpToken } = yield* RuntimeConfig
+    const { host, port, httpToken, shutdownTimeout } = yield* RuntimeConfig
     const allowedHosts = yield* HttpGuard.allowedHostsConfig
-    return layerWith({ host, port, token: httpToken, allowedHosts })
+    // A third of the budget: span export and the baseline file share the rest.
+    const closeTimeout = Duration.times(shutdownTimeout, 1 / 3)
+    return layerWith({ host, port, token: httpToken, allowedHosts, closeTimeout })
   })
 )
