@@ -90,3 +90,13 @@ export interface PerformanceMetrics extends Schema.Schema.Type<typeof Performanc
  * @since 0.1.0
  */
 export const maxErrorMessageLength = 512
+
+/**
+ * Operation names longer than this fold into the overflow operation: a name
+ * is a metric label value, and one built from a payload would make every
+ * scrape carry it.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const maxOperationNameLength = 256
