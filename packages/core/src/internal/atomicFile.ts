@@ -44,9 +44,13 @@ const bounded = (operation: string, timeout: Duration.Duration) =>
       orElse: () => Effect.fail(new FileFailure({ operation, reason: `no answer in ${Duration.format(timeout)}` }))
     }),
     Effect.mapError((error) =>
-      error._tag === "FileFailure" ? error : new FileFailure({ operation, reason: error.message })
+      error._tag === "FileFailure" ? error : new FileFailure({ operation, reason: describe(error) })
     )
   )
+
+// The system's own message ("ENOSPC: no space left on device, write") says more than the portable reason ("Unknown").
+const describe = (error: PlatformError): string =>
+  error.reason._tag !== "BadArgument" && error.reason.cause instanceof Error ? error.reason.cause.message : error.message
 
 /**
  * The file's text, `undefined` when there is no file. Refused when it is not a
