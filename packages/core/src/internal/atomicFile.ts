@@ -11,7 +11,7 @@
  *
  * @internal
  */
-import { Clock, Data, Duration, Effect, FileSystem, Option, Path, Random } from "effect"
+import { Clock, Data, Duration, Effect, Exit, FileSystem, Option, Path, Random } from "effect"
 import type { PlatformError } from "effect/PlatformError"
 
 /** @internal */
@@ -120,7 +120,7 @@ const temporarySuffix = ".tmp"
 /**
  * Replaces `file` with `text` (mode 0600) through a temporary file in the
  * same directory, renamed over it, so that a reader sees the old or the new
- * content, never a mix. A failed write removes its temporary file.
+ * content, never a mix. A failed or interrupted write removes its temporary file.
  *
  * @internal
  */
@@ -137,8 +137,11 @@ export const write = Effect.fnUntraced(function*(file: string, text: string, opt
   yield* fs.writeFileString(temporary, text, { flag: "wx", mode: 0o600 }).pipe(
     bounded(`write ${temporary}`, options.timeout),
     Effect.andThen(fs.rename(temporary, file).pipe(bounded(`rename ${temporary} to ${file}`, options.timeout))),
-    Effect.tapError(() =>
-      fs.remove(temporary, { force: true }).pipe(bounded(`remove ${temporary}`, options.timeout), Effect.ignore)
+    // On interruption too: the periodic save is interrupted mid-write when the store shuts down.
+    Effect.onExit((exit) =>
+      Exit.isSuccess(exit)
+        ? Effect.void
+        : fs.remove(temporary, { force: true }).pipe(bounded(`remove ${temporary}`, options.timeout), Effect.ignore)
     )
   )
 })
