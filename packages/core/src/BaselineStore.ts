@@ -322,6 +322,12 @@ const every = (options: ApmOptions, task: Effect.Effect<void>) =>
     ))
     : Effect.void
 
+const inMemory = Effect.fnUntraced(function*(options: ApmOptions) {
+  const store = make(options)
+  yield* every(options, store.refresh)
+  return store
+})
+
 /**
  * The in-memory store over the `ApmConfig` in context, refreshed every
  * `baselineUpdateInterval` by a fiber that stops with the layer.
@@ -331,12 +337,7 @@ const every = (options: ApmOptions, task: Effect.Effect<void>) =>
  */
 export const layer: Layer.Layer<BaselineStore, never, ApmConfig> = Layer.effect(
   BaselineStore,
-  Effect.gen(function*() {
-    const options = yield* ApmConfig
-    const store = make(options)
-    yield* every(options, store.refresh)
-    return store
-  })
+  Effect.flatMap(ApmConfig, inMemory)
 )
 
 /**
@@ -433,11 +434,7 @@ export const layerPersistent = (
           Effect.as(log.warn("use", `Baselines will not be kept across restarts: ${error.message}`, { file }), false)
         )
       )
-      if (!replaceable) {
-        const store = make(options)
-        yield* every(options, store.refresh)
-        return store
-      }
+      if (!replaceable) return yield* inMemory(options)
       yield* AtomicFile.removeLeftovers(file, leftoverAge, files).pipe(
         Effect.catch((error) => log.warn("leftovers", `Could not remove old temporary baseline files: ${error.message}`))
       )

@@ -168,10 +168,15 @@ export const removeLeftovers = Effect.fnUntraced(
     for (const name of names) {
       if (!name.startsWith(prefix) || !name.endsWith(temporarySuffix)) continue
       const leftover = path.join(directory, name)
-      const info = yield* fs.stat(leftover).pipe(bounded(`stat ${leftover}`, options.timeout))
-      const modified = Option.match(info.mtime, { onNone: () => 0, onSome: (date) => date.getTime() })
-      if (info.type !== "File" || now - modified < Duration.toMillis(staleAfter)) continue
-      yield* fs.remove(leftover).pipe(bounded(`remove ${leftover}`, options.timeout))
+      // Another process starting at the same moment may remove it first.
+      const info = yield* statIfAny(fs, leftover, options)
+      if (Option.isNone(info) || info.value.type !== "File") continue
+      const modified = Option.match(info.value.mtime, { onNone: () => 0, onSome: (date) => date.getTime() })
+      if (now - modified < Duration.toMillis(staleAfter)) continue
+      yield* fs.remove(leftover).pipe(
+        Effect.catchIf(isReason("NotFound"), () => Effect.void),
+        bounded(`remove ${leftover}`, options.timeout)
+      )
       removed++
     }
     return removed
