@@ -117,6 +117,16 @@ const decodeEnvelope = Schema.decodeUnknownEffect(
 )
 const decodeOperation = Schema.decodeUnknownResult(BaselineOperation)
 
+const conflictOf = (operation: BaselineOperation, seen: ReadonlySet<string>): string | undefined => {
+  if (seen.has(operation.operationName)) return "a second entry of the same operation"
+  const baseline = operation.baseline
+  if (
+    baseline !== undefined &&
+    (baseline.operationName !== operation.operationName || baseline.operationType !== operation.operationType)
+  ) return "a baseline of another operation"
+  return undefined
+}
+
 /**
  * A snapshot decoded entry by entry: the valid operations, and how many were
  * dropped (invalid, a duplicate name, a baseline of another operation) with
@@ -135,20 +145,12 @@ export const decodeSnapshot = (text: string): Effect.Effect<
     let firstProblem: string | undefined
     for (const [index, entry] of envelope.operations.entries()) {
       const decoded = decodeOperation(entry)
-      const problem = Result.isFailure(decoded)
-        ? decoded.failure.message
-        : names.has(decoded.success.operationName)
-        ? "a second entry of the same operation"
-        : decoded.success.baseline !== undefined &&
-            (decoded.success.baseline.operationName !== decoded.success.operationName ||
-              decoded.success.baseline.operationType !== decoded.success.operationType)
-        ? "a baseline of another operation"
-        : undefined
+      const problem = Result.isFailure(decoded) ? decoded.failure.message : conflictOf(decoded.success, names)
       if (problem === undefined && Result.isSuccess(decoded)) {
         names.add(decoded.success.operationName)
         operations.push(decoded.success)
       } else {
-        firstProblem ??= `operations[${index}]: ${problem}`
+        firstProblem ??= `operations[${index}]: ${problem?.replaceAll(/\s+/g, " ")}`
       }
     }
     return {
