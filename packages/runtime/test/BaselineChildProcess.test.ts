@@ -15,15 +15,24 @@ interface Outcome {
   readonly warnings: ReadonlyArray<string>
 }
 
-/** Runs the fixture service in its own `node` process to its end; killed if it is still running after 25 s. */
-const runFixture = (env: Record<string, string>) =>
+/**
+ * Runs the fixture service in its own `node` process to its end; killed if it
+ * is still running after 25 s. With `terminateAfter`, sent SIGTERM that many
+ * milliseconds after its server is listening.
+ */
+const runFixture = (env: Record<string, string>, terminateAfter?: number) =>
   Effect.callback<Outcome>((resume) => {
     const child = spawn(process.execPath, [fixture], {
       env: { ...process.env, APM_HTTP_PORT: "0", ...env },
       stdio: ["ignore", "pipe", "pipe"]
     })
     let output = ""
-    child.stdout.on("data", (chunk) => (output += chunk))
+    child.stdout.on("data", (chunk) => {
+      output += chunk
+      if (terminateAfter !== undefined && String(chunk).includes("Listening")) {
+        setTimeout(() => child.kill("SIGTERM"), terminateAfter)
+      }
+    })
     child.stderr.on("data", (chunk) => (output += chunk))
     const guard = setTimeout(() => child.kill("SIGKILL"), 25_000)
     child.on("exit", (code, signal) => {
@@ -80,4 +89,15 @@ describe("BaselineStore in a real process", () => {
       assert.strictEqual(dropped, 0)
       assert.isDefined(snapshot.operations.find((operation) => operation.operationName === "fixture_work")?.baseline)
     }), 60_000)
+
+  it.live("SIGTERM: the process still saves what it learned on its way out", () =>
+    Effect.gen(function*() {
+      const file = join(mkdtempSync(join(tmpdir(), "apm-baselines-sigterm-")), "baselines.json")
+      const { signal, warnings } = yield* runFixture({ APM_BASELINE_FILE: file, FIXTURE_OPERATIONS: "1000000" }, 300)
+      assert.strictEqual(signal, null, "ended by itself, not killed")
+      assert.deepStrictEqual(warnings, [])
+      const { snapshot } = yield* BaselineStore.decodeSnapshot(readFileSync(file, "utf8"))
+      const work = snapshot.operations.find((operation) => operation.operationName === "fixture_work")
+      assert.isAbove(work?.samples.length ?? 0, 0)
+    }), 30_000)
 })
