@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Option } from "effect"
 import { TestClock } from "effect/testing"
-import { Apm, ApmConfig, ApmTesting, BaselineStore } from "../src/index.ts"
+import { Apm, ApmConfig, ApmTesting, BaselineStore, OperationType, PerformanceMetrics } from "../src/index.ts"
 import { record } from "./support/records.ts"
 
 const options = (overrides: Partial<ApmConfig.ApmOptions> = {}) =>
@@ -31,11 +31,62 @@ describe("BaselineStore", () => {
     assert.deepStrictEqual(store.recentDurations("q", 3), [22, 23, 24])
   })
 
-  it("is bounded: past the operation cap, new operations get no window", () => {
+  it("is bounded: past the operation cap, the least recently seen operation gives way", () => {
     const store = BaselineStore.make(options({ maxOperations: 3 }))
-    for (let i = 0; i < 1000; i++) store.observe(record(`op-${i}`, 1))
-    const known = Array.from({ length: 1000 }, (_, i) => store.recentDurations(`op-${i}`, 1).length)
-    assert.isAtMost(known.reduce((a, b) => a + b, 0), 3 + 10)
+    const capacity = 3 + OperationType.operationTypes.length
+    for (let i = 0; i < capacity; i++) store.observe(record(`op-${i}`, 1, i))
+    store.observe(record("op-0", 1, capacity)) // op-0 is now the most recent, op-1 the least
+    store.observe(record("new", 1, capacity + 1))
+    assert.deepStrictEqual(store.recentDurations("new", 5), [1])
+    assert.deepStrictEqual(store.recentDurations("op-0", 5), [1, 1])
+    assert.deepStrictEqual(store.recentDurations("op-1", 5), [])
+    for (let i = 0; i < 1000; i++) store.observe(record(`flood-${i}`, 1, capacity + 2 + i))
+    const known = Array.from({ length: 1000 }, (_, i) => store.recentDurations(`flood-${i}`, 1).length)
+    assert.strictEqual(known.reduce((a, b) => a + b, 0), capacity)
+    assert.deepStrictEqual(known.slice(-capacity), new Array(capacity).fill(1), "the most recent ones stay")
+  })
+
+  it.effect("1,000 stale names restored from a file give way to the current operations, restart after restart", () =>
+    Effect.gen(function*() {
+      const config = options({ maxOperations: 1000 })
+      const stale = {
+        format: "mcp-apm/baselines" as const,
+        version: 1 as const,
+        savedAt: 2_000,
+        operations: Array.from({ length: 1000 + OperationType.operationTypes.length }, (_, i) => ({
+          operationName: `retired-${i}`,
+          operationType: "http_request" as const,
+          samples: [0.1, 0.2, 0.3, 0.4, 0.5],
+          lastSeenAt: 1_000 + i
+        }))
+      }
+      let snapshot: BaselineStore.BaselineSnapshot = stale
+      for (let restart = 0; restart < 3; restart++) {
+        const store = BaselineStore.make(config, snapshot)
+        for (let i = 1; i <= 5; i++) store.observe(record(`current-${restart}`, i / 10, 10_000 * (restart + 1) + i))
+        for (let previous = 0; previous <= restart; previous++) {
+          assert.isDefined(store.baselineOf(`current-${previous}`), `current-${previous} after restart ${restart}`)
+        }
+        assert.isUndefined(store.baselineOf("retired-0"))
+        snapshot = { ...(yield* store.snapshot), savedAt: 10_000 * (restart + 1) + 10 }
+        assert.strictEqual(snapshot.operations.length, 1000 + OperationType.operationTypes.length)
+      }
+      const names = new Set(snapshot.operations.map((operation) => operation.operationName))
+      assert.isFalse(names.has("retired-0") || names.has("retired-1") || names.has("retired-2"))
+      assert.isTrue(names.has(`retired-${1000 + OperationType.operationTypes.length - 1}`), "the most recent stay")
+    }))
+
+  it("refuses names longer than maxOperationNameLength and durations no operation has", () => {
+    const store = BaselineStore.make(options())
+    const long = "x".repeat(PerformanceMetrics.maxOperationNameLength + 1)
+    store.observe(record(long, 0.1))
+    assert.deepStrictEqual(store.recentDurations(long, 5), [])
+    for (const duration of [-0.001, Number.NaN, Number.POSITIVE_INFINITY, 1e308, BaselineStore.longestDuration * 2]) {
+      store.observe(record("q", duration))
+    }
+    store.observe(record("q", 0))
+    store.observe(record("q", BaselineStore.longestDuration))
+    assert.deepStrictEqual(store.recentDurations("q", 10), [0, BaselineStore.longestDuration])
   })
 
   it.effect("Apm.baselines refresh every baselineUpdateInterval, driven by the clock", () =>
@@ -74,5 +125,31 @@ describe("BaselineStore", () => {
       const after = BaselineStore.make(options(), snapshot)
       assert.deepStrictEqual(after.baselineOf("q"), before.baselineOf("q"))
       assert.deepStrictEqual(after.recentDurations("q", 10), before.recentDurations("q", 10))
+    }))
+
+  it.effect("decodeSnapshot drops invalid entries one by one and says how many and why", () =>
+    Effect.gen(function*() {
+      const good = (name: string) => ({ operationName: name, operationType: "http_request", samples: [0.1, 0.2] })
+      const baseline = { operationName: "bad-count", operationType: "http_request", mean: 0.1, median: 0.1, p95: 0.1 }
+      const entries = [
+        good("a"),
+        { ...good("negative"), samples: [0.1, -1] },
+        { ...good("huge"), samples: [1e308] },
+        { ...good("nan"), samples: [null] },
+        { ...good("bad-count"), baseline: { ...baseline, p99: 0.1, stddev: 0, sampleCount: 2.5, updatedAt: 1 } },
+        { ...good("negative-count"), baseline: { ...baseline, p99: 0.1, stddev: 0, sampleCount: -3, updatedAt: 1 } },
+        { ...good("x".repeat(PerformanceMetrics.maxOperationNameLength + 1)) },
+        { ...good("other"), baseline: { ...baseline, p99: 0.1, stddev: 0, sampleCount: 2, updatedAt: 1 } },
+        good("a"),
+        "not an entry",
+        good("b")
+      ]
+      // 1e999 is how JSON spells a number that parses to Infinity
+      const text = JSON.stringify({ format: "mcp-apm/baselines", version: 1, savedAt: 5, operations: entries })
+        .replace("[1e+308]", "[1e999]")
+      const { dropped, firstProblem, snapshot } = yield* BaselineStore.decodeSnapshot(text)
+      assert.deepStrictEqual(snapshot.operations.map((operation) => operation.operationName), ["a", "b"])
+      assert.strictEqual(dropped, 9)
+      assert.include(firstProblem, "operations[1]")
     }))
 })

@@ -52,7 +52,7 @@ const profiler = Layer.unwrap(
 )
 
 const persistentBaselines = Layer.unwrap(
-  Effect.map(RuntimeConfig, ({ baselineFile }) => BaselineStore.layerPersistent(baselineFile))
+  Effect.map(RuntimeConfig, ({ baselineFile }) => BaselineStore.layerPersistent(baselineFile, { processId: process.pid }))
 ).pipe(Layer.provide(NodeServices.layer))
 
 /**
