@@ -2,6 +2,7 @@
  * `npm run bench`: every benchmark, one after the other, in one process.
  */
 import { Effect } from "effect"
+import { baselineStore, printBaselineStore } from "./baseline-store.ts"
 import { runCliBench } from "./cli.ts"
 import { runDetectionBench } from "./detection/run.ts"
 import { runLatencyBench } from "./detection/latency.ts"
@@ -14,6 +15,7 @@ import { printTraceOverhead, traceOverhead } from "./trace-overhead.ts"
 printTraceOverhead(await Effect.runPromise(traceOverhead))
 printResourceOverhead(await Effect.runPromise(resourceOverhead))
 printInvalidObservations(await Effect.runPromise(invalidObservations))
+printBaselineStore(await Effect.runPromise(baselineStore))
 printExportResilience(await Effect.runPromise(exportResilience))
 await runCliBench()
 printScrapeLoad(await Effect.runPromise(scrapeLoad))

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
-const fixture = fileURLToPath(new URL("./BaselineLive.fixture.ts", import.meta.url))
+const fixture = fileURLToPath(new URL("./fixtures/baseline-program.ts", import.meta.url))
 
 interface Outcome {
   readonly code: number | null
