@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFil
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { readSnapshotsForever } from "./support/baselineReader.ts"
 
 const fixture = fileURLToPath(new URL("./fixtures/baseline-program.ts", import.meta.url))
 
@@ -63,16 +64,7 @@ describe("BaselineStore in a real process", () => {
       const anHourAgo = new Date(Date.now() - 3_600_000)
       utimesSync(leftover, anHourAgo, anHourAgo)
       const reads = { whole: 0, broken: 0 }
-      const reader = Effect.gen(function*() {
-        for (;;) {
-          yield* Effect.sleep("2 millis")
-          const text = yield* Effect.try(() => readFileSync(file, "utf8")).pipe(Effect.orElseSucceed(() => undefined))
-          if (text === undefined) continue
-          const decoded = yield* Effect.result(BaselineStore.decodeSnapshot(text))
-          if (decoded._tag === "Success" && decoded.success.dropped === 0) reads.whole++
-          else reads.broken++
-        }
-      })
+      const reader = readSnapshotsForever(file, "2 millis", reads)
       const readerFiber = yield* Effect.forkChild(reader)
       const env = { APM_BASELINE_FILE: file, APM_BASELINE_UPDATE_INTERVAL: "0.005", FIXTURE_OPERATIONS: "300" }
       const outcomes = yield* Effect.all([runFixture(env), runFixture(env)], { concurrency: 2 })

@@ -6,6 +6,7 @@ import { TestClock } from "effect/testing"
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
+import { readSnapshotsForever } from "./support/baselineReader.ts"
 
 const fileIn = () => join(mkdtempSync(join(tmpdir(), "apm-baselines-")), "nested", "baselines.json")
 
@@ -265,16 +266,7 @@ describe("BaselineStore.layerPersistent", () => {
             }
           }), NodeFileSystem.layer, overrides)
       const reads = { whole: 0, broken: 0 }
-      const reader = Effect.gen(function*() {
-        for (;;) {
-          yield* Effect.sleep("1 millis")
-          const text = yield* Effect.try(() => readFileSync(file, "utf8")).pipe(Effect.orElseSucceed(() => undefined))
-          if (text === undefined) continue
-          const decoded = yield* Effect.result(BaselineStore.decodeSnapshot(text))
-          if (decoded._tag === "Success" && decoded.success.dropped === 0) reads.whole++
-          else reads.broken++
-        }
-      })
+      const reader = readSnapshotsForever(file, "1 millis", reads)
       const readerFiber = yield* Effect.forkChild(reader)
       const [first, second] = yield* Effect.all([writer("first"), writer("second")], { concurrency: 2 })
       yield* Fiber.interrupt(readerFiber)
