@@ -14,7 +14,12 @@
  * - the surface is read-only: a method other than GET or HEAD on a served
  *   path gets 405 with `Allow`;
  * - every response, errors and 404 included, carries `Cache-Control:
- *   no-store` and `X-Content-Type-Options: nosniff`.
+ *   no-store` and `X-Content-Type-Options: nosniff`;
+ * - requests are paced (100 a second after a burst of 100 by default):
+ *   scrapers that never pause wait for their turn instead of taking the
+ *   event loop from the application, and one that would wait over 2 s gets
+ *   429 with `Retry-After`. `/health` is never paced, so a probe answers
+ *   under any scrape load.
  *
  * @since 0.1.0
  */
@@ -24,6 +29,8 @@ import { HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } fr
 import { NetAddress } from "effect/net"
 import { createHash, timingSafeEqual } from "node:crypto"
 import { lastMemo } from "./internal/lastMemo.ts"
+import type { PacingOptions } from "./internal/requestPacing.ts"
+import { defaultPacing, makePacer } from "./internal/requestPacing.ts"
 
 /**
  * @category models
@@ -39,6 +46,9 @@ export interface Options {
   readonly paths: ReadonlyArray<string>
   /** The paths served without the token. */
   readonly openPaths: ReadonlyArray<string>
+  /** The paths answered at once, whatever the load. */
+  readonly unpacedPaths?: ReadonlyArray<string> | undefined
+  readonly pacing?: PacingOptions | undefined
 }
 
 const hostEntry = Schema.Trim.check(
@@ -146,6 +156,8 @@ export const middleware = (options: Options) => {
   const refusal = Option.map(options.token, tokenCheck)
   const paths = new Set(options.paths)
   const openPaths = new Set(options.openPaths)
+  const unpacedPaths = new Set(options.unpacedPaths ?? [])
+  const pacer = makePacer(options.pacing ?? defaultPacing)
   const log = RateLimitedLog.make({ interval: "1 minute" })
 
   // Typed as failing like `app` (the router demands it of a global middleware) though it never fails.
@@ -156,6 +168,17 @@ export const middleware = (options: Options) => {
       const request = yield* HttpServerRequest.HttpServerRequest
       const path = request.url.split("?", 1)[0]!
       const host = request.headers["host"]
+      if (!unpacedPaths.has(path)) {
+        const wait = yield* pacer.admit
+        if (wait === undefined) {
+          yield* log.warn("pacing", "turned requests away: more than the HTTP surface answers a second", { path })
+          return HttpServerResponse.text("429 Too Many Requests: scrape less often\n", {
+            status: 429,
+            headers: { "retry-after": "1" }
+          })
+        }
+        if (wait > 0) yield* Effect.sleep(wait)
+      }
       if (!hostAllowed(host)) {
         yield* log.warn("host", "refused a request for a host this server does not answer to", { host })
         return HttpServerResponse.text(

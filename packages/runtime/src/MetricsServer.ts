@@ -50,6 +50,8 @@ export interface Options extends RouteOptions {
    * shutdown timeout.
    */
   readonly closeTimeout?: Duration.Input | undefined
+  /** How many requests a second are answered (`HttpGuard`); 100 after a burst of 100 by default. */
+  readonly pacing?: HttpGuard.Options["pacing"]
 }
 
 const defaultCacheInterval = Duration.seconds(1)
@@ -107,7 +109,15 @@ export const layerWith = (
   options: Options
 ): Layer.Layer<HttpServer.HttpServer, HttpServerError.ServeError, Apm.Apm> => {
   const { host, port, token } = options
-  const guard = HttpGuard.layer({ host, token, allowedHosts: options.allowedHosts ?? [], paths, openPaths })
+  const guard = HttpGuard.layer({
+    host,
+    token,
+    allowedHosts: options.allowedHosts ?? [],
+    paths,
+    openPaths,
+    unpacedPaths: ["/health"],
+    pacing: options.pacing
+  })
   const exposed = !HttpGuard.isLoopback(host) && Option.isNone(token)
   return HttpRouter.serve(Layer.merge(routes(options), guard), { disableLogger: true }).pipe(
     // A scrape is no operation of the application's: no span, so no trace noise and no APM record of it.

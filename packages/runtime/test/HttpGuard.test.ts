@@ -109,6 +109,26 @@ describe("HttpGuard", () => {
       assert.strictEqual((yield* request(p, "/nowhere", { method: "POST" })).status, 404)
     }).pipe(Effect.provide(guardedServer()), isolated))
 
+  it.live("paces requests: past the rate they wait for their turn, past the longest wait they get 429; /health never waits", () =>
+    Effect.gen(function*() {
+      const p = yield* port
+      // One a second, no burst, at most 1 s of waiting: of ten requests arriving within a second,
+      // the first is answered at once, the second after waiting, and the other eight are turned away.
+      const replies = yield* Effect.all(Array.from({ length: 10 }, () => request(p, "/api/apm")), {
+        concurrency: "unbounded"
+      })
+      const statuses = replies.map((r) => r.status).sort()
+      assert.deepStrictEqual(statuses, [200, 200, 429, 429, 429, 429, 429, 429, 429, 429])
+      for (const reply of replies.filter((r) => r.status === 429)) {
+        assert.strictEqual(reply.headers["retry-after"], "1")
+        assert.strictEqual(reply.headers["cache-control"], "no-store")
+      }
+      const probes = yield* Effect.all(Array.from({ length: 10 }, () => request(p, "/health")), {
+        concurrency: "unbounded"
+      })
+      assert.deepStrictEqual(probes.map((r) => r.status), Array(10).fill(200))
+    }).pipe(Effect.provide(guardedServer({ pacing: { perSecond: 1, burst: 0, maxWait: "1 second" } })), isolated))
+
   it.live("binding a non-loopback address without a token logs a Warning at start-up, with a token none", () =>
     Effect.gen(function*() {
       const lines: Array<string> = []
