@@ -102,8 +102,10 @@ export const make = (options: RuleOptions): RuleGroup => {
       alert: "ApmAnomalyRaised",
       // A counter series is created at its first increment, so `increase` cannot see the first
       // anomaly of an operation and severity: a series that did not exist a window ago counts in
-      // full. The detector's severity moves to its own label: `severity` is the alert's.
-      expr: `sum by (${byInstanceOperation}, anomaly_severity) (\n  label_replace(\n    (${raised} unless ${raised} offset ${anomalyWindow})\n    or\n    increase(${raised}[${anomalyWindow}]),\n    "anomaly_severity", "$1", "severity", "(.*)"\n  )\n) > 0`,
+      // full, if its instance was scraped a window ago (else it is older than Prometheus knows,
+      // and a restart of Prometheus would raise every anomaly of the past again). The
+      // detector's severity moves to its own label: `severity` is the alert's.
+      expr: `sum by (${byInstanceOperation}, anomaly_severity) (\n  label_replace(\n    ((${raised} unless ${raised} offset ${anomalyWindow}) and on (job, instance) up offset ${anomalyWindow})\n    or\n    increase(${raised}[${anomalyWindow}]),\n    "anomaly_severity", "$1", "severity", "(.*)"\n  )\n) > 0`,
       for: scaled(wait.anomaly),
       labels: { severity: "warning" },
       annotations: {
@@ -122,7 +124,7 @@ export const make = (options: RuleOptions): RuleGroup => {
         description:
           `The mean duration of {{ $labels.operation_name }} ({{ $labels.operation_type }}, job {{ $labels.job }}) over ${
             scaled(options.seconds.rate)
-          } has been {{ $value | printf "%.1f" }} standard deviations above its ${
+          } has been {{ $value | printf "%.0f" }} standard deviations above its ${
             scaled(options.seconds.baseline)
           } baseline for ${scaled(wait.baselineDeviation)}.`
       }

@@ -112,9 +112,13 @@ export const alerts = (options: RuleOptions): RuleGroup => ({
         labels: { severity: row.severity, slo: indicator.name, long_window: long, short_window: short },
         annotations: {
           summary: `{{ $labels.operation_name }} is spending its ${indicator.name} error budget ${row.burnRate} times too fast`,
+          // No $value: the ratios are recorded in another group, evaluated a moment before or
+          // after this one, and a description should not depend on which.
           description:
-            `{{ $value | humanizePercentage }} of {{ $labels.operation_name }} ({{ $labels.operation_type }}, job {{ $labels.job }}) ${indicator.what} over the last ${long}, and over the last ${short} too: ` +
-            `${row.burnRate} times the ${percent(budget)}% that a ${percent(objective)}% objective allows.`
+            `More than ${percent(row.burnRate * budget)}% of the operations of {{ $labels.operation_name }} ({{ $labels.operation_type }}, job {{ $labels.job }}) ${indicator.what} over the last ${long} and the last ${short}: ` +
+            `${row.burnRate} times the ${percent(budget)}% that a ${percent(objective)}% objective allows, which spends a 30-day budget in ${
+              promDuration(30 * 86_400 / row.burnRate)
+            }.`
         }
       }
     })
