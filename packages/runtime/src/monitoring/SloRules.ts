@@ -71,8 +71,14 @@ const windowsOf = (options: RuleOptions) =>
     promDuration(s * options.timeScale)
   )
 
-// Printed with 12 significant digits so that 1 - 0.999 reads 0.001, not 0.0010000000000000009.
-const budgetOf = (objective: number) => Number((1 - objective).toPrecision(12))
+/**
+ * The share of operations an objective allows to be bad, to 12 significant
+ * digits so that 1 - 0.999 prints 0.001, not 0.0010000000000000009.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const errorBudget = (objective: number): number => Number((1 - objective).toPrecision(12))
 
 /**
  * The SLI ratios over every window the burn-rate alerts read.
@@ -100,7 +106,7 @@ export const alerts = (options: RuleOptions): RuleGroup => ({
   name: "mcp-apm.slo.alerts",
   rules: indicators.flatMap((indicator) => {
     const objective = indicator.objective(options)
-    const budget = budgetOf(objective)
+    const budget = errorBudget(objective)
     return burnRates.map((row): Rule => {
       const long = promDuration(row.longSeconds * options.timeScale)
       const short = promDuration(row.shortSeconds * options.timeScale)
