@@ -48,6 +48,7 @@ export const make = (options: RuleOptions): RuleGroup => {
   const anomalyWindow = scaled(options.seconds.anomaly)
   const raised = `${definitions.anomalies.name}{severity=~"ERROR|CRITICAL"}`
   const busy = `${names.operationRate} > ${options.minimumRate}`
+  const deviation = Math.max(3, thresholds.anomalyDetectionSensitivity)
   const rules: ReadonlyArray<Rule> = [
     {
       alert: "ApmSlowOperation",
@@ -116,15 +117,17 @@ export const make = (options: RuleOptions): RuleGroup => {
     },
     {
       alert: "ApmBaselineDeviation",
-      expr: `${names.zScore} > ${Math.max(3, thresholds.anomalyDetectionSensitivity)}\nand\n${busy}`,
+      expr: `${names.zScore} > ${deviation}\nand\n${busy}`,
       for: scaled(wait.baselineDeviation),
       labels: { severity: "warning" },
       annotations: {
         summary: "{{ $labels.operation_name }} is slower than its baseline",
+        // No $value: the z-score is recorded in another group, evaluated a moment before or after
+        // this one, and a description should not depend on which.
         description:
           `The mean duration of {{ $labels.operation_name }} ({{ $labels.operation_type }}, job {{ $labels.job }}) over ${
             scaled(options.seconds.rate)
-          } has been {{ $value | printf "%.0f" }} standard deviations above its ${
+          } has been more than ${deviation} standard deviations above its ${
             scaled(options.seconds.baseline)
           } baseline for ${scaled(wait.baselineDeviation)}.`
       }
