@@ -112,7 +112,7 @@ describe("monitoring/", () => {
     ])
     const output = run(["test", "rules", ...tests])
     assert.strictEqual(output.match(/SUCCESS/g)?.length, tests.length, output)
-  })
+  }, 30_000)
 
   needsPromtool("every recording rule has a unit test", () => {
     const tested = ["recording", "slo-windows"].map((f) => readFileSync(join(root, `prometheus/tests/${f}.test.yml`), "utf8")).join("")

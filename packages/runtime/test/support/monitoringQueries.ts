@@ -27,9 +27,9 @@ const substitute = (d: dashboard.Dashboard, expr: string) => {
 export const dashboardExpressions = (): ReadonlyArray<Expression> =>
   Object.entries(dashboards()).flatMap(([file, d]) => [
     ...(d.panels ?? []).flatMap((p) =>
-      "targets" in p ? (p.targets ?? []).map((t) => ({ where: `${file}: ${p.title}`, expr: substitute(d, (t as { expr: string }).expr) })) : []
+      "targets" in p ? (p.targets ?? []).map((t) => ({ where: `${file}: ${p.title}`, expr: substitute(d, "expr" in t ? String(t.expr) : "") })) : []
     ),
-    ...(d.annotations.list ?? []).map((a) => ({ where: `${file}: annotation ${a.name}`, expr: substitute(d, (a as { expr?: string }).expr ?? "") }))
+    ...(d.annotations.list ?? []).map((a) => ({ where: `${file}: annotation ${a.name}`, expr: substitute(d, String(a.expr)) }))
   ])
 
 export interface ParsedRule {
