@@ -12,6 +12,7 @@ import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
 import { render, ruleFiles } from "../src/monitoring/files.ts"
 import * as RuleOptions from "../src/monitoring/RuleOptions.ts"
+import { parse } from "yaml"
 import { dashboardExpressions, ruleExpressions, rules } from "./support/monitoringQueries.ts"
 
 const root = join(import.meta.dirname, "../../../monitoring")
@@ -22,6 +23,12 @@ const run = (args: ReadonlyArray<string>) => {
   assert.isDefined(promtool, "promtool (Debian package prometheus) is needed in CI")
   return execFileSync(promtool!, args, { encoding: "utf8", cwd: root })
 }
+
+/** The configurations of monitoring/README.md, by the file name after the fence's language. */
+const readmeExamples = (): Record<string, string> =>
+  Object.fromEntries(
+    [...readFileSync(join(root, "README.md"), "utf8").matchAll(/```yaml (\S+)\n([\s\S]*?)```/g)].map((m) => [m[1]!, m[2]!])
+  )
 
 const generatedFiles = (dir: string): ReadonlyArray<string> =>
   readdirSync(dir, { withFileTypes: true, recursive: true })
@@ -128,5 +135,40 @@ describe("monitoring/", () => {
     writeFileSync(file, JSON.stringify({ groups: [{ name: "dashboard", rules: expressions.map((e, i) => ({ record: `dashboard:query_${i}`, expr: e.expr })) }] }))
     assert.include(run(["check", "rules", file]), `SUCCESS: ${expressions.length} rules found`)
     assert.isAbove(ruleExpressions().length, 0)
+  })
+
+  needsPromtool("promtool accepts the README's Prometheus configuration, with the rule files beside it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "apm-prometheus-config-"))
+    writeFileSync(join(dir, "prometheus.yml"), readmeExamples()["prometheus.yml"]!)
+    writeFileSync(join(dir, "mcp-apm-token"), "a-token\n")
+    for (const name of ["recording.yml", "alerts.yml"]) writeFileSync(join(dir, name), render()[`prometheus/${name}`]!)
+    const output = run(["check", "config", join(dir, "prometheus.yml")])
+    assert.include(output, "is valid prometheus config file syntax")
+    for (const file of ["recording.yml", "alerts.yml"]) {
+      assert.include(output, `SUCCESS: ${rules().filter((r) => r.file === file).length} rules found`)
+    }
+  })
+
+  it("the README's Grafana provisioning and collector configuration hang together", () => {
+    const examples = readmeExamples()
+    assert.deepStrictEqual(Object.keys(examples).sort(), [
+      "grafana/provisioning/dashboards/mcp-apm.yml",
+      "grafana/provisioning/datasources/prometheus.yml",
+      "otel-collector.yml",
+      "prometheus.yml"
+    ])
+    const datasource = parse(examples["grafana/provisioning/datasources/prometheus.yml"]!).datasources[0]
+    assert.strictEqual(datasource.type, "prometheus")
+    const provider = parse(examples["grafana/provisioning/dashboards/mcp-apm.yml"]!).providers[0]
+    assert.strictEqual(provider.type, "file")
+    assert.isString(provider.options.path)
+    const collector = parse(examples["otel-collector.yml"]!)
+    const pipeline = collector.service.pipelines.traces
+    for (const r of pipeline.receivers) assert.property(collector.receivers, r)
+    for (const p of pipeline.processors) assert.property(collector.processors, p)
+    for (const e of pipeline.exporters) assert.property(collector.exporters, e)
+    assert.deepStrictEqual(Object.keys(collector.receivers.otlp.protocols).sort(), ["grpc", "http"])
+    const policies = collector.processors.tail_sampling.policies.map((p: { type: string }) => p.type)
+    assert.includeMembers(policies, ["status_code", "latency", "numeric_attribute"])
   })
 })
