@@ -10,10 +10,10 @@
  * @since 0.1.0
  */
 import { ApmMetrics, OperationType } from "@mcp-apm/core"
-import { percent, promDuration } from "./internal/format.ts"
+import { percent } from "./internal/format.ts"
 import { byInstanceOperation, type Rule, type RuleGroup } from "./internal/ruleFile.ts"
 import { recorded } from "./RecordingRules.ts"
-import type { RuleOptions } from "./RuleOptions.ts"
+import * as RuleOptions from "./RuleOptions.ts"
 
 const { definitions } = ApmMetrics
 
@@ -23,7 +23,7 @@ const resource = (name: string) => `max by (job, instance) (${definitions.resour
  * The p95 of each operation against the slow threshold of its type: one
  * clause per distinct threshold, the types that share it matched together.
  */
-const slowCondition = (options: RuleOptions, p95: string) => {
+const slowCondition = (options: RuleOptions.RuleOptions, p95: string) => {
   const typesByThreshold = new Map<number, Array<string>>()
   for (const type of OperationType.operationTypes) {
     const threshold = OperationType.slowThreshold(options.thresholds, type)
@@ -40,9 +40,9 @@ const slowCondition = (options: RuleOptions, p95: string) => {
  * @category constructors
  * @since 0.1.0
  */
-export const make = (options: RuleOptions): RuleGroup => {
+export const make = (options: RuleOptions.RuleOptions): RuleGroup => {
   const names = recorded(options)
-  const scaled = (seconds: number) => promDuration(seconds * options.timeScale)
+  const scaled = (seconds: number) => RuleOptions.duration(options, seconds)
   const { thresholds } = options
   const wait = options.seconds.for
   const anomalyWindow = scaled(options.seconds.anomaly)

@@ -10,7 +10,7 @@
  */
 import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard"
 import { ApmMetrics } from "@mcp-apm/core"
-import { percent, promDuration } from "./internal/format.ts"
+import { percent } from "./internal/format.ts"
 import * as Grafana from "./internal/grafana.ts"
 import { recorded } from "./RecordingRules.ts"
 import * as RuleOptions from "./RuleOptions.ts"
@@ -36,7 +36,7 @@ const raised = `${definitions.anomalies.name}{${Grafana.operationSelector()}}`
 export const make = (options: RuleOptions.RuleOptions = RuleOptions.defaults): dashboard.Dashboard => {
   const names = recorded(options)
   const burn = (indicator: "availability" | "latency", objective: number) => ({
-    expr: `${SloRules.ratioName(indicator, promDuration(3600 * options.timeScale))}{${fleetSelector}} / ${
+    expr: `${SloRules.ratioName(indicator, RuleOptions.duration(options, 3600))}{${fleetSelector}} / ${
       SloRules.errorBudget(objective)
     }`,
     legend: `{{operation_name}} ${indicator}`

@@ -9,9 +9,8 @@
  * @since 0.1.0
  */
 import { ApmMetrics } from "@mcp-apm/core"
-import { promDuration } from "./internal/format.ts"
 import { byOperation, type RuleGroup } from "./internal/ruleFile.ts"
-import type { RuleOptions } from "./RuleOptions.ts"
+import * as RuleOptions from "./RuleOptions.ts"
 
 const { definitions } = ApmMetrics
 
@@ -22,9 +21,9 @@ const { definitions } = ApmMetrics
  * @category constructors
  * @since 0.1.0
  */
-export const recorded = (options: RuleOptions) => {
-  const rate = promDuration(options.seconds.rate * options.timeScale)
-  const baseline = promDuration(options.seconds.baseline * options.timeScale)
+export const recorded = (options: RuleOptions.RuleOptions) => {
+  const rate = RuleOptions.duration(options, options.seconds.rate)
+  const baseline = RuleOptions.duration(options, options.seconds.baseline)
   const mean = `job_operation:apm_operation_duration_seconds:mean_${rate}`
   return {
     operationRate: `job_operation:apm_operations:rate${rate}`,
@@ -45,10 +44,10 @@ export const recorded = (options: RuleOptions) => {
  * @category constructors
  * @since 0.1.0
  */
-export const make = (options: RuleOptions): RuleGroup => {
+export const make = (options: RuleOptions.RuleOptions): RuleGroup => {
   const names = recorded(options)
-  const rate = promDuration(options.seconds.rate * options.timeScale)
-  const baseline = promDuration(options.seconds.baseline * options.timeScale)
+  const rate = RuleOptions.duration(options, options.seconds.rate)
+  const baseline = RuleOptions.duration(options, options.seconds.baseline)
   const duration = definitions.duration.name
   return {
     name: "mcp-apm.recording",

@@ -8,6 +8,7 @@
  * @since 0.1.0
  */
 import { ApmConfig } from "@mcp-apm/core"
+import { promDuration } from "./internal/format.ts"
 
 /**
  * @category models
@@ -100,3 +101,12 @@ export const make = (
 }
 
 const inOpenUnit = (x: number) => x > 0 && x < 1
+
+/**
+ * `seconds` at the options' time scale, as a Prometheus duration: every
+ * window and `for:` of the generated rules goes through here.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const duration = (options: RuleOptions, seconds: number): string => promDuration(seconds * options.timeScale)

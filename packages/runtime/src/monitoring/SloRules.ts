@@ -13,7 +13,7 @@
 import { ApmMetrics } from "@mcp-apm/core"
 import { percent, promDuration } from "./internal/format.ts"
 import { byOperation, type Rule, type RuleGroup } from "./internal/ruleFile.ts"
-import type { RuleOptions } from "./RuleOptions.ts"
+import * as RuleOptions from "./RuleOptions.ts"
 
 const { definitions } = ApmMetrics
 const minute = 60
@@ -45,14 +45,14 @@ const indicators = [
     name: "availability",
     alert: "ApmAvailabilityBudgetBurn",
     bad: definitions.errors.name,
-    objective: (o: RuleOptions) => o.availabilityObjective,
+    objective: (o: RuleOptions.RuleOptions) => o.availabilityObjective,
     what: "failed"
   },
   {
     name: "latency",
     alert: "ApmLatencyBudgetBurn",
     bad: definitions.slow.name,
-    objective: (o: RuleOptions) => o.latencyObjective,
+    objective: (o: RuleOptions.RuleOptions) => o.latencyObjective,
     what: "were slower than the slow threshold of their type"
   }
 ] as const
@@ -66,9 +66,9 @@ const indicators = [
 export const ratioName = (indicator: "availability" | "latency", window: string): string =>
   `job_operation:apm_slo_${indicator}_errors:ratio_rate${window}`
 
-const windowsOf = (options: RuleOptions) =>
+const windowsOf = (options: RuleOptions.RuleOptions) =>
   [...new Set(burnRates.flatMap((b) => [b.shortSeconds, b.longSeconds]))].sort((a, b) => a - b).map((s) =>
-    promDuration(s * options.timeScale)
+    RuleOptions.duration(options, s)
   )
 
 /**
@@ -86,7 +86,7 @@ export const errorBudget = (objective: number): number => Number((1 - objective)
  * @category constructors
  * @since 0.1.0
  */
-export const recording = (options: RuleOptions): RuleGroup => ({
+export const recording = (options: RuleOptions.RuleOptions): RuleGroup => ({
   name: "mcp-apm.slo.recording",
   rules: indicators.flatMap((indicator) =>
     windowsOf(options).map((window): Rule => ({
@@ -102,19 +102,19 @@ export const recording = (options: RuleOptions): RuleGroup => ({
  * @category constructors
  * @since 0.1.0
  */
-export const alerts = (options: RuleOptions): RuleGroup => ({
+export const alerts = (options: RuleOptions.RuleOptions): RuleGroup => ({
   name: "mcp-apm.slo.alerts",
   rules: indicators.flatMap((indicator) => {
     const objective = indicator.objective(options)
     const budget = errorBudget(objective)
     return burnRates.map((row): Rule => {
-      const long = promDuration(row.longSeconds * options.timeScale)
-      const short = promDuration(row.shortSeconds * options.timeScale)
+      const long = RuleOptions.duration(options, row.longSeconds)
+      const short = RuleOptions.duration(options, row.shortSeconds)
       const threshold = `(${row.burnRate} * ${budget})`
       return {
         alert: indicator.alert,
         expr: `${ratioName(indicator.name, long)} > ${threshold}\nand\n${ratioName(indicator.name, short)} > ${threshold}`,
-        for: promDuration(row.forSeconds * options.timeScale),
+        for: RuleOptions.duration(options, row.forSeconds),
         labels: { severity: row.severity, slo: indicator.name, long_window: long, short_window: short },
         annotations: {
           summary: `{{ $labels.operation_name }} is spending its ${indicator.name} error budget ${row.burnRate} times too fast`,
