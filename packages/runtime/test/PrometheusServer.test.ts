@@ -24,7 +24,8 @@ import {
   references,
   ruleExpressions,
   rules,
-  templateLabels
+  templateLabels,
+  variableQueries
 } from "./support/monitoringQueries.ts"
 
 const prometheusBinary = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"].find(existsSync)
@@ -227,6 +228,8 @@ layer(Fleet.layer, { excludeTestServices: true, timeout: Duration.seconds(60) })
       }
       for (const e of dashboardExpressions()) checkOne(e.where, e.expr, [])
       for (const e of dashboardLegends()) checkOne(e.where, e.expr, templateLabels(e.legend))
+      assert.isAbove(variableQueries().length, 0)
+      for (const v of variableQueries()) checkOne(v.where, v.expr, [v.label])
       for (const r of rules()) {
         checkOne(`${r.file}: ${r.record ?? r.alert}`, r.expr, Object.values(r.annotations ?? {}).flatMap(templateLabels).filter((l) => !alertLabels.has(l)))
       }

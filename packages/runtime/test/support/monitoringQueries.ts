@@ -112,3 +112,12 @@ export const dashboardLegends = (): ReadonlyArray<{ readonly where: string; read
         : []
     )
   )
+
+/** The `label_values(selector, label)` queries of the dashboards' variables, as a selector and a label. */
+export const variableQueries = (): ReadonlyArray<{ readonly where: string; readonly expr: string; readonly label: string }> =>
+  Object.entries(dashboards()).flatMap(([file, d]) =>
+    (d.templating.list ?? []).flatMap((v) => {
+      const match = v.type === "query" ? /^label_values\((.*), (\w+)\)$/.exec(String(v.query)) : null
+      return match === null ? [] : [{ where: `${file}: variable ${v.name}`, expr: substitute(d, match[1]!), label: match[2]! }]
+    })
+  )
