@@ -15,7 +15,7 @@ import { ApmLiveStack, RuntimeConfig } from "../src/index.ts"
 import { baseUrl, temporaryDirectory } from "./support/live.ts"
 
 const prometheus = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"].find(existsSync)
-const rules = join(import.meta.dirname, "../../../monitoring/prometheus-rules.yml")
+const rules = ["recording.yml", "alerts.yml"].map((file) => join(import.meta.dirname, "../../../monitoring/prometheus", file))
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -64,7 +64,7 @@ describe("Prometheus", () => {
         const config = join(dir, "prometheus.yml")
         writeFileSync(config, JSON.stringify({
           global: { scrape_interval: "1s", evaluation_interval: "1s" },
-          rule_files: [rules],
+          rule_files: rules,
           scrape_configs: [{
             job_name: "mcp-apm",
             authorization: { type: "Bearer", credentials: token },

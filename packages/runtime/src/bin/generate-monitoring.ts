@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 /**
  * `npm run monitoring`: writes `monitoring/` (Prometheus rules, Grafana
- * dashboard) from the metric definitions, so that they cannot drift apart.
+ * dashboards, example configurations) from the metric definitions, so that
+ * they cannot drift apart.
  */
-import { writeFileSync } from "node:fs"
-import { join } from "node:path"
+import { mkdirSync, writeFileSync } from "node:fs"
+import { dirname, join } from "node:path"
 import { render } from "../monitoring/files.ts"
 
 const root = join(import.meta.dirname, "../../../../monitoring")
-for (const [name, content] of Object.entries(render())) writeFileSync(join(root, name), content)
+for (const [path, content] of Object.entries(render())) {
+  mkdirSync(dirname(join(root, path)), { recursive: true })
+  writeFileSync(join(root, path), content)
+}
