@@ -69,24 +69,29 @@ const stop = (child: ChildProcess) =>
     if (child.exitCode === null) child.kill("SIGKILL")
   })
 
-/**
- * A demo process on a port of its own. Once `mcp-apm demo` has `--port 0` and `--faults none`,
- * the port comes from its output alone and the healthy instance runs with `--faults none`; until
- * then a free port is chosen here, and the healthy one runs so long that its fault never comes.
- */
-const demo = (name: string, duration: number, dir: string) =>
+/** The demos guard their endpoints as a deployment would; Prometheus scrapes with the token. */
+const token = "prometheus-server-test-token"
+const authorization = { type: "Bearer", credentials: token }
+const withToken = { headers: { authorization: `Bearer ${token}` } }
+
+/** A demo process on a free port of its own (`--port 0`), which it prints once it serves. */
+const demo = (name: string, flags: ReadonlyArray<string>, dir: string) =>
   Effect.gen(function*() {
-    const port = yield* Effect.promise(freePort)
     const env: Record<string, string | undefined> = {
       ...process.env,
-      APM_HTTP_PORT: String(port),
+      APM_HTTP_TOKEN: token,
       APM_BASELINE_FILE: join(dir, `${name}-baselines.json`),
       OTEL_SERVICE_NAME: `mcp-apm-${name}`
     }
     delete env["OTEL_EXPORTER_OTLP_ENDPOINT"]
     delete env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]
     const child = yield* Effect.acquireRelease(
-      Effect.sync(() => spawn(process.execPath, [bin, "demo", "--duration", String(duration)], { env, stdio: ["ignore", "pipe", "pipe"] })),
+      Effect.sync(() =>
+        spawn(process.execPath, [bin, "demo", "--port", "0", "--seed", "1", ...flags], {
+          env,
+          stdio: ["ignore", "pipe", "pipe"]
+        })
+      ),
       stop
     )
     const served = yield* Effect.promise(() => metricsPort(child, name)).pipe(Effect.timeout("30 seconds"))
@@ -116,9 +121,10 @@ class Fleet extends Context.Service<Fleet, {
         return yield* Effect.die(new Error("prometheus (Debian package prometheus) is needed: CI installs it"))
       }
       const dir = mkdtempSync(join(tmpdir(), "apm-prometheus-server-"))
-      const [faulted, healthy] = yield* Effect.all([demo("faulted", faultedDuration, dir), demo("healthy", 600, dir)], {
-        concurrency: 2
-      })
+      const [faulted, healthy] = yield* Effect.all([
+        demo("faulted", ["--duration", String(faultedDuration)], dir),
+        demo("healthy", ["--duration", "600", "--faults", "none"], dir)
+      ], { concurrency: 2 })
       const files = ruleFiles(options)
       for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content)
       const config = join(dir, "prometheus.yml")
@@ -126,8 +132,8 @@ class Fleet extends Context.Service<Fleet, {
         global: { scrape_interval: "1s", evaluation_interval: "1s" },
         rule_files: Object.keys(files).map((name) => join(dir, name)),
         scrape_configs: [
-          { job_name: "faulted", static_configs: [{ targets: [faulted] }] },
-          { job_name: "healthy", static_configs: [{ targets: [healthy] }] }
+          { job_name: "faulted", authorization, static_configs: [{ targets: [faulted] }] },
+          { job_name: "healthy", authorization, static_configs: [{ targets: [healthy] }] }
         ]
       }))
       const port = yield* Effect.promise(freePort)
@@ -187,7 +193,7 @@ layer(Fleet.layer, { excludeTestServices: true, timeout: Duration.seconds(60) })
       const healthyAlerts = (yield* getJson(
         `${api}/query?query=${encodeURIComponent(`max_over_time(ALERTS{job="healthy",alertname!~"${machineAlerts}"}[5m])`)}`
       )).data.result.map((r: { metric: Record<string, string> }) => r.metric) as Array<Record<string, string>>
-      const ownRecords = yield* Effect.tryPromise(() => fetch(`http://${healthy}/metrics`).then((r) => r.text()))
+      const ownRecords = yield* Effect.tryPromise(() => fetch(`http://${healthy}/metrics`, withToken).then((r) => r.text()))
       for (const alert of healthyAlerts) {
         assert.strictEqual(alert["alertname"], "ApmAnomalyRaised", JSON.stringify(alert))
         assert.notMatch(alert["operation_name"]!, faultedOperation, JSON.stringify(alert))
@@ -208,7 +214,7 @@ layer(Fleet.layer, { excludeTestServices: true, timeout: Duration.seconds(60) })
     Effect.gen(function*() {
       const { faulted } = yield* Fleet
       // The anomaly counter exists once the fault has raised one.
-      const text = yield* eventually(Effect.tryPromise(() => fetch(`http://${faulted}/metrics`).then((r) => r.text())).pipe(
+      const text = yield* eventually(Effect.tryPromise(() => fetch(`http://${faulted}/metrics`, withToken).then((r) => r.text())).pipe(
         Effect.filterOrFail((t) => /^apm_anomalies_total\{.*severity="CRITICAL"/m.test(t), () => new Error("no anomaly yet"))
       ))
       // Read line by line: parse-prometheus-text-format folds a histogram's label sets into one.
