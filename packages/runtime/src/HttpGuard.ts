@@ -213,7 +213,8 @@ export const middleware = (options: Options) => {
         isRouteNotFound(cause)
           ? Effect.succeed(HttpServerResponse.text(`404 Not Found: ${path}\n`, { status: 404 }))
           : Effect.flatMap(HttpServerError.causeResponse(cause), ([response]) =>
-            response.status >= 500
+            // A client that hangs up interrupts its handler: that is no failure of ours.
+            response.status >= 500 && !Cause.hasInterruptsOnly(cause)
               ? Effect.as(log.warn("handler", "an HTTP handler failed", { path, cause: Cause.pretty(cause) }), response)
               : Effect.succeed(response))
       ))
