@@ -19,9 +19,9 @@ import {
 } from "@opentelemetry/sdk-trace-base"
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node"
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions"
-import { Config, Duration, Effect, Layer, Metric, Option, Schema } from "effect"
+import { Config, Effect, Layer, Metric, Option, Schema } from "effect"
 import * as OtelEnvironment from "./OtelEnvironment.ts"
-import { RuntimeConfig } from "./RuntimeConfig.ts"
+import * as RuntimeConfig from "./RuntimeConfig.ts"
 import * as SpanExport from "./SpanExport.ts"
 
 /**
@@ -152,18 +152,15 @@ const tracerProvider = (options: {
 export const layer: Layer.Layer<
   Resource.Resource,
   Config.ConfigError,
-  RuntimeConfig | ApmConfig.ApmConfig
+  RuntimeConfig.RuntimeConfig | ApmConfig.ApmConfig
 > = Layer.unwrap(
   Effect.gen(function*() {
-    const { shutdownTimeout } = yield* RuntimeConfig
+    const { shutdownTimeout } = yield* RuntimeConfig.RuntimeConfig
     const { maxAttributeLength } = yield* ApmConfig.ApmConfig
     const exporter = yield* OtelEnvironment.otlpExporter("traces")
     if (Option.isNone(exporter)) return layerResource
     const batch = yield* batchOptions
-    // The process has more to release after the spans (the HTTP server, the baselines file): the flush leaves
-    // it a tenth of the budget, at most 250 ms, so that the process, not only the flush, ends within it.
-    const budget = Duration.toMillis(shutdownTimeout)
-    const flushTimeoutMillis = budget - Math.min(budget / 10, 250)
+    const flushTimeoutMillis = RuntimeConfig.flushTimeoutMillis(shutdownTimeout)
     const provider = tracerProvider({
       exporter: {
         ...exporter.value,
@@ -191,10 +188,10 @@ export const layer: Layer.Layer<
  * @category layers
  * @since 0.1.0
  */
-export const layerResource: Layer.Layer<Resource.Resource, never, RuntimeConfig> = Layer.effect(
+export const layerResource: Layer.Layer<Resource.Resource, never, RuntimeConfig.RuntimeConfig> = Layer.effect(
   Resource.Resource,
   Effect.gen(function*() {
-    const { serviceName } = yield* RuntimeConfig
+    const { serviceName } = yield* RuntimeConfig.RuntimeConfig
     const fromEnvironment = yield* Resource.Resource
     return resourceFromAttributes({ [ATTR_SERVICE_NAME]: serviceName }).merge(fromEnvironment)
   })
@@ -211,7 +208,7 @@ export const layerResource: Layer.Layer<Resource.Resource, never, RuntimeConfig>
  * @category layers
  * @since 0.1.0
  */
-export const layerExistingProvider: Layer.Layer<Resource.Resource, never, RuntimeConfig> = Layer.unwrap(
+export const layerExistingProvider: Layer.Layer<Resource.Resource, never, RuntimeConfig.RuntimeConfig> = Layer.unwrap(
   Effect.map(
     Effect.serviceOption(OtelTracer.OtelTracerProvider),
     Option.match({
