@@ -91,7 +91,9 @@ const planManagement = (faulty: Effect.Effect<boolean>) =>
       Effect.andThen(latency(8), failing ? Effect.fail(new StorageUnavailable("plan store timed out")) : Effect.void).pipe(
         // as a service would, inside the storage span, so that the log record carries its trace
         Effect.tapError((error) =>
-          Effect.logWarning("plan storage write failed", error.message).pipe(Effect.annotateLogs({ "plan.id": planId }))
+          Effect.logWarning("plan storage write failed").pipe(
+            Effect.annotateLogs({ "plan.id": planId, "error.type": error.name, "error.message": error.message })
+          )
         )
       ),
       "save"
