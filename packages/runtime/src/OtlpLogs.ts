@@ -10,6 +10,7 @@ import type * as Resource from "@effect/opentelemetry/Resource"
 import { OTLPLogExporter } from "@opentelemetry/exporter-logs-otlp-http"
 import { BatchLogRecordProcessor } from "@opentelemetry/sdk-logs"
 import { Config, Effect, Layer, Option, Schema } from "effect"
+import { countFailures } from "./internal/exportFailures.ts"
 import * as OtelEnvironment from "./OtelEnvironment.ts"
 import * as RuntimeConfig from "./RuntimeConfig.ts"
 
@@ -24,6 +25,19 @@ const batchOptions = Config.all({
 })
 
 /**
+ * Name and description of the log export metric.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const definitions = {
+  dropped: {
+    name: "apm_log_records_dropped_total",
+    description: "Log records not exported, by reason: export_failed (collector error, timeout, shutdown)"
+  }
+} as const
+
+/**
  * Adds `@effect/opentelemetry`'s logger to the loggers in place, sending
  * each record, its trace and span ids included, through the SDK's batch
  * processor (`OTEL_BLRP_*`: queue 2048, batches of 512, every second) to the
@@ -32,7 +46,10 @@ const batchOptions = Config.all({
  * `OTEL_SDK_DISABLED=true`. One export takes at most the exporter's timeout,
  * `OTEL_BLRP_EXPORT_TIMEOUT` and the shutdown budget, whichever is least;
  * releasing the layer exports what is queued within `APM_SHUTDOWN_TIMEOUT`.
- * A full queue or a failed export loses records, never the program.
+ * A failed export loses its records, never the program: they are counted
+ * in `apm_log_records_dropped_total{reason="export_failed"}` and logged at
+ * Warning, once a minute. A full queue drops records uncounted (the SDK's
+ * batch processor does not say).
  *
  * @category layers
  * @since 0.1.0
@@ -47,13 +64,21 @@ export const layer: Layer.Layer<never, Config.ConfigError, Resource.Resource | R
       const flushTimeoutMillis = RuntimeConfig.flushTimeoutMillis(shutdownTimeout)
       const { headers, timeoutMillis, url } = exporter.value
       const processor = new BatchLogRecordProcessor({
-        // The SDK's retry timers cannot be cancelled: an export that outlived the shutdown budget would keep the
-        // process alive past it.
-        exporter: new OTLPLogExporter({
-          url,
-          headers: { ...headers },
-          timeoutMillis: Math.min(timeoutMillis, batch.exportTimeout, flushTimeoutMillis)
-        }),
+        exporter: yield* countFailures(
+          // The SDK's retry timers cannot be cancelled: an export that outlived the shutdown budget would keep the
+          // process alive past it.
+          new OTLPLogExporter({
+            url,
+            headers: { ...headers },
+            timeoutMillis: Math.min(timeoutMillis, batch.exportTimeout, flushTimeoutMillis)
+          }),
+          {
+            ...definitions.dropped,
+            attributes: { reason: "export_failed" },
+            size: (records) => records.length,
+            message: (count, detail) => `Dropped ${count} log records: the collector did not take them: ${detail}`
+          }
+        ),
         maxQueueSize: batch.maxQueueSize,
         maxExportBatchSize: Math.min(batch.maxQueueSize, batch.maxExportBatchSize),
         scheduledDelayMillis: batch.scheduledDelay,

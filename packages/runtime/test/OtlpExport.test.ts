@@ -1,15 +1,20 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Apm } from "@mcp-apm/core"
-import { ConfigProvider, Effect, Exit, Layer, Metric } from "effect"
+import { ConfigProvider, Effect, Exit, Layer, Logger, Metric } from "effect"
+import { PrometheusMetrics } from "effect/observability"
 import { collector } from "./support/SpanExportCollector.ts"
 import { liveStack } from "./support/live.ts"
 
 /** Builds the live stack configured by `env`, runs `work` in it and releases it: every signal's final flush. */
-const runLive = <A, E>(env: Record<string, string>, work: Effect.Effect<A, E, Apm.Apm>) =>
+const runLive = <A, E>(
+  env: Record<string, string>,
+  work: Effect.Effect<A, E, Apm.Apm>,
+  registry: Map<any, any> = new Map()
+) =>
   Effect.scoped(
     Layer.build(liveStack("otlp-export-test").pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env })))))
       .pipe(Effect.flatMap((context) => work.pipe(Effect.provideContext(context))))
-  ).pipe(Effect.provideService(Metric.MetricRegistry, new Map()))
+  ).pipe(Effect.provideService(Metric.MetricRegistry, registry))
 
 const storageWrite = Apm.trace(
   Effect.logWarning("plan storage write failed").pipe(Effect.annotateLogs({ "plan.id": "plan-7" })),
@@ -128,6 +133,28 @@ describe("OtlpExport", () => {
         storageWrite
       )
       assert.strictEqual(all.accepted.filter((s) => s.name === "plan_storage_save").length, 1)
+    }))
+
+  it.live("a collector refusing every signal changes nothing for the program: drops counted and warned", () =>
+    Effect.gen(function*() {
+      const c = yield* collector({ _tag: "status", status: 400 })
+      const registry: Map<any, any> = new Map()
+      const warnings: Array<string> = []
+      const logger = Logger.make<unknown, void>(({ logLevel, message }) => {
+        if (logLevel === "Warn") warnings.push(globalThis.Array.isArray(message) ? message.join(" ") : String(message))
+      })
+      const result = yield* runLive({ OTEL_EXPORTER_OTLP_ENDPOINT: c.endpoint }, Effect.as(storageWrite, 42), registry)
+        .pipe(Effect.provide(Logger.layer([logger])))
+      assert.strictEqual(result, 42)
+      assert.deepStrictEqual(new Set(c.requests.map((r) => r.path)), new Set(["/v1/traces", "/v1/metrics", "/v1/logs"]))
+      const text = yield* PrometheusMetrics.format().pipe(Effect.provideService(Metric.MetricRegistry, registry))
+      assert.include(text, `apm_log_records_dropped_total{reason="export_failed"} 1`)
+      assert.include(text, "apm_metric_exports_failed_total 1")
+      assert.include(text, `apm_spans_dropped_total{reason="export_failed"} 1`)
+      // The warnings are logged by fibers of their own.
+      yield* Effect.sleep(10)
+      assert.isTrue(warnings.some((w) => w.startsWith("Dropped 1 log records: the collector did not take them")))
+      assert.isTrue(warnings.some((w) => w.startsWith("1 metric export failed")))
     }))
 
   const invalid: ReadonlyArray<[string, string]> = [
