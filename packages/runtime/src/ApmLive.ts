@@ -1,31 +1,52 @@
 /**
  * `ApmLive`: everything a Node service needs, from one layer provided at its
  * entry point: configuration from `APM_*`, the `Apm` service with baselines
- * kept in a file across restarts, span export over OTLP and the `/metrics`
- * endpoint.
+ * kept in a file across restarts, the three OpenTelemetry signals (traces,
+ * metrics and logs) over OTLP as the `OTEL_*` variables say, console logs
+ * correlated with the traces, and the `/metrics` endpoint.
  *
  * @since 0.1.0
  */
 import { NodeServices } from "@effect/platform-node"
 import { AnomalyDetector, Apm, ApmConfig, BaselineStore, Profiler, ResourceMonitor } from "@mcp-apm/core"
-import { Effect, Layer, Option } from "effect"
+import { type Config, Effect, Layer, Option } from "effect"
 import type * as Resource from "@effect/opentelemetry/Resource"
-import type { HttpServer } from "effect/http"
+import type { HttpServer, HttpServerError } from "effect/http"
+import * as Logging from "./Logging.ts"
 import * as MetricsServer from "./MetricsServer.ts"
 import * as NodeProfiler from "./NodeProfiler.ts"
 import * as NodeResourceMonitor from "./NodeResourceMonitor.ts"
+import * as OtlpLogs from "./OtlpLogs.ts"
+import * as OtlpMetrics from "./OtlpMetrics.ts"
 import { RuntimeConfig } from "./RuntimeConfig.ts"
 import * as Tracing from "./Tracing.ts"
 
 /**
+ * Where `ApmLive`'s spans go: `"sdk"`, a tracer provider of its own
+ * exporting over OTLP as the `OTEL_*` variables say (the default), or
+ * `"existing"`, the provider the application already has (see
+ * {@link Tracing.layerExistingProvider}).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options {
+  readonly tracerProvider?: "sdk" | "existing" | undefined
+}
+
+/**
  * The live stack over explicit configuration layers, for embedding and tests.
+ *
+ * The three signals' exports are built side by side, so that their final
+ * flushes run side by side too, each within the shutdown budget.
  *
  * @category layers
  * @since 0.1.0
  */
 export const make = <E1, E2>(
   config: Layer.Layer<ApmConfig.ApmConfig, E1>,
-  runtime: Layer.Layer<RuntimeConfig, E2>
+  runtime: Layer.Layer<RuntimeConfig, E2>,
+  options: Options = {}
 ): Layer.Layer<
   | Apm.Apm
   | ApmConfig.ApmConfig
@@ -35,9 +56,14 @@ export const make = <E1, E2>(
   | Resource.Resource
   | ResourceMonitor.ResourceMonitor
   | Profiler.Profiler,
-  unknown
+  E1 | E2 | Config.ConfigError | HttpServerError.ServeError
 > =>
-  Layer.mergeAll(MetricsServer.layer, Tracing.layer).pipe(
+  Layer.mergeAll(
+    MetricsServer.layer,
+    options.tracerProvider === "existing" ? Tracing.layerExistingProvider : Tracing.layer,
+    OtlpMetrics.layer.pipe(Layer.provide(Tracing.layerResource)),
+    OtlpLogs.layer.pipe(Layer.provide(Tracing.layerResource), Layer.provideMerge(Logging.layer))
+  ).pipe(
     Layer.provideMerge(Apm.layerNoDeps),
     Layer.provideMerge(Layer.merge(NodeResourceMonitor.layer(), profiler)),
     Layer.provideMerge(AnomalyDetector.layer),
@@ -62,3 +88,17 @@ const persistentBaselines = Layer.unwrap(
  * @since 0.1.0
  */
 export const ApmLive = make(ApmConfig.ApmConfig.layerFromEnvironment(), RuntimeConfig.layerFromEnvironment)
+
+/**
+ * The live stack, configured from the environment, with spans going to the
+ * tracer provider the application already has: for a service that sets up
+ * OpenTelemetry itself (its own `NodeSdk`, Sentry, auto-instrumentations).
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerWithExistingProvider = make(
+  ApmConfig.ApmConfig.layerFromEnvironment(),
+  RuntimeConfig.layerFromEnvironment,
+  { tracerProvider: "existing" }
+)

@@ -49,3 +49,18 @@ export class RuntimeConfig extends Context.Service<RuntimeConfig, RuntimeOptions
   /** Fixed options, for tests and embedding. */
   static readonly layer = (value: RuntimeOptions): Layer.Layer<RuntimeConfig> => Layer.succeed(RuntimeConfig, value)
 }
+
+/**
+ * How long the final flush of one signal's export may take within
+ * `APM_SHUTDOWN_TIMEOUT`: the process has more to release after it (the
+ * HTTP server, the baselines file), so the flush leaves it a tenth of the
+ * budget, at most 250 ms, and the process, not only the flush, ends in time.
+ * The signals flush side by side, each within this.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const flushTimeoutMillis = (shutdownTimeout: Duration.Duration): number => {
+  const budget = Duration.toMillis(shutdownTimeout)
+  return budget - Math.min(budget / 10, 250)
+}

@@ -9,20 +9,20 @@ import * as OtelTracer from "@effect/opentelemetry/OtelTracer"
 import * as Resource from "@effect/opentelemetry/Resource"
 import { ApmConfig, RateLimitedLog, ReadOnlyMetric } from "@mcp-apm/core"
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
+import { resourceFromAttributes } from "@opentelemetry/resources"
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  ParentBasedSampler,
+  type Sampler,
+  TraceIdRatioBasedSampler
+} from "@opentelemetry/sdk-trace-base"
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node"
-import { Config, Duration, Effect, Layer, Metric, Option, Schema } from "effect"
-import { RuntimeConfig } from "./RuntimeConfig.ts"
+import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions"
+import { Config, Effect, Layer, Metric, Option, Schema } from "effect"
+import * as OtelEnvironment from "./OtelEnvironment.ts"
+import * as RuntimeConfig from "./RuntimeConfig.ts"
 import * as SpanExport from "./SpanExport.ts"
-
-/**
- * Whether the environment names an OTLP endpoint for traces.
- *
- * @category predicates
- * @since 0.1.0
- */
-export const hasEndpoint = (env: Record<string, string | undefined>): boolean =>
-  Boolean(env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] || env["OTEL_EXPORTER_OTLP_ENDPOINT"]) &&
-  env["OTEL_TRACES_EXPORTER"] !== "none"
 
 /**
  * Name and description of the export metrics.
@@ -39,29 +39,15 @@ export const definitions = {
   }
 } as const
 
-const Millis = Schema.Int.check(Schema.isGreaterThan(0))
-const Count = Schema.Int.check(Schema.isGreaterThan(0))
-// Empty means unset, as for the SDK.
-const Endpoint = Schema.String.check(
-  Schema.isPattern(/^(|https?:\/\/\S+)$/, { expected: "an http:// or https:// URL" })
-)
-const endpoint = (name: string) => Config.schema(Endpoint, name).pipe(Config.withDefault(""))
-
-// Read through Config (the SDK would read process.env itself), so that a bad value fails start-up naming the
-// variable. Headers, compression and TLS options the SDK still reads.
-const variables = Config.all({
-  tracesEndpoint: endpoint("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
-  endpoint: endpoint("OTEL_EXPORTER_OTLP_ENDPOINT"),
-  exporter: Config.String("OTEL_TRACES_EXPORTER").pipe(Config.withDefault("otlp")),
-  // The signal's own variable wins over the general one, as the OTLP exporter spec says.
-  tracesTimeout: Config.option(Config.schema(Millis, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT")),
-  timeout: Config.schema(Millis, "OTEL_EXPORTER_OTLP_TIMEOUT").pipe(Config.withDefault(10_000)),
-  maxQueueSize: Config.schema(Count, "OTEL_BSP_MAX_QUEUE_SIZE").pipe(Config.withDefault(2048)),
-  maxExportBatchSize: Config.schema(Count, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE").pipe(Config.withDefault(512)),
+// The batch options, read through Config (the SDK would read process.env itself). The exporter's compression and
+// TLS options the SDK still reads.
+const batchOptions = Config.all({
+  maxQueueSize: OtelEnvironment.positiveInt("OTEL_BSP_MAX_QUEUE_SIZE", 2048),
+  maxExportBatchSize: OtelEnvironment.positiveInt("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512),
   scheduledDelay: Config.schema(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), "OTEL_BSP_SCHEDULE_DELAY").pipe(
     Config.withDefault(5000)
   ),
-  exportTimeout: Config.schema(Millis, "OTEL_BSP_EXPORT_TIMEOUT").pipe(Config.withDefault(30_000))
+  exportTimeout: OtelEnvironment.positiveInt("OTEL_BSP_EXPORT_TIMEOUT", 30_000)
 })
 
 const messages: Record<SpanExport.DropReason, (count: number, detail: string) => string> = {
@@ -71,13 +57,18 @@ const messages: Record<SpanExport.DropReason, (count: number, detail: string) =>
   too_large: (count, detail) => `Dropped ${count} spans too large to export even truncated: ${detail}`
 }
 
-/** The URL the OTLP/HTTP spec derives: the signal's own endpoint as it is, or the general one + `v1/traces`. */
-const tracesUrl = (traces: string, general: string): string =>
-  traces || `${general.endsWith("/") ? general : `${general}/`}v1/traces`
+const samplerOf = ({ name, ratio }: OtelEnvironment.SamplerOptions): Sampler => {
+  const root = name.endsWith("always_off")
+    ? new AlwaysOffSampler()
+    : name.endsWith("traceidratio")
+    ? new TraceIdRatioBasedSampler(ratio)
+    : new AlwaysOnSampler()
+  return name.startsWith("parentbased_") ? new ParentBasedSampler({ root }) : root
+}
 
 const tracerProvider = (options: {
-  readonly url: string
-  readonly timeoutMillis: number
+  readonly exporter: OtelEnvironment.OtlpExporterOptions
+  readonly sampler: Sampler
   readonly processor: Omit<SpanExport.Options, "exporter" | "exportTimeoutMillis" | "onDropped">
 }) =>
   Layer.effect(
@@ -88,8 +79,9 @@ const tracerProvider = (options: {
       const log = RateLimitedLog.make({ interval: "1 minute" })
       const processor = SpanExport.make({
         ...options.processor,
-        exporter: (timeoutMillis) => new OTLPTraceExporter({ url: options.url, timeoutMillis }),
-        exportTimeoutMillis: options.timeoutMillis,
+        exporter: (timeoutMillis) =>
+          new OTLPTraceExporter({ url: options.exporter.url, headers: { ...options.exporter.headers }, timeoutMillis }),
+        exportTimeoutMillis: options.exporter.timeoutMillis,
         onDropped: (reason, count, detail) => {
           Effect.runForkWith(context)(
             log.warn(`span-export/${reason}`, messages[reason](count, detail), { reason, spans: count })
@@ -117,6 +109,7 @@ const tracerProvider = (options: {
         Effect.sync(() =>
           new NodeTracerProvider({
             resource,
+            sampler: options.sampler,
             spanLimits: { attributeValueLengthLimit: options.processor.maxAttributeLength },
             spanProcessors: [processor]
           })
@@ -129,8 +122,12 @@ const tracerProvider = (options: {
 
 /**
  * Exports spans over OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` (or the
- * traces-specific variable) is set; without an endpoint nothing is exported
- * and Effect's own tracer stays in place.
+ * traces-specific variable) is set; without an endpoint, with
+ * `OTEL_TRACES_EXPORTER=none` or `OTEL_SDK_DISABLED=true` nothing is
+ * exported and Effect's own tracer stays in place (see
+ * {@link OtelEnvironment.otlpExporter} for the endpoint, headers and
+ * timeout). `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG` pick the
+ * sampler (`parentbased_always_on` by default).
  *
  * The batch options are the SDK's `OTEL_BSP_*` (queue 2048 spans, batches of
  * 512, every 5 s). One export, retries included, takes at most
@@ -155,38 +152,68 @@ const tracerProvider = (options: {
 export const layer: Layer.Layer<
   Resource.Resource,
   Config.ConfigError,
-  RuntimeConfig | ApmConfig.ApmConfig
+  RuntimeConfig.RuntimeConfig | ApmConfig.ApmConfig
 > = Layer.unwrap(
   Effect.gen(function*() {
-    const { serviceName, shutdownTimeout } = yield* RuntimeConfig
+    const { shutdownTimeout } = yield* RuntimeConfig.RuntimeConfig
     const { maxAttributeLength } = yield* ApmConfig.ApmConfig
-    const env = yield* variables
-    const resource = Resource.layerFromEnv(Resource.configToAttributes({ serviceName }))
-    const endpoints = {
-      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: env.tracesEndpoint,
-      OTEL_EXPORTER_OTLP_ENDPOINT: env.endpoint,
-      OTEL_TRACES_EXPORTER: env.exporter
-    }
-    if (!hasEndpoint(endpoints)) return resource
-    // The process has more to release after the spans (the HTTP server, the baselines file): the flush leaves
-    // it a tenth of the budget, at most 250 ms, so that the process, not only the flush, ends within it.
-    const budget = Duration.toMillis(shutdownTimeout)
-    const flushTimeoutMillis = budget - Math.min(budget / 10, 250)
+    const exporter = yield* OtelEnvironment.otlpExporter("traces")
+    if (Option.isNone(exporter)) return layerResource
+    const batch = yield* batchOptions
+    const flushTimeoutMillis = RuntimeConfig.flushTimeoutMillis(shutdownTimeout)
     const provider = tracerProvider({
-      url: tracesUrl(env.tracesEndpoint, env.endpoint),
-      timeoutMillis: Math.min(
-        Option.getOrElse(env.tracesTimeout, () => env.timeout),
-        env.exportTimeout,
-        flushTimeoutMillis
-      ),
+      exporter: {
+        ...exporter.value,
+        timeoutMillis: Math.min(exporter.value.timeoutMillis, batch.exportTimeout, flushTimeoutMillis)
+      },
+      sampler: samplerOf(yield* OtelEnvironment.sampler),
       processor: {
         flushTimeoutMillis,
-        maxQueueSize: env.maxQueueSize,
-        maxExportBatchSize: Math.min(env.maxQueueSize, env.maxExportBatchSize),
-        scheduledDelayMillis: env.scheduledDelay,
+        maxQueueSize: batch.maxQueueSize,
+        maxExportBatchSize: Math.min(batch.maxQueueSize, batch.maxExportBatchSize),
+        scheduledDelayMillis: batch.scheduledDelay,
         maxAttributeLength
       }
     })
-    return OtelTracer.layer.pipe(Layer.provide(provider), Layer.provideMerge(resource))
+    return OtelTracer.layer.pipe(Layer.provide(provider), Layer.provideMerge(layerResource))
   })
 )
+
+/**
+ * The resource every signal is exported under: `OTEL_SERVICE_NAME`, then
+ * `service.name` in `OTEL_RESOURCE_ATTRIBUTES`, then `RuntimeConfig`'s
+ * service name, as the spec orders them; the other attributes of
+ * `OTEL_RESOURCE_ATTRIBUTES` and the SDK's own.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerResource: Layer.Layer<Resource.Resource, never, RuntimeConfig.RuntimeConfig> = Layer.effect(
+  Resource.Resource,
+  Effect.gen(function*() {
+    const { serviceName } = yield* RuntimeConfig.RuntimeConfig
+    const fromEnvironment = yield* Resource.Resource
+    return resourceFromAttributes({ [ATTR_SERVICE_NAME]: serviceName }).merge(fromEnvironment)
+  })
+).pipe(Layer.provide(Resource.layerFromEnv()))
+
+/**
+ * Spans go to a tracer provider the application already has, instead of an
+ * SDK of the APM's own: the `OtelTracerProvider` in context if one is, else
+ * the provider registered with `@opentelemetry/api`
+ * (`trace.getTracerProvider()`, set by the application's `NodeSdk`,
+ * Sentry or auto-instrumentations). Its sampling, processors and exporters
+ * decide; the `OTEL_*` trace variables and `apm_spans_*_total` are theirs.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerExistingProvider: Layer.Layer<Resource.Resource, never, RuntimeConfig.RuntimeConfig> = Layer.unwrap(
+  Effect.map(
+    Effect.serviceOption(OtelTracer.OtelTracerProvider),
+    Option.match({
+      onNone: () => OtelTracer.layerGlobal,
+      onSome: (provider) => OtelTracer.layer.pipe(Layer.provide(Layer.succeed(OtelTracer.OtelTracerProvider, provider)))
+    })
+  )
+).pipe(Layer.provideMerge(layerResource))

@@ -15,9 +15,13 @@ export {
   VerificationFeedbackApmLive,
   WorkflowOrchestratorApmLive
 } from "./McpServicesLive.ts"
+export * as Logging from "./Logging.ts"
 export * as MetricsServer from "./MetricsServer.ts"
 export * as NodeProfiler from "./NodeProfiler.ts"
 export * as NodeResourceMonitor from "./NodeResourceMonitor.ts"
+export * as OtelEnvironment from "./OtelEnvironment.ts"
+export * as OtlpLogs from "./OtlpLogs.ts"
+export * as OtlpMetrics from "./OtlpMetrics.ts"
 export * from "./RuntimeConfig.ts"
 export * as SpanExport from "./SpanExport.ts"
 export * as Tracing from "./Tracing.ts"

@@ -37,8 +37,8 @@ const variableOf = (issue: SchemaIssue.Issue): string | undefined => {
 // "Expected a value between 0 and 65535" -> "a value between 0 and 65535"
 const expectation = (text: string) => text.replace(/^expected\s+/i, "")
 
-// A token's value stays out of the terminal and the logs that capture it, even when it is wrong.
-const secret = /TOKEN|SECRET|PASSWORD|KEY/i
+// A token's (or an OTLP header's) value stays out of the terminal and the logs that capture it, even when it is wrong.
+const secret = /TOKEN|SECRET|PASSWORD|KEY|HEADERS/i
 
 const fromConfigError = Effect.fnUntraced(function*(error: Config.ConfigError) {
   const cause = error.cause

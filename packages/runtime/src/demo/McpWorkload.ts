@@ -88,7 +88,14 @@ const planManagement = (faulty: Effect.Effect<boolean>) =>
     const roll = yield* chance(0.5)
     const failing = (yield* faulty) && roll
     yield* plans.traceStorage(
-      Effect.andThen(latency(8), failing ? Effect.fail(new StorageUnavailable("plan store timed out")) : Effect.void),
+      Effect.andThen(latency(8), failing ? Effect.fail(new StorageUnavailable("plan store timed out")) : Effect.void).pipe(
+        // as a service would, inside the storage span, so that the log record carries its trace
+        Effect.tapError((error) =>
+          Effect.logWarning("plan storage write failed").pipe(
+            Effect.annotateLogs({ "plan.id": planId, "error.type": error.name, "error.message": error.message })
+          )
+        )
+      ),
       "save"
     )
   })
