@@ -8,6 +8,7 @@ import { runDetectionBench } from "./detection/run.ts"
 import { runLatencyBench } from "./detection/latency.ts"
 import { exportResilience, printExportResilience } from "./export-resilience.ts"
 import { invalidObservations, printInvalidObservations } from "./invalid-observations.ts"
+import { logSignals, printLogSignals } from "./log-signals.ts"
 import { printScrapeLoad, scrapeLoad } from "./scrape-load.ts"
 import { printResourceOverhead, resourceOverhead } from "./resource-overhead.ts"
 import { printTraceOverhead, traceOverhead } from "./trace-overhead.ts"
@@ -19,5 +20,6 @@ printBaselineStore(await Effect.runPromise(baselineStore))
 printExportResilience(await Effect.runPromise(exportResilience))
 await runCliBench()
 printScrapeLoad(await Effect.runPromise(scrapeLoad))
+printLogSignals(await Effect.runPromise(logSignals))
 await runDetectionBench()
 runLatencyBench()
