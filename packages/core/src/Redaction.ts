@@ -148,7 +148,8 @@ const urlCredentials = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#"'<>]*@/gi
 const queryPair = /(^|[?&;#\s,("'])([^\s=&?#;,"'<>()]+)=([^\s&#;,"'<>()]*)/g
 const quotedPair = /(["']?)([A-Za-z_][\w.-]{0,63})\1(\s*[:=]\s*)(["'])((?:\\.|(?!\4)[^\\])*)\4/g
 const headerLine = /\b(authorization|proxy-authorization|cookie|set-cookie|x-api-key)(\s*:\s*)[^\r\n]*/gi
-const email = /[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g
+// The local part's characters (RFC 5322) but the URL delimiters among them (`/`, `?`, `&`, `=`, `'`).
+const email = /[A-Za-z0-9.!#$%*+^_`{|}~-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g
 
 const decodedName = (name: string): string => {
   if (!name.includes("%") && !name.includes("+")) return name

@@ -91,7 +91,8 @@ describe("Redaction", () => {
           `https://user:${value}@api.example.com/v1/x`,
           `https://api.example.com/v1/x?page=1&${name}=${value}&q=2`,
           `failed: {"${name}":"${value}","n":1}`,
-          `${name}=${value}`
+          `${name}=${value}`,
+          `https://api.example.com/users/${value}@example.com/orders`
         ]
         for (const text of texts) assert.notInclude(Redaction.redactText(text), value, text)
         assert.notInclude(JSON.stringify(Redaction.redactAttributes({ [name]: value })), value)
