@@ -143,13 +143,64 @@ export const isSecretName = (name: string): boolean => {
 
 // Characters without which no rule below can match: the fast path of `redactText`.
 const mayHoldSecret = /[@=:]|%40/
+// Anchored on its literal `://`: a pattern that may start anywhere costs a stack trace one scan per position.
 // Greedy up to the last `@` before the path: a password may hold an `@` of its own.
-const urlCredentials = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#"'<>]*@/gi
-const queryPair = /(^|[?&;#\s,("'])([^\s=&?#;,"'<>()]+)=([^\s&#;,"'<>()]*)/g
-const quotedPair = /(["']?)([A-Za-z_][\w.-]{0,63})\1(\s*[:=]\s*)(["'])((?:\\.|(?!\4)[^\\])*)\4/g
+const urlCredentials = /(:\/\/)[^\s/?#"'<>]*@/g
+const quotedPair = /(?<![\w.-])(["']?)([A-Za-z_][\w.-]{0,63})\1(\s*[:=]\s*)(["'])((?:\\.|(?!\4)[^\\])*)\4/g
 const headerLine = /\b(authorization|proxy-authorization|cookie|set-cookie|x-api-key)(\s*:\s*)[^\r\n]*/gi
-// The local part's characters (RFC 5322) but the URL delimiters among them (`/`, `?`, `&`, `=`, `'`).
-const email = /[A-Za-z0-9.!#$%*+^_`{|}~-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g
+
+// Scanned around each `=` and `@` rather than matched by a pattern, for the same reason.
+const paramNameChar = /[\w.[\]%+~-]/
+const paramBoundary = /[?&;#\s,("']/
+const paramValueEnd = /[\s&#;,"'<>()]/
+// An e-mail's local part: RFC 5322's characters but the URL delimiters among them (`/`, `?`, `&`, `=`, `'`).
+const localChar = /[A-Za-z0-9.!#$%*+^_`{|}~-]/
+const domainChar = /[A-Za-z0-9.-]/
+const topLevelDomain = /\.[A-Za-z]{2,}$/
+
+/** Replaces each `name=value` whose name `redacted` accepts: the name starts the text or follows a delimiter. */
+const redactPairs = (text: string, redacted: (name: string) => boolean): string => {
+  let out = ""
+  let copied = 0
+  for (let eq = text.indexOf("="); eq !== -1; eq = text.indexOf("=", eq + 1)) {
+    let start = eq
+    while (start > 0 && paramNameChar.test(text[start - 1]!)) start--
+    if (start === eq || (start > 0 && !paramBoundary.test(text[start - 1]!)) || start < copied) continue
+    let end = eq + 1
+    while (end < text.length && !paramValueEnd.test(text[end]!)) end++
+    const value = text.slice(eq + 1, end)
+    if (value === "" || value === placeholder || !redacted(text.slice(start, eq))) continue
+    out += text.slice(copied, eq + 1) + placeholder
+    copied = end
+  }
+  return copied === 0 ? text : out + text.slice(copied)
+}
+
+/** Replaces each e-mail address, `@` or `%40`, by the placeholder. */
+const redactEmails = (text: string): string => {
+  let out = ""
+  let copied = 0
+  let at = 0
+  for (;;) {
+    const plain = text.indexOf("@", at)
+    const encoded = text.indexOf("%40", at)
+    const next = plain === -1 ? encoded : encoded === -1 ? plain : Math.min(plain, encoded)
+    if (next === -1) break
+    const width = next === encoded ? 3 : 1
+    at = next + width
+    let start = next
+    while (start > copied && localChar.test(text[start - 1]!)) start--
+    let end = at
+    while (end < text.length && domainChar.test(text[end]!)) end++
+    // A trailing dot ends the sentence, not the domain.
+    while (end > at && text[end - 1] === ".") end--
+    if (start === next || !topLevelDomain.test(text.slice(at, end))) continue
+    out += text.slice(copied, start) + placeholder
+    copied = end
+    at = end
+  }
+  return copied === 0 ? text : out + text.slice(copied)
+}
 
 const decodedName = (name: string): string => {
   if (!name.includes("%") && !name.includes("+")) return name
@@ -170,22 +221,20 @@ const decodedName = (name: string): string => {
  */
 export const redactText = (text: string, rules: Rules = defaultRules): string => {
   if (!mayHoldSecret.test(text)) return text
-  return text
-    .replace(urlCredentials, "$1")
-    .replace(headerLine, (_, name: string, separator: string) => `${name}${separator}${placeholder}`)
-    .replace(
+  const at = text.includes("@") || text.includes("%40")
+  let safe = at ? text.replace(urlCredentials, "$1") : text
+  if (safe.includes(":")) {
+    safe = safe.replace(headerLine, (_, name: string, separator: string) => `${name}${separator}${placeholder}`)
+  }
+  if (safe.includes("\"") || safe.includes("'")) {
+    safe = safe.replace(
       quotedPair,
       (match, quote: string, name: string, separator: string, valueQuote: string) =>
         isSecretName(name) ? `${quote}${name}${quote}${separator}${valueQuote}${placeholder}${valueQuote}` : match
     )
-    .replace(
-      queryPair,
-      (match, before: string, name: string, value: string) =>
-        value !== "" && value !== placeholder && rules.isRedactedParam(decodedName(name))
-          ? `${before}${name}=${placeholder}`
-          : match
-    )
-    .replace(email, placeholder)
+  }
+  if (safe.includes("=")) safe = redactPairs(safe, (name) => rules.isRedactedParam(decodedName(name)))
+  return at ? redactEmails(safe) : safe
 }
 
 /**

@@ -137,6 +137,7 @@ export const middleware = <E, R>(
   app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
 ): Effect.Effect<HttpServerResponse.HttpServerResponse, E, R | Apm.Apm | HttpServerRequest.HttpServerRequest> =>
   Effect.withFiber((fiber) => {
+    if (!Context.getUnsafe(fiber.context, Apm.Apm).options.enabled) return app
     const request = Context.getUnsafe(fiber.context, HttpServerRequest.HttpServerRequest)
     const span = currentSpan(fiber)
     const start = fiber.getRef(Clock.Clock).currentTimeNanosUnsafe()
@@ -270,6 +271,7 @@ export const tracedClient = <E, R>(client: HttpClient.HttpClient.With<E, R>): Ht
       )
   ).pipe(HttpClient.transform((effect, request) =>
     Effect.withFiber((fiber) => {
+      if (!Context.getUnsafe(fiber.context, Apm.Apm).options.enabled) return effect
       const start = fiber.getRef(Clock.Clock).currentTimeNanosUnsafe()
       const rules = fiber.getRef(Redaction.CurrentRules)
       const redacted = effect.pipe(
