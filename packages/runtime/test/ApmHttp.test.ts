@@ -4,9 +4,10 @@ import { assert, describe, it } from "@effect/vitest"
 import { ApmRecorder, ApmTest } from "@mcp-apm/core"
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api"
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
-import { Effect, Exit, Layer } from "effect"
+import { Deferred, Effect, Exit, Fiber, Layer } from "effect"
 import { FetchHttpClient, HttpClient, HttpRouter, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
+import { TestClock } from "effect/testing"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { ApmHttp } from "../src/index.ts"
@@ -166,6 +167,33 @@ describe("ApmHttp", () => {
       assert.deepStrictEqual(bucketsOf(okBuckets), [...specBuckets, "+Inf"])
     }).pipe(Effect.provide(server(App)), Effect.provide(otel.layer), Effect.provide(ApmTest))
   })
+
+  it.effect("server and client durations are read from the Clock: exactly the time the handler took", () =>
+    Effect.gen(function*() {
+      const started = yield* Deferred.make<void>()
+      const slow = HttpRouter.add(
+        "GET",
+        "/slow/:id",
+        Deferred.succeed(started, undefined).pipe(
+          Effect.andThen(Effect.sleep("250 millis")),
+          Effect.as(HttpServerResponse.text("late"))
+        )
+      )
+      yield* Effect.gen(function*() {
+        const client = ApmHttp.tracedClient(yield* HttpClient.HttpClient)
+        const call = yield* Effect.forkChild(client.get("/slow/1"))
+        // The request reaches the handler on real I/O; the clock moves only when the test moves it.
+        yield* Deferred.await(started)
+        yield* TestClock.adjust("250 millis")
+        assert.strictEqual((yield* Fiber.join(call)).status, 200)
+      }).pipe(Effect.provide(server(Layer.merge(slow, ApmHttp.layer))))
+      const records = yield* ApmRecorder.operations
+      assert.deepStrictEqual(records.map((r) => [r.operationType, r.operationName.replace(/:\d+\//, ":PORT/")]), [
+        ["http_request", "GET /slow/:id"],
+        ["external_api", "GET 127.0.0.1:PORT/slow/:id"]
+      ])
+      assert.deepStrictEqual(records.map((r) => r.duration), [0.25, 0.25])
+    }).pipe(Effect.provide(ApmTest)))
 
   it.live("a failed call passes through unchanged and is recorded with its error type, the password redacted", () =>
     Effect.gen(function*() {
