@@ -25,7 +25,7 @@
 import * as OtelTracer from "@effect/opentelemetry/OtelTracer"
 import { Apm, HttpNormalizer, Redaction } from "@mcp-apm/core"
 import type { PerformanceMetrics } from "@mcp-apm/core"
-import { Cause, Clock, Context, Effect, Exit, Metric, Tracer } from "effect"
+import { Cause, Clock, Context, Effect, Exit, Metric, Option, Tracer } from "effect"
 import type { Fiber } from "effect"
 import {
   Headers,
@@ -175,7 +175,11 @@ const recordServer = (
   const errorType = failed ? String(status) : undefined
   const attributes: Record<string, string | number> = {
     "http.request.method": method,
-    "http.response.status_code": status
+    "http.response.status_code": status,
+    "url.scheme": Option.match(HttpServerRequest.toURL(request), {
+      onNone: () => request.protocol ?? "http",
+      onSome: (url) => url.protocol.slice(0, -1)
+    })
   }
   if (route !== undefined) attributes["http.route"] = route
   if (errorType !== undefined) attributes["error.type"] = errorType

@@ -113,7 +113,8 @@ describe("ApmHttp", () => {
       const users = yield* series("http_server_request_duration_bucket", {
         http_request_method: "GET",
         http_route: "/users/:id",
-        http_response_status_code: "200"
+        http_response_status_code: "200",
+        url_scheme: "http"
       })
       assert.deepStrictEqual(bucketsOf(users), [...specBuckets, "+Inf"])
       assert.deepStrictEqual(
