@@ -91,7 +91,8 @@ export const defaultRules: Rules = make()
 
 const credentialHeaders = new Set(["authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"])
 const secretWords = /password|passwd|secret/i
-const secretLastSegments = new Set(["token", "key", "apikey", "cookie", "authorization"])
+// `http.request.header.cookie`, `http.response.header.set-cookie`: the header named last.
+const credentialLastSegments = new Set(["cookie", "authorization"])
 // A `key` is a credential after these; a cache key or a partition key is not.
 const credentialKeyKinds = new Set([
   "api",
@@ -118,7 +119,7 @@ const computeSecretName = (name: string): boolean => {
   if (segments.some((segment) => segment.startsWith("session"))) return true
   const last = segments[segments.length - 1]!
   if (last === "key") return segments.length === 1 || credentialKeyKinds.has(segments[segments.length - 2]!)
-  return secretLastSegments.has(last) || last.endsWith("token") || last.endsWith("apikey")
+  return credentialLastSegments.has(last) || last.endsWith("token") || last.endsWith("apikey")
 }
 
 // Attribute names repeat: decided once each, in a bounded cache.
