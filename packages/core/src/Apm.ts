@@ -16,7 +16,7 @@ import * as BaselineStore from "./BaselineStore.ts"
 import * as Insights from "./Insights.ts"
 import type { ExitOutcome } from "./internal/exitOutcome.ts"
 import { cutText, safeAttributes } from "./internal/attributeValues.ts"
-import { describeExit, truncate } from "./internal/exitOutcome.ts"
+import { describeExit, safeMessage } from "./internal/exitOutcome.ts"
 import * as OperationResources from "./internal/operationResources.ts"
 import type { OperationStats } from "./internal/operationStats.ts"
 import { OperationTable } from "./internal/operationTable.ts"
@@ -26,6 +26,8 @@ import { slowThreshold } from "./OperationType.ts"
 import type { Attributes, OperationStatus, PerformanceMetrics } from "./PerformanceMetrics.ts"
 import type { OperationResourceUsage, ResourceMonitorService, ResourceUsage } from "./ResourceMonitor.ts"
 import { cpuFraction, memoryFraction, ResourceMonitor } from "./ResourceMonitor.ts"
+import type { Rules } from "./Redaction.ts"
+import { CurrentRules, redactText } from "./Redaction.ts"
 
 /**
  * Receives every finished operation, synchronously, on the traced fiber.
@@ -197,7 +199,8 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
       const duration = Number(clock.currentTimeNanosUnsafe() - start) / 1e9
       stats.active--
       const usage = sample === undefined ? undefined : resources!.finish(sample, stats, duration, fiber.context)
-      return finish(stats, name, Number(start) / 1e6, duration, describeExit(exit), attributes, fiber.context, usage)
+      const outcome = describeExit(exit, fiber.getRef(CurrentRules))
+      return finish(stats, name, Number(start) / 1e6, duration, outcome, attributes, fiber.context, usage)
     })
   }
 
@@ -207,9 +210,10 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
       const stats = table.get(operation.name, operation.type)
       stats.exportTo(fiber.context)
       const end = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
+      const rules = fiber.getRef(CurrentRules)
       const outcome: ExitOutcome = {
         status: operation.status,
-        message: operation.errorMessage === undefined ? undefined : truncate(operation.errorMessage)
+        message: operation.errorMessage === undefined ? undefined : safeMessage(operation.errorMessage, rules)
       }
       const start = end - operation.duration * 1000
       return finish(
@@ -218,7 +222,7 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
         start,
         operation.duration,
         outcome,
-        safeAttributes(operation.attributes, options.maxAttributeLength),
+        safeAttributes(operation.attributes, options.maxAttributeLength, rules),
         fiber.context,
         undefined
       ) ?? Effect.void
@@ -336,7 +340,8 @@ export const trace: {
     return Effect.withFiber((fiber) => {
       const apm = Context.getUnsafe(fiber.context, Apm)
       const bound = apm.options.maxAttributeLength
-      if (built?.bound !== bound) built = traceSpan(self, name, type, attributes, bound)
+      const rules = fiber.getRef(CurrentRules)
+      if (built?.bound !== bound || built.rules !== rules) built = traceSpan(self, name, type, attributes, bound, rules)
       return apm.instrument(fiber, self, built.spanned, name, type, built.attributes)
     })
   }
@@ -344,6 +349,7 @@ export const trace: {
 
 interface TracedSpan<A, E, R> {
   readonly bound: number
+  readonly rules: Rules
   readonly spanned: Effect.Effect<A, E, R>
   readonly attributes: Attributes | undefined
 }
@@ -353,15 +359,19 @@ const traceSpan = <A, E, R>(
   name: string,
   type: OperationType,
   given: Attributes | undefined,
-  bound: number
+  bound: number,
+  rules: Rules
 ): TracedSpan<A, E, R> => {
-  const attributes = safeAttributes(given, bound)
+  const attributes = safeAttributes(given, bound, rules)
   const spanAttributes = attributes === undefined
     ? { [operationTypeKey]: type }
     : { ...attributes, [operationTypeKey]: type }
   // No call-site capture: built here it would name this file, not the caller, and it costs a stack trace.
-  const spanned = Effect.withSpan(self, cutText(name, bound), { attributes: spanAttributes, captureStackTrace: false })
-  return { bound, spanned, attributes }
+  const spanned = Effect.withSpan(self, cutText(redactText(name, rules), bound), {
+    attributes: spanAttributes,
+    captureStackTrace: false
+  })
+  return { bound, rules, spanned, attributes }
 }
 
 /**

@@ -8,12 +8,16 @@
  * hurt what it watches: it drops spans on a full queue without telling
  * anyone, sends all batches of a flush at once, and rejects its flush with
  * the exporter's error, which turns into a failed program at shutdown.
+ * And it exports what it is given: here every span is redacted (its name,
+ * status message, attributes, exception messages and stack traces) by
+ * `Redaction`'s rules before it leaves the process.
  *
  * @since 0.1.0
  */
 import { TraceFlags } from "@opentelemetry/api"
+import { Redaction } from "@mcp-apm/core"
 import type { ReadableSpan, SpanExporter, SpanProcessor } from "@opentelemetry/sdk-trace-base"
-import { boundStatus, estimatedSize } from "./internal/spanSize.ts"
+import { estimatedSize, safeSpan } from "./internal/spanSize.ts"
 
 /**
  * Why a span was not exported: the queue was full when it ended, the
@@ -55,6 +59,8 @@ export interface Options {
   readonly scheduledDelayMillis: number
   /** Status messages are cut to this many characters (the SDK's span limits cut attributes). */
   readonly maxAttributeLength: number
+  /** What is redacted before a span is exported; `Redaction.defaultRules` by default. */
+  readonly redaction?: Redaction.Rules | undefined
   /** A span estimated larger than this is dropped as `too_large`; 1 MiB by default. */
   readonly maxSpanBytes?: number | undefined
   /** A request is cut before it grows past this; 4 MiB by default, the OTel Collector's gRPC message limit. */
@@ -82,6 +88,7 @@ class Processor implements SpanExportProcessor {
   private readonly options: Options
   private readonly maxSpanBytes: number
   private readonly maxBatchBytes: number
+  private readonly redaction: Redaction.Rules
   private queue: Array<ReadableSpan> = []
   private inFlight: Promise<void> | undefined
   private abandonInFlight: ((reason: Error) => void) | undefined
@@ -98,6 +105,7 @@ class Processor implements SpanExportProcessor {
     this.options = options
     this.maxSpanBytes = options.maxSpanBytes ?? 1024 * 1024
     this.maxBatchBytes = options.maxBatchBytes ?? 4 * 1024 * 1024
+    this.redaction = options.redaction ?? Redaction.defaultRules
     this.details.queue_full = `the export queue is full (${options.maxQueueSize} spans)`
   }
 
@@ -210,7 +218,7 @@ class Processor implements SpanExportProcessor {
     let bytes = 0
     let taken = 0
     while (taken < this.queue.length && batch.length < this.options.maxExportBatchSize) {
-      const span = boundStatus(this.queue[taken]!, this.options.maxAttributeLength)
+      const span = safeSpan(this.queue[taken]!, this.options.maxAttributeLength, this.redaction)
       const size = estimatedSize(span)
       if (size > this.maxSpanBytes) {
         this.drop("too_large", 1, `"${span.name.slice(0, 100)}" is about ${size} bytes, over ${this.maxSpanBytes}`)

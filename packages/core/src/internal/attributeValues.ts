@@ -5,12 +5,15 @@
  * symbol) becomes its text, and what has no value (`null`, `undefined`, a
  * function) is left out. The static type says "primitives only"; this is for
  * JavaScript callers and `as any`, whose values must never fail or bloat an
- * operation.
+ * operation. Secrets are redacted (see `Redaction`) before any value is cut,
+ * so that a cut can never leave half a credential unrecognised.
  *
  * @internal
  */
 import * as Inspectable from "effect/Inspectable"
 import type { Attributes } from "../PerformanceMetrics.ts"
+import type { Rules } from "../Redaction.ts"
+import { defaultRules, redactValue } from "../Redaction.ts"
 
 /**
  * `text` cut to at most `bound` UTF-16 units, the way OpenTelemetry's
@@ -33,12 +36,11 @@ const isKept = (value: unknown, bound: number): boolean =>
     ? Number.isFinite(value)
     : typeof value === "boolean"
 
-const safeValue = (value: unknown, bound: number): string | number | boolean | undefined => {
+const safeValue = (key: string, value: unknown, bound: number, rules: Rules): string | number | boolean | undefined => {
   if (value === null || value === undefined || typeof value === "function") return undefined
-  if (typeof value === "string") return cutText(value, bound)
-  if (typeof value === "number" && Number.isFinite(value)) return value
-  if (typeof value === "boolean") return value
-  return cutText(textOf(value), bound)
+  if (typeof value === "number" && Number.isFinite(value)) return redactValue(key, value, rules)
+  if (typeof value === "boolean") return redactValue(key, value, rules)
+  return cutText(redactValue(key, typeof value === "string" ? value : textOf(value), rules), bound)
 }
 
 const textOf = (value: unknown): string => {
@@ -59,15 +61,23 @@ const textOf = (value: unknown): string => {
  *
  * @internal
  */
-export const safeAttributes = (attributes: Attributes | undefined, bound: number): Attributes | undefined => {
+export const safeAttributes = (
+  attributes: Attributes | undefined,
+  bound: number,
+  rules: Rules = defaultRules
+): Attributes | undefined => {
   if (attributes === undefined) return undefined
   try {
-    if (Object.entries(attributes).every(([key, value]) => key.length <= bound && isKept(value, bound))) {
+    if (
+      Object.entries(attributes).every(([key, value]) =>
+        key.length <= bound && isKept(value, bound) && redactValue(key, value, rules) === value
+      )
+    ) {
       return attributes
     }
     const safe: Record<string, string | number | boolean> = {}
     for (const [key, value] of Object.entries(attributes)) {
-      const kept = safeValue(value, bound)
+      const kept = safeValue(key, value, bound, rules)
       if (kept !== undefined) safe[cutText(key, bound)] = kept
     }
     return safe

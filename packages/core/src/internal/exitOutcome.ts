@@ -1,11 +1,15 @@
 /**
- * Classifies how a traced effect ended and extracts a bounded message.
+ * Classifies how a traced effect ended and extracts a bounded message with
+ * its secrets redacted: the message is recorded, shown on the dashboard and
+ * logged.
  *
  * @internal
  */
 import { Cause, Exit, Result } from "effect"
 import type { OperationStatus } from "../PerformanceMetrics.ts"
 import { maxErrorMessageLength } from "../PerformanceMetrics.ts"
+import type { Rules } from "../Redaction.ts"
+import { defaultRules, isSecretName, placeholder, redactText } from "../Redaction.ts"
 
 /** @internal */
 export interface ExitOutcome {
@@ -17,16 +21,24 @@ const ok: ExitOutcome = { status: "ok", message: undefined }
 const interrupted: ExitOutcome = { status: "interrupted", message: "interrupted" }
 
 /** @internal */
-export const describeExit = (exit: Exit.Exit<unknown, unknown>): ExitOutcome => {
+export const describeExit = (exit: Exit.Exit<unknown, unknown>, rules: Rules = defaultRules): ExitOutcome => {
   if (Exit.isSuccess(exit)) return ok
   const error = Cause.findError(exit.cause)
-  if (Result.isSuccess(error)) return { status: "error", message: messageOf(error.success) }
+  if (Result.isSuccess(error)) return { status: "error", message: safeMessage(rawMessage(error.success), rules) }
   const defect = Cause.findDefect(exit.cause)
-  if (Result.isSuccess(defect)) return { status: "defect", message: messageOf(defect.success) }
+  if (Result.isSuccess(defect)) return { status: "defect", message: safeMessage(rawMessage(defect.success), rules) }
   return interrupted
 }
 
-const messageOf = (value: unknown): string => truncate(rawMessage(value))
+/**
+ * A message fit to record: secrets redacted, then cut to the bound.
+ *
+ * @internal
+ */
+export const safeMessage = (text: string, rules: Rules = defaultRules): string => truncate(redactText(text, rules))
+
+const redactSecretFields = (key: string, value: unknown): unknown =>
+  key !== "" && isSecretName(key) && value !== undefined ? placeholder : value
 
 const rawMessage = (value: unknown): string => {
   if (typeof value === "string") return value
@@ -35,7 +47,7 @@ const rawMessage = (value: unknown): string => {
     if (typeof message === "string" && message !== "") return message
     if (typeof _tag === "string") return _tag
     try {
-      return JSON.stringify(value) ?? String(value)
+      return JSON.stringify(value, redactSecretFields) ?? String(value)
     } catch {
       return String(value)
     }

@@ -1,24 +1,62 @@
 /**
- * What a finished span costs on the wire, and the one field the SDK's span
- * limits leave unbounded.
+ * A finished span as it may leave the process, and what it costs on the
+ * wire.
  *
  * The SDK's `attributeValueLengthLimit` truncates span, event and link
  * attributes (so `exception.message` and `exception.stacktrace` too), but not
- * the status message, which Effect fills with the error's message.
+ * the status message, which Effect fills with the error's message. And
+ * nothing in the SDK knows a secret: an error's message and stack trace
+ * carry the URL of a failed call, password included.
  *
  * @since 0.1.0
  */
-import type { ReadableSpan } from "@opentelemetry/sdk-trace-base"
+import { Redaction } from "@mcp-apm/core"
+import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace-base"
+
+const redactEvent = (event: TimedEvent, rules: Redaction.Rules): TimedEvent => {
+  if (event.attributes === undefined) return event
+  const attributes = Redaction.redactAttributes(event.attributes, rules)
+  return attributes === event.attributes ? event : { ...event, attributes }
+}
 
 /**
- * The span with its status message cut to `maxLength` characters. The span
- * itself is left alone (other processors may read it): the bounded view
- * inherits everything else from it.
+ * The span with every secret redacted (see `Redaction`) from its name,
+ * status message, attributes and events, then its status message cut to
+ * `maxLength` characters. The span itself is left alone (other processors
+ * may read it): the safe view inherits everything else from it.
  */
-export const boundStatus = (span: ReadableSpan, maxLength: number): ReadableSpan => {
+export const safeSpan = (span: ReadableSpan, maxLength: number, rules: Redaction.Rules): ReadableSpan => {
+  const changes: PropertyDescriptorMap = {}
+  let changed = false
+  const name = Redaction.redactText(span.name, rules)
+  if (name !== span.name) {
+    changes.name = { value: name }
+    changed = true
+  }
   const message = span.status.message
-  if (message === undefined || message.length <= maxLength) return span
-  return Object.create(span, { status: { value: { ...span.status, message: message.slice(0, maxLength) } } })
+  if (message !== undefined) {
+    const safe = Redaction.redactText(message, rules).slice(0, maxLength)
+    if (safe !== message) {
+      changes.status = { value: { ...span.status, message: safe } }
+      changed = true
+    }
+  }
+  const attributes = Redaction.redactAttributes(span.attributes, rules)
+  if (attributes !== span.attributes) {
+    changes.attributes = { value: attributes }
+    changed = true
+  }
+  let events: Array<TimedEvent> | undefined
+  for (let i = 0; i < span.events.length; i++) {
+    const event = span.events[i]!
+    const safe = redactEvent(event, rules)
+    if (safe !== event) (events ??= span.events.slice())[i] = safe
+  }
+  if (events !== undefined) {
+    changes.events = { value: events }
+    changed = true
+  }
+  return changed ? Object.create(span, changes) : span
 }
 
 // Ids, timestamps, kind, status code and the JSON punctuation around them.
