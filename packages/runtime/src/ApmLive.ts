@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import { NodeServices } from "@effect/platform-node"
-import { AnomalyDetector, Apm, ApmConfig, BaselineStore, Profiler, ResourceMonitor } from "@mcp-apm/core"
+import { AnomalyDetector, Apm, ApmConfig, BaselineStore, Profiler, Redaction, ResourceMonitor } from "@mcp-apm/core"
 import { type Config, Effect, Layer, Option } from "effect"
 import type * as Resource from "@effect/opentelemetry/Resource"
 import type { HttpServer, HttpServerError } from "effect/http"
@@ -69,6 +69,8 @@ export const make = <E1, E2>(
     Layer.provideMerge(AnomalyDetector.layer),
     Layer.provideMerge(persistentBaselines),
     Layer.provideMerge(config),
+    // APM_REDACT_QUERY_PARAMS for every fiber under ApmLive: spans, records and error messages alike.
+    Layer.provideMerge(Redaction.layerConfig),
     Layer.provide(runtime)
   )
 

@@ -7,7 +7,7 @@
  */
 import * as OtelTracer from "@effect/opentelemetry/OtelTracer"
 import * as Resource from "@effect/opentelemetry/Resource"
-import { ApmConfig, RateLimitedLog, ReadOnlyMetric } from "@mcp-apm/core"
+import { ApmConfig, RateLimitedLog, ReadOnlyMetric, Redaction } from "@mcp-apm/core"
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
 import { resourceFromAttributes } from "@opentelemetry/resources"
 import {
@@ -172,6 +172,7 @@ export const layer: Layer.Layer<
         maxQueueSize: batch.maxQueueSize,
         maxExportBatchSize: Math.min(batch.maxQueueSize, batch.maxExportBatchSize),
         scheduledDelayMillis: batch.scheduledDelay,
+        redaction: yield* Redaction.config,
         maxAttributeLength
       }
     })
