@@ -368,6 +368,8 @@ export const traceHttpRequest = (
     duration,
     status: failed ? "error" : "ok",
     errorMessage: failed ? `HTTP ${statusCode}` : undefined,
+    // the HTTP conventions' error.type for a response that is an error: its status code
+    errorType: failed ? String(statusCode) : undefined,
     attributes: { "http.request.method": m, "http.route": route, "http.response.status_code": statusCode }
   })
 }

@@ -4,6 +4,7 @@
  * @internal
  */
 import { Cause, Exit, Result } from "effect"
+import * as ErrorType from "../ErrorType.ts"
 import type { OperationStatus } from "../PerformanceMetrics.ts"
 import { maxErrorMessageLength } from "../PerformanceMetrics.ts"
 
@@ -11,18 +12,23 @@ import { maxErrorMessageLength } from "../PerformanceMetrics.ts"
 export interface ExitOutcome {
   readonly status: OperationStatus
   readonly message: string | undefined
+  readonly errorType: string | undefined
 }
 
-const ok: ExitOutcome = { status: "ok", message: undefined }
-const interrupted: ExitOutcome = { status: "interrupted", message: "interrupted" }
+const ok: ExitOutcome = { status: "ok", message: undefined, errorType: undefined }
+const interrupted: ExitOutcome = { status: "interrupted", message: "interrupted", errorType: undefined }
 
 /** @internal */
 export const describeExit = (exit: Exit.Exit<unknown, unknown>): ExitOutcome => {
   if (Exit.isSuccess(exit)) return ok
   const error = Cause.findError(exit.cause)
-  if (Result.isSuccess(error)) return { status: "error", message: messageOf(error.success) }
+  if (Result.isSuccess(error)) {
+    return { status: "error", message: messageOf(error.success), errorType: ErrorType.of(error.success) }
+  }
   const defect = Cause.findDefect(exit.cause)
-  if (Result.isSuccess(defect)) return { status: "defect", message: messageOf(defect.success) }
+  if (Result.isSuccess(defect)) {
+    return { status: "defect", message: messageOf(defect.success), errorType: ErrorType.of(defect.success) }
+  }
   return interrupted
 }
 
