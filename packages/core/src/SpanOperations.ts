@@ -180,9 +180,9 @@ const outcome = (
   readonly message: string | undefined
 } => {
   const described = describeExit(exit)
-  if (described.status !== "ok") return described
   const failed = failedStatus(span)
-  return failed === undefined
+  // effect/http ends the span of a 5xx with a generic failure: the status code says more, as the HTTP conventions have it.
+  return failed === undefined || described.status === "interrupted"
     ? described
     : { status: "error", errorType: String(failed), message: `HTTP ${failed}` }
 }
