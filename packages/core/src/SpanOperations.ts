@@ -281,7 +281,7 @@ export const layer: Layer.Layer<never, Config.ConfigError, Apm> = Layer.unwrap(
  * @since 0.1.0
  */
 export const layerSelection = (selection: SpanSelection): Layer.Layer<never, never, Apm> =>
-  selection === none || (!selection.all && !selection.http && selection.names.length === 0)
+  !selection.all && !selection.http && selection.names.length === 0
     ? Layer.empty
     : Layer.effect(
       Tracer.Tracer,

@@ -1,7 +1,15 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Exit, Fiber, Layer, Schema } from "effect"
+import { ConfigProvider, Effect, Exit, Fiber, Layer, References, Schema, Tracer } from "effect"
 import { TestClock } from "effect/testing"
-import { Apm, ApmRecorder, ApmTesting, SpanOperations } from "../src/index.ts"
+import {
+  AnomalyDetector,
+  Apm,
+  ApmConfig,
+  ApmRecorder,
+  ApmTesting,
+  BaselineStore,
+  SpanOperations
+} from "../src/index.ts"
 
 const bridged = (selection: string, overrides: Parameters<typeof ApmTesting.make>[0] = {}) =>
   SpanOperations.layer.pipe(
@@ -134,4 +142,35 @@ describe("SpanOperations", () => {
     assert.isUndefined(SpanOperations.parse("a b"))
     assert.isUndefined(SpanOperations.parse("http,all"))
   })
+})
+
+describe("SpanOperations, when recording fails", () => {
+  it.effect("a listener that throws costs the span and the application nothing", () =>
+    Effect.gen(function*() {
+      const options = yield* ApmConfig.make()
+      const baselines = BaselineStore.make(options)
+      const apm = Apm.make(options, {
+        baselines,
+        detector: AnomalyDetector.make(options, baselines),
+        listeners: [() => {
+          throw new Error("listener bug")
+        }]
+      })
+      const ended: Array<string> = []
+      const inner = Tracer.make({
+        span: (spanOptions) => {
+          const span = new Tracer.NativeSpan(spanOptions)
+          const end = span.end.bind(span)
+          span.end = (endTime, exit) => {
+            ended.push(span.name)
+            end(endTime, exit)
+          }
+          return span
+        }
+      })
+      const tracer = SpanOperations.make(inner, apm, SpanOperations.parse("all")!, yield* Effect.context<never>())
+      const result = yield* Effect.succeed(42).pipe(Effect.withSpan("step"), Effect.withTracer(tracer))
+      assert.strictEqual(result, 42)
+      assert.deepStrictEqual(ended, ["step"])
+    }).pipe(Effect.provideService(References.MinimumLogLevel, "None")))
 })

@@ -25,7 +25,7 @@
  *
  * @since 0.1.0
  */
-import { Apm, ErrorType } from "@mcp-apm/core"
+import { Apm, CappedLabel as Capped, ErrorType } from "@mcp-apm/core"
 import type { PerformanceMetrics } from "@mcp-apm/core"
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import type { Exit, Tracer } from "effect"
@@ -367,7 +367,7 @@ export const layer = (options: Options = {}): Layer.Layer<ModelRouterApm, Invali
       const validate = Validator.make(service, options)
       const captureContent = options.captureContent ?? false
       const models = new CappedLabel(options.maxModels ?? defaultLabelCap)
-      const errorTypes = new CappedLabel(defaultLabelCap)
+      const errorTypes = new Capped.CappedLabel(defaultLabelCap, ErrorType.other)
       const cache = new Map<string, { hits: number; lookups: number }>()
 
       const errorType = (exit: Exit.Exit<unknown, unknown>): Record<string, string> => {
