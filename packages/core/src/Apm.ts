@@ -270,7 +270,7 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
     if (!options.enabled) return
     const stats = table.get(operation.name, operation.type)
     stats.exportTo(context)
-    finish(
+    const debugLog = finish(
       stats,
       operation.name,
       startMillis,
@@ -281,6 +281,7 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
       undefined,
       span
     )
+    if (debugLog !== undefined) Effect.runForkWith(context)(debugLog)
   }
 
   const recordMeasured = (operation: MeasuredOperation): Effect.Effect<void> => {
