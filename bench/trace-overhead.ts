@@ -1,11 +1,12 @@
 /**
  * The cost per operation of `Apm.trace` (with its metrics, record, summary,
  * baseline and anomaly detector) against a bare effect and against
- * `Effect.withSpan` with Effect's own tracer: median ns/op of alternating
- * rounds in one process.
+ * `Effect.withSpan` with Effect's own tracer, and the cost per span of
+ * turning the spans an app already makes into operations
+ * (`APM_TRACE_SPANS=all`): median ns/op of alternating rounds in one process.
  */
-import { Apm, ApmConfig } from "@mcp-apm/core"
-import { Effect, Layer, Metric } from "effect"
+import { Apm, ApmConfig, SpanOperations } from "@mcp-apm/core"
+import { Effect, Layer, Metric, Tracer } from "effect"
 import { median } from "simple-statistics"
 
 const operations = 20_000
@@ -63,6 +64,24 @@ const compared = Effect.gen(function*() {
   }
 }).pipe(Effect.provide(coreLayer()), Effect.provideService(Metric.MetricRegistry, new Map()))
 
+// The same span with Effect's own tracer and with the bridge over it: each variant sets its tracer, so that both
+// pay the same for it, and the difference is what recording a finished span as an operation costs.
+const bridged = Effect.gen(function*() {
+  const apm = yield* Apm.Apm
+  const context = yield* Effect.context<never>()
+  const bridge = SpanOperations.make(Tracer.nativeTracer, apm, SpanOperations.parse("all")!, context)
+  const span = Effect.withSpan(body, "op", { attributes })
+  const variants = [Effect.withTracer(span, Tracer.nativeTracer), Effect.withTracer(span, bridge)] as const
+  for (const variant of variants) yield* timeOne(variant)
+  const samples: Array<[number, number]> = []
+  for (let round = 0; round < rounds; round++) samples.push([yield* timeOne(variants[0]), yield* timeOne(variants[1])])
+  return {
+    spanNative: median(samples.map((s) => s[0])),
+    spanBridged: median(samples.map((s) => s[1])),
+    perSpan: median(samples.map((s) => s[1] - s[0]))
+  }
+}).pipe(Effect.provide(coreLayer()), Effect.provideService(Metric.MetricRegistry, new Map()))
+
 // A sibling, not a nested, provide: nested provides of the same layer share one build.
 const disabled = measure(Apm.trace(body, "op", "custom_operation", attributes)).pipe(
   Effect.provide(coreLayer({ enabled: false }))
@@ -74,8 +93,8 @@ const undetected = measure(Apm.trace(body, "op", "custom_operation", attributes)
 )
 
 export const traceOverhead = Effect.map(
-  Effect.all([compared, disabled, undetected]),
-  ([results, disabled, undetected]) => ({ ...results, disabled, undetected })
+  Effect.all([compared, disabled, undetected, bridged]),
+  ([results, disabled, undetected, bridged]) => ({ ...results, disabled, undetected, ...bridged })
 )
 
 export const printTraceOverhead = (r: Effect.Success<typeof traceOverhead>) => {
@@ -86,6 +105,12 @@ export const printTraceOverhead = (r: Effect.Success<typeof traceOverhead>) => {
   console.log("  c/b = %s, median of the rounds' ratios (target <= 1.5)", r.ratio.toFixed(2))
   console.log("  (d) Apm.trace, enabled: false  %s ns (pass-through)", r.disabled.toFixed(0))
   console.log("  (e) Apm.trace, anomaly detection off  %s ns (c - e: the detector)", r.undetected.toFixed(0))
+  console.log(
+    "  (f) Effect.withSpan, APM_TRACE_SPANS=all  %s ns against %s ns: %s ns per span recorded as an operation",
+    r.spanBridged.toFixed(0),
+    r.spanNative.toFixed(0),
+    r.perSpan.toFixed(0)
+  )
 }
 
 if (import.meta.main) printTraceOverhead(await Effect.runPromise(traceOverhead))

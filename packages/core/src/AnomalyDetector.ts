@@ -5,9 +5,15 @@
  * One ongoing anomaly is one record with a count, not one record per sample:
  * an SRE paged once per incident keeps trusting the pager.
  *
+ * Each anomalous operation marks its own span with `apm.anomaly.score` and
+ * `apm.anomaly.severity`, and the one that opens a record adds an
+ * `apm.anomaly` span event, so that a collector's tail-sampling policy can
+ * keep exactly those traces.
+ *
  * @since 0.1.0
  */
 import { Context, Effect, Layer, Metric, Schema } from "effect"
+import type { Tracer } from "effect"
 import type { Mutable } from "effect/Types"
 import { ApmConfig } from "./ApmConfig.ts"
 import type { ApmOptions } from "./ApmConfig.ts"
@@ -71,12 +77,35 @@ export const minimumDeviation = 0.001
 export const historySize = 1000
 
 /**
+ * The span attributes an anomalous operation's span carries.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const spanAttributes = {
+  score: "apm.anomaly.score",
+  severity: "apm.anomaly.severity"
+} as const
+
+/**
+ * The name of the span event that marks where an anomaly record opened.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const anomalyEvent = "apm.anomaly"
+
+/**
  * @category models
  * @since 0.1.0
  */
 export interface AnomalyDetectorService {
-  /** Scores a finished operation; cheap, called on every operation. */
-  readonly observe: (record: PerformanceMetrics, context: Context.Context<never>) => void
+  /** Scores a finished operation and marks its `span` if anomalous; cheap, called on every operation. */
+  readonly observe: (
+    record: PerformanceMetrics,
+    context: Context.Context<never>,
+    span: Tracer.Span | undefined
+  ) => void
   /** The newest `count` anomaly records, newest first. */
   readonly recentAnomalies: (count: number) => Effect.Effect<ReadonlyArray<Anomaly>>
 }
@@ -141,7 +170,7 @@ export const make = (options: ApmOptions, baselines: BaselineStoreService): Anom
     counter.count++
   }
 
-  const observe = (record: PerformanceMetrics, context: Context.Context<never>) => {
+  const observe = (record: PerformanceMetrics, context: Context.Context<never>, span: Tracer.Span | undefined) => {
     let state = detectors.get(record.operationName)
     if (state === undefined) {
       if (detectors.size >= capacity) return
@@ -157,6 +186,10 @@ export const make = (options: ApmOptions, baselines: BaselineStoreService): Anom
     const reference = baseline === undefined || baseline.stddev === 0
       ? { mean: assessment.mean, stddev: assessment.stddev, zScore: assessment.zScore }
       : { mean: baseline.mean, stddev: baseline.stddev, zScore: (record.duration - baseline.mean) / baseline.stddev }
+    if (span !== undefined) {
+      span.attribute(spanAttributes.score, assessment.score)
+      span.attribute(spanAttributes.severity, assessment.severity)
+    }
     const current = state.current
     if (opened || current === undefined) {
       const anomaly: Mutable<Anomaly> = {
@@ -174,6 +207,13 @@ export const make = (options: ApmOptions, baselines: BaselineStoreService): Anom
         count: 1
       }
       state.current = anomaly
+      span?.event(anomalyEvent, BigInt(Math.round(record.endTime * 1e6)), {
+        [spanAttributes.score]: anomaly.score,
+        [spanAttributes.severity]: anomaly.severity,
+        "apm.anomaly.kind": anomaly.kind,
+        "apm.anomaly.z_score": anomaly.zScore,
+        "apm.anomaly.baseline_mean_seconds": anomaly.baselineMean
+      })
       history.push(anomaly)
       if (history.length > historySize) history.shift()
       count(anomaly, context)

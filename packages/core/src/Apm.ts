@@ -6,13 +6,14 @@
  * @since 0.1.0
  */
 import { Clock, Context, Effect, Layer, Option } from "effect"
-import type { Exit, Fiber } from "effect"
+import type { Exit, Fiber, Tracer } from "effect"
 import { dual } from "effect/Function"
 import type { Mutable } from "effect/Types"
 import * as AnomalyDetector from "./AnomalyDetector.ts"
 import type { ApmOptions } from "./ApmConfig.ts"
 import { ApmConfig } from "./ApmConfig.ts"
 import * as BaselineStore from "./BaselineStore.ts"
+import * as ErrorType from "./ErrorType.ts"
 import * as Insights from "./Insights.ts"
 import type { ExitOutcome } from "./internal/exitOutcome.ts"
 import { cutText, safeAttributes } from "./internal/attributeValues.ts"
@@ -22,7 +23,7 @@ import type { OperationStats } from "./internal/operationStats.ts"
 import { OperationTable } from "./internal/operationTable.ts"
 import type { OperationSummary } from "./OperationSummary.ts"
 import type { OperationType } from "./OperationType.ts"
-import { slowThreshold } from "./OperationType.ts"
+import { slowThreshold, spanKind } from "./OperationType.ts"
 import type { Attributes, OperationStatus, PerformanceMetrics } from "./PerformanceMetrics.ts"
 import type { OperationResourceUsage, ResourceMonitorService, ResourceUsage } from "./ResourceMonitor.ts"
 import { cpuFraction, memoryFraction, ResourceMonitor } from "./ResourceMonitor.ts"
@@ -30,13 +31,20 @@ import type { Rules } from "./Redaction.ts"
 import { CurrentRules, redactText } from "./Redaction.ts"
 
 /**
- * Receives every finished operation, synchronously, on the traced fiber.
- * Listeners must be quick and must not throw: they run on every operation.
+ * Receives every finished operation, synchronously, on the traced fiber,
+ * with the operation's own span while it is still open (so that a listener
+ * can mark it), or `undefined` for an operation without a span of its own
+ * (`recordMeasured`). Listeners must be quick and must not throw: they run
+ * on every operation.
  *
  * @category models
  * @since 0.1.0
  */
-export type OperationListener = (record: PerformanceMetrics, context: Context.Context<never>) => void
+export type OperationListener = (
+  record: PerformanceMetrics,
+  context: Context.Context<never>,
+  span: Tracer.Span | undefined
+) => void
 
 /**
  * Extra listeners the `Apm` layer hands every finished operation to, beside
@@ -62,7 +70,20 @@ export interface MeasuredOperation {
   readonly duration: number
   readonly status: OperationStatus
   readonly errorMessage?: string | undefined
+  /** OpenTelemetry's `error.type` of a failed operation; `_OTHER` when not given. */
+  readonly errorType?: string | undefined
   readonly attributes?: Attributes | undefined
+}
+
+/**
+ * How `Apm.trace` makes an operation's span.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface TraceOptions {
+  /** The span kind; by default the operation type's (see `OperationType.spanKind`). */
+  readonly kind?: Tracer.SpanKind | undefined
 }
 
 /**
@@ -72,20 +93,30 @@ export interface MeasuredOperation {
 export interface ApmService {
   readonly options: ApmOptions
   /**
-   * Runs `spanned` (which is `self` inside its span) as one operation of
-   * `fiber`, the fiber that is about to run it. When
-   * monitoring is off it runs `self`, with no span at all. `trace` builds the
-   * span at its call site, once, because capturing the call site costs more
-   * than the whole rest of an operation.
+   * Runs `self` as one operation of `fiber`, the fiber that is about to run
+   * it, inside a span made from `span`. When monitoring is off it runs
+   * `self`, with no span at all. `trace` builds the span's options at its
+   * call site, once.
    */
   readonly instrument: <A, E, R>(
     fiber: Fiber.Fiber<unknown, unknown>,
     self: Effect.Effect<A, E, R>,
-    spanned: Effect.Effect<A, E, R>,
+    span: SpanTemplate,
     name: string,
     type: OperationType,
     attributes: Attributes | undefined
   ) => Effect.Effect<A, E, R>
+  /**
+   * Records a finished operation synchronously, for callers that are not
+   * effects (a span that ends, see `SpanOperations`): `startMillis` is its
+   * start in epoch milliseconds, `span` its span, still open, if it has one.
+   */
+  readonly recordUnsafe: (
+    operation: MeasuredOperation,
+    startMillis: number,
+    context: Context.Context<never>,
+    span: Tracer.Span | undefined
+  ) => void
   /**
    * Records an operation that the caller timed itself, with the same
    * metrics, summary and listeners as a traced one, but no span.
@@ -109,8 +140,28 @@ export interface ApmService {
  */
 export class Apm extends Context.Service<Apm, ApmService>()("@mcp-apm/core/Apm") {}
 
-const operationTypeKey = "apm.operation.type"
+/**
+ * The span attribute that marks a span as an `Apm.trace` operation's, with
+ * its operation type as value.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const operationTypeKey = "apm.operation.type"
+
+/**
+ * The name and options of the span `Apm.trace` opens for an operation.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface SpanTemplate {
+  readonly name: string
+  readonly options: Tracer.SpanOptionsNoTrace
+}
+
 const noAttributes: Attributes = {}
+const untracedFrame = { captureStackTrace: false } as const
 
 /**
  * What `make` builds the service from.
@@ -155,7 +206,8 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
     outcome: ExitOutcome,
     attributes: Attributes | undefined,
     context: Context.Context<never>,
-    resourceUsage: OperationResourceUsage | undefined
+    resourceUsage: OperationResourceUsage | undefined,
+    span: Tracer.Span | undefined
   ): Effect.Effect<void> | undefined => {
     const slow = duration > slowThreshold(options, stats.type)
     const record: Mutable<PerformanceMetrics> = {
@@ -171,9 +223,13 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
     }
     // Assigned, not spread: this runs on every operation, and absent keys stay absent.
     if (outcome.message !== undefined) record.errorMessage = outcome.message
+    if (outcome.errorType !== undefined) {
+      record.errorType = outcome.errorType
+      span?.attribute("error.type", outcome.errorType)
+    }
     if (resourceUsage !== undefined) record.resourceUsage = resourceUsage
     stats.add(record)
-    for (const listener of listeners) listener(record, context)
+    for (const listener of listeners) listener(record, context, span)
     return options.debugMode
       ? Effect.logDebug(`${name} (${stats.type}) ${outcome.status} in ${(duration * 1000).toFixed(3)} ms`)
       : undefined
@@ -182,7 +238,7 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
   const instrument = <A, E, R>(
     fiber: Fiber.Fiber<unknown, unknown>,
     self: Effect.Effect<A, E, R>,
-    spanned: Effect.Effect<A, E, R>,
+    template: SpanTemplate,
     name: string,
     type: OperationType,
     attributes: Attributes | undefined
@@ -195,13 +251,40 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
     stats.active++
     // For most operations this is one generator step and a compare; see internal/operationResources.ts.
     const sample = resources === undefined ? undefined : resources.start()
-    return Effect.onExitPrimitive(spanned, (exit: Exit.Exit<A, E>) => {
-      const duration = Number(clock.currentTimeNanosUnsafe() - start) / 1e9
-      stats.active--
-      const usage = sample === undefined ? undefined : resources!.finish(sample, stats, duration, fiber.context)
-      const outcome = describeExit(exit, fiber.getRef(CurrentRules))
-      return finish(stats, name, Number(start) / 1e6, duration, outcome, attributes, fiber.context, usage)
-    })
+    // The record is finished inside the span, before `useSpan` ends it, so that `error.type` and the
+    // listeners' marks (an anomaly's score) land on the operation's own span.
+    return Effect.useSpan(template.name, template.options, (span) =>
+      Effect.onExitPrimitive(Effect.withParentSpan(self, span, untracedFrame), (exit: Exit.Exit<A, E>) => {
+        const duration = Number(clock.currentTimeNanosUnsafe() - start) / 1e9
+        stats.active--
+        const usage = sample === undefined ? undefined : resources!.finish(sample, stats, duration, fiber.context)
+        const outcome = describeExit(exit, fiber.getRef(CurrentRules))
+        return finish(stats, name, Number(start) / 1e6, duration, outcome, attributes, fiber.context, usage, span)
+      }))
+  }
+
+  const recordUnsafe = (
+    operation: MeasuredOperation,
+    startMillis: number,
+    context: Context.Context<never>,
+    span: Tracer.Span | undefined
+  ): void => {
+    if (!options.enabled) return
+    const stats = table.get(operation.name, operation.type)
+    stats.exportTo(context)
+    const rules = Context.get(context, CurrentRules)
+    const debugLog = finish(
+      stats,
+      operation.name,
+      startMillis,
+      operation.duration,
+      measuredOutcome(operation, rules),
+      safeAttributes(operation.attributes, options.maxAttributeLength, rules),
+      context,
+      undefined,
+      span
+    )
+    if (debugLog !== undefined) Effect.runForkWith(context)(debugLog)
   }
 
   const recordMeasured = (operation: MeasuredOperation): Effect.Effect<void> => {
@@ -211,19 +294,16 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
       stats.exportTo(fiber.context)
       const end = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
       const rules = fiber.getRef(CurrentRules)
-      const outcome: ExitOutcome = {
-        status: operation.status,
-        message: operation.errorMessage === undefined ? undefined : safeMessage(operation.errorMessage, rules)
-      }
       const start = end - operation.duration * 1000
       return finish(
         stats,
         operation.name,
         start,
         operation.duration,
-        outcome,
+        measuredOutcome(operation, rules),
         safeAttributes(operation.attributes, options.maxAttributeLength, rules),
         fiber.context,
+        undefined,
         undefined
       ) ?? Effect.void
     })
@@ -234,6 +314,7 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
   return {
     options,
     instrument,
+    recordUnsafe,
     recordMeasured,
     summary: (name) =>
       Effect.sync(() => {
@@ -289,6 +370,15 @@ export const layerNoDeps: Layer.Layer<
   })
 )
 
+const measuredOutcome = (operation: MeasuredOperation, rules: Rules): ExitOutcome => {
+  const failed = operation.status === "error" || operation.status === "defect"
+  return {
+    status: operation.status,
+    message: operation.errorMessage === undefined ? undefined : safeMessage(operation.errorMessage, rules),
+    errorType: failed ? cutText(operation.errorType ?? ErrorType.other, ErrorType.maxLength) : undefined
+  }
+}
+
 /**
  * The service with an in-memory baseline store and detector, over the
  * `ApmConfig` in context.
@@ -307,9 +397,13 @@ export const layer: Layer.Layer<
 
 /**
  * Traces an effect as one operation: a span named `name` carrying
- * `apm.operation.type` and `attributes`, the core metrics, a
- * `PerformanceMetrics` record and the operation's summary. The effect's
- * success, typed failure, defect or interruption passes through unchanged.
+ * `apm.operation.type` and `attributes`, of the type's span kind (`client`
+ * for database queries, external APIs and model requests, `server` for
+ * HTTP requests, else `internal`; `options.kind` overrides it), the core
+ * metrics, a `PerformanceMetrics` record and the operation's summary. A
+ * failure or defect sets `error.type` on the span and the record. The
+ * effect's success, typed failure, defect or interruption passes through
+ * unchanged.
  *
  * @example
  * ```ts
@@ -324,54 +418,59 @@ export const trace: {
   (
     name: string,
     type: OperationType,
-    attributes?: Attributes
+    attributes?: Attributes,
+    options?: TraceOptions
   ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R | Apm>
   <A, E, R>(
     self: Effect.Effect<A, E, R>,
     name: string,
     type: OperationType,
-    attributes?: Attributes
+    attributes?: Attributes,
+    options?: TraceOptions
   ): Effect.Effect<A, E, R | Apm>
 } = dual(
   (args) => Effect.isEffect(args[0]),
-  <A, E, R>(self: Effect.Effect<A, E, R>, name: string, type: OperationType, attributes?: Attributes) => {
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    name: string,
+    type: OperationType,
+    attributes?: Attributes,
+    options?: TraceOptions
+  ) => {
     // Built on first run, once per attribute bound: the bound is the Apm's, known only inside the fiber.
-    let built: TracedSpan<A, E, R> | undefined
+    let built: TracedSpan | undefined
+    const kind = options?.kind ?? spanKind(type)
     return Effect.withFiber((fiber) => {
       const apm = Context.getUnsafe(fiber.context, Apm)
       const bound = apm.options.maxAttributeLength
       const rules = fiber.getRef(CurrentRules)
-      if (built?.bound !== bound || built.rules !== rules) built = traceSpan(self, name, type, attributes, bound, rules)
-      return apm.instrument(fiber, self, built.spanned, name, type, built.attributes)
+      if (built?.bound !== bound || built.rules !== rules) built = traceSpan(name, type, kind, attributes, bound, rules)
+      return apm.instrument(fiber, self, built.span, name, type, built.attributes)
     })
   }
 )
 
-interface TracedSpan<A, E, R> {
+interface TracedSpan {
   readonly bound: number
   readonly rules: Rules
-  readonly spanned: Effect.Effect<A, E, R>
+  readonly span: SpanTemplate
   readonly attributes: Attributes | undefined
 }
 
-const traceSpan = <A, E, R>(
-  self: Effect.Effect<A, E, R>,
+const traceSpan = (
   name: string,
   type: OperationType,
+  kind: Tracer.SpanKind,
   given: Attributes | undefined,
   bound: number,
   rules: Rules
-): TracedSpan<A, E, R> => {
+): TracedSpan => {
   const attributes = safeAttributes(given, bound, rules)
   const spanAttributes = attributes === undefined
     ? { [operationTypeKey]: type }
     : { ...attributes, [operationTypeKey]: type }
-  // No call-site capture: built here it would name this file, not the caller, and it costs a stack trace.
-  const spanned = Effect.withSpan(self, cutText(redactText(name, rules), bound), {
-    attributes: spanAttributes,
-    captureStackTrace: false
-  })
-  return { bound, rules, spanned, attributes }
+  const span = { name: cutText(redactText(name, rules), bound), options: { attributes: spanAttributes, kind } }
+  return { bound, rules, span, attributes }
 }
 
 /**
@@ -388,7 +487,7 @@ const traceSpan = <A, E, R>(
  * @category constructors
  * @since 0.1.0
  */
-export const fn = (name: string, type: OperationType, attributes?: Attributes) =>
+export const fn = (name: string, type: OperationType, attributes?: Attributes, options?: TraceOptions) =>
 <Eff extends Effect.Effect<any, any, any>, AEff, Args extends Array<any>>(
   body: (...args: Args) => Generator<Eff, AEff, never>
 ): (
@@ -399,7 +498,7 @@ export const fn = (name: string, type: OperationType, attributes?: Attributes) =
   ([Eff] extends [never] ? never : [Eff] extends [Effect.Effect<infer _A, infer _E, infer R>] ? R : never) | Apm
 > => {
   const run = Effect.fnUntraced(body)
-  return (...args) => trace(run(...args), name, type, attributes)
+  return (...args) => trace(run(...args), name, type, attributes, options)
 }
 
 /**

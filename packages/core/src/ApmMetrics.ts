@@ -28,7 +28,8 @@ export const definitions = {
   operations: { name: "apm_operations_total", description: "Operations finished, by operation and type" },
   errors: {
     name: "apm_errors_total",
-    description: "Operations that ended in a typed error or a defect, by operation and type"
+    description:
+      "Operations that ended in a typed error or a defect, by operation, type and error_type (the error's _tag or class name, _OTHER past a cap)"
   },
   slow: {
     name: "apm_slow_operations_total",
@@ -38,9 +39,14 @@ export const definitions = {
   active: { name: "apm_active_operations", description: "Operations in flight, by operation and type" },
   memory: {
     name: "apm_memory_usage_bytes",
-    description: "Change in process memory (rss) over sampled operations, in bytes"
+    description:
+      "Per-operation delta of the process's resident set size (rss, bytes): rss at the end minus rss at the start of each sampled operation, so it can be negative; not the process's memory in use"
   },
-  cpu: { name: "apm_cpu_usage_percent", description: "Process CPU use over sampled operations, in percent of one core" },
+  cpu: {
+    name: "apm_cpu_usage_percent",
+    description:
+      "Per-operation CPU use: the CPU time the process probe counted during each sampled operation (in Node, the thread that ran it) over the operation's wall time, in percent of one core (100 = one core busy throughout); not the process's CPU use"
+  },
   resource: { name: "apm_resource_usage", description: "Current process and machine resource readings, by resource" },
   anomalies: {
     name: "apm_anomalies_total",
@@ -57,7 +63,8 @@ export const definitions = {
  */
 export interface OperationMetrics {
   readonly operations: Metric.Counter<number>
-  readonly errors: Metric.Counter<number>
+  /** The errors of one `error.type`, labelled `error_type`. */
+  readonly errors: (errorType: string) => Metric.Counter<number>
   readonly slow: Metric.Counter<number>
   readonly duration: Metric.Histogram<number>
   readonly active: Metric.Gauge<number>
@@ -73,7 +80,12 @@ export const operationMetrics = (operationName: string, operationType: Operation
     Metric.counter(d.name, { description: d.description, attributes, incremental: true })
   return {
     operations: counter(definitions.operations),
-    errors: counter(definitions.errors),
+    errors: (errorType) =>
+      Metric.counter(definitions.errors.name, {
+        description: definitions.errors.description,
+        attributes: { ...attributes, error_type: errorType },
+        incremental: true
+      }),
     slow: counter(definitions.slow),
     duration: Metric.histogram(definitions.duration.name, {
       description: definitions.duration.description,

@@ -17,6 +17,8 @@ import { Clock, Context, Effect, Exit, Metric, Option, Random, Tracer } from "ef
 import { dual } from "effect/Function"
 import type { ApmOptions } from "./ApmConfig.ts"
 import { Apm, recordMeasured, trace } from "./Apm.ts"
+import { CappedLabel } from "./CappedLabel.ts"
+import * as ErrorType from "./ErrorType.ts"
 import type { Attributes } from "./PerformanceMetrics.ts"
 import type { CpuProfileSummary, HeapProfileSummary, ProfileRecording, ProfilerError } from "./Profiler.ts"
 import { describeFunction, Profiler } from "./Profiler.ts"
@@ -34,13 +36,36 @@ export const metricDefinitions = {
   slowQueries: {
     name: "apm_slow_queries_total",
     description: "Database queries slower than the database query threshold, by statement kind"
+  },
+  dbOperationDuration: {
+    name: "db_client_operation_duration_seconds",
+    description:
+      "Duration of database client operations in seconds (OpenTelemetry db.client.operation.duration, unit s), by db.system.name, db.operation.name, db.collection.name and, on failure, error.type"
   }
 } as const
+
+/**
+ * The buckets of `db.client.operation.duration`, in seconds, as the
+ * OpenTelemetry database conventions give them.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const dbOperationDurationBuckets: ReadonlyArray<number> = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10]
 
 const slowQueries = Metric.counter(metricDefinitions.slowQueries.name, {
   description: metricDefinitions.slowQueries.description,
   incremental: true
 })
+
+const dbOperationDuration = Metric.histogram(metricDefinitions.dbOperationDuration.name, {
+  description: metricDefinitions.dbOperationDuration.description,
+  boundaries: dbOperationDurationBuckets
+})
+
+// Table names come from the query text: bounded like operation names, so that a generated table name cannot
+// grow the histogram's series.
+const collections = new CappedLabel(100, ErrorType.other)
 
 /**
  * @category models
@@ -179,10 +204,52 @@ export const profileMemory: {
   )
 )
 
-const queryAttributes = (query: QueryShape): Attributes =>
-  query.table === undefined
-    ? { "db.query.text": query.text, "db.operation.name": query.statement }
-    : { "db.query.text": query.text, "db.operation.name": query.statement, "db.collection.name": query.table }
+/**
+ * What a traced query says about its database.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface QueryOptions {
+  /**
+   * `db.system.name`, as OpenTelemetry names database systems
+   * (`postgresql`, `mysql`, `sqlite`, `mssql`, `mongodb`, ...); `other_sql`
+   * by default.
+   */
+  readonly system?: string | undefined
+}
+
+/**
+ * The `db.system.name` of a query whose system was not given.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const defaultDbSystem = "other_sql"
+
+const queryAttributes = (query: QueryShape, system: string): Attributes => {
+  const attributes: Record<string, string> = {
+    "db.system.name": system,
+    "db.query.summary": query.operationName,
+    "db.query.text": query.text,
+    "db.operation.name": query.statement
+  }
+  if (query.table !== undefined) attributes["db.collection.name"] = query.table
+  return attributes
+}
+
+const systemOf = (options: QueryOptions | undefined): string => {
+  const system = options?.system?.trim().toLowerCase()
+  return system === undefined || !/^[a-z][a-z0-9_.]{0,31}$/.test(system) ? defaultDbSystem : system
+}
+
+/** Records one operation into `db.client.operation.duration`. */
+const recordDbDuration = (query: QueryShape, system: string, seconds: number, errorType: string | undefined) => {
+  const attributes: Record<string, string> = { "db.system.name": system, "db.operation.name": query.statement }
+  if (query.table !== undefined) attributes["db.collection.name"] = collections.bound(query.table)
+  if (errorType !== undefined) attributes["error.type"] = errorType
+  return Metric.update(Metric.withAttributes(dbOperationDuration, attributes), seconds)
+}
 
 /** Counts and logs a query slower than `databaseQueryThreshold`. */
 const slowQuery = (query: QueryShape, duration: number) =>
@@ -194,34 +261,46 @@ const slowQuery = (query: QueryShape, duration: number) =>
   )
 
 /**
- * Traces a database query as a `database_query` operation named by its
- * statement and table (`SELECT users`), with `db.query.text` normalised
- * (literals replaced by `?`, so no value leaks), `db.operation.name` and
- * `db.collection.name`. Queries slower than `databaseQueryThreshold` are
- * counted in `apm_slow_queries_total` and logged with their normalised text.
- * With `databaseMonitoringEnabled` off the effect runs untraced.
+ * Traces a database query as a `database_query` operation with a CLIENT
+ * span named by its `db.query.summary`, the statement and table
+ * (`SELECT users`), with `db.system.name` (`options.system`, else
+ * `other_sql`), `db.query.text` normalised (literals replaced by `?`, so no
+ * value leaks), `db.operation.name` and `db.collection.name`, and records
+ * it in the `db.client.operation.duration` histogram
+ * (`db_client_operation_duration_seconds`). Queries slower than
+ * `databaseQueryThreshold` are counted in `apm_slow_queries_total` and
+ * logged with their normalised text. With `databaseMonitoringEnabled` off
+ * the effect runs untraced.
  *
  * @example
  * ```ts
- * const user = sql`SELECT * FROM users WHERE id = ${id}`.pipe(ApmProfiling.profileQuery("SELECT * FROM users WHERE id = $1"))
+ * const user = sql`SELECT * FROM users WHERE id = ${id}`.pipe(
+ *   ApmProfiling.profileQuery("SELECT * FROM users WHERE id = $1", { system: "postgresql" })
+ * )
  * ```
  *
  * @category combinators
  * @since 0.1.0
  */
 export const profileQuery: {
-  (query: string): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R | Apm>
-  <A, E, R>(self: Effect.Effect<A, E, R>, query: string): Effect.Effect<A, E, R | Apm>
-} = dual(2, <A, E, R>(self: Effect.Effect<A, E, R>, query: string): Effect.Effect<A, E, R | Apm> => {
+  (query: string, options?: QueryOptions): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R | Apm>
+  <A, E, R>(self: Effect.Effect<A, E, R>, query: string, options?: QueryOptions): Effect.Effect<A, E, R | Apm>
+} = dual((args) => Effect.isEffect(args[0]), <A, E, R>(
+  self: Effect.Effect<A, E, R>,
+  query: string,
+  options?: QueryOptions
+): Effect.Effect<A, E, R | Apm> => {
   const normalised = shape(query)
-  const attributes = queryAttributes(normalised)
+  const system = systemOf(options)
+  const attributes = queryAttributes(normalised, system)
   const timed = Effect.withFiber((fiber) => {
     const threshold = optionsOf(fiber).databaseQueryThreshold
     const clock = fiber.getRef(Clock.Clock)
     const start = clock.currentTimeNanosUnsafe()
-    return Effect.onExit(self, () => {
+    return Effect.onExit(self, (exit) => {
       const duration = Number(clock.currentTimeNanosUnsafe() - start) / 1e9
-      return duration > threshold ? slowQuery(normalised, duration) : Effect.void
+      const recorded = recordDbDuration(normalised, system, duration, ErrorType.fromExit(exit))
+      return duration > threshold ? Effect.andThen(recorded, slowQuery(normalised, duration)) : recorded
     })
   })
   const traced = trace(timed, normalised.operationName, "database_query", attributes)
@@ -321,14 +400,17 @@ export const traceHttpRequest = (
     duration,
     status: failed ? "error" : "ok",
     errorMessage: failed ? `HTTP ${statusCode}` : undefined,
+    // the HTTP conventions' error.type for a response that is an error: its status code
+    errorType: failed ? String(statusCode) : undefined,
     attributes: { "http.request.method": m, "http.route": route, "http.response.status_code": statusCode }
   })
 }
 
 /**
  * Records a database query the caller timed itself (`duration` in seconds)
- * as `profileQuery` would have traced it, slow-query counting and log
- * included.
+ * as `profileQuery` would have traced it: the same attributes, the
+ * `db.client.operation.duration` histogram (`error.type` `_OTHER` for a
+ * failure), slow-query counting and log included.
  *
  * @category constructors
  * @since 0.1.0
@@ -336,20 +418,25 @@ export const traceHttpRequest = (
 export const traceDatabaseQuery = (
   query: string,
   duration: number,
-  success: boolean
+  success: boolean,
+  options?: QueryOptions
 ): Effect.Effect<void, never, Apm> =>
   Effect.withFiber((fiber) => {
     const o = optionsOf(fiber)
     if (!o.enabled || !o.databaseMonitoringEnabled) return Effect.void
     const normalised = shape(query)
-    const recorded = recordMeasured({
-      name: normalised.operationName,
-      type: "database_query",
-      duration,
-      status: success ? "ok" : "error",
-      errorMessage: success ? undefined : "query failed",
-      attributes: queryAttributes(normalised)
-    })
+    const system = systemOf(options)
+    const recorded = Effect.andThen(
+      recordMeasured({
+        name: normalised.operationName,
+        type: "database_query",
+        duration,
+        status: success ? "ok" : "error",
+        errorMessage: success ? undefined : "query failed",
+        attributes: queryAttributes(normalised, system)
+      }),
+      recordDbDuration(normalised, system, duration, success ? undefined : ErrorType.other)
+    )
     return duration > o.databaseQueryThreshold ? Effect.andThen(recorded, slowQuery(normalised, duration)) : recorded
   })
 

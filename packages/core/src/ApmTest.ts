@@ -29,8 +29,21 @@ export interface RecordedSpan {
   readonly name: string
   readonly spanId: string
   readonly parentSpanId: string | undefined
+  readonly kind: Tracer.SpanKind
   readonly attributes: Readonly<Record<string, unknown>>
+  readonly events: ReadonlyArray<RecordedSpanEvent>
   readonly status: OperationStatus
+}
+
+/**
+ * An event of a recorded span.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RecordedSpanEvent {
+  readonly name: string
+  readonly attributes: Readonly<Record<string, unknown>>
 }
 
 /**
@@ -88,7 +101,9 @@ export const make = (
             name: span.name,
             spanId: span.spanId,
             parentSpanId: Option.getOrUndefined(span.parent)?.spanId,
+            kind: span.kind,
             attributes: Object.fromEntries(span.attributes),
+            events: span.events.map(([name, , attributes]) => ({ name, attributes })),
             status: statusOf(exit)
           })
         })

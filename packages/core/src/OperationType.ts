@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import type { Tracer } from "effect"
 import type { ApmOptions } from "./ApmConfig.ts"
 
 /**
@@ -51,3 +52,19 @@ export const slowThreshold = (options: ApmOptions, type: OperationType): number 
     : type === "external_api"
     ? options.externalApiThreshold
     : options.slowRequestThreshold
+
+/**
+ * The OpenTelemetry span kind of an operation of `type`: `server` for an
+ * HTTP request served, `client` for a call that leaves the process (a
+ * database query, an external API, a GenAI model request), `internal` for
+ * everything else.
+ *
+ * @category span kinds
+ * @since 0.1.0
+ */
+export const spanKind = (type: OperationType): Tracer.SpanKind =>
+  type === "http_request"
+    ? "server"
+    : type === "database_query" || type === "external_api" || type === "model_request"
+    ? "client"
+    : "internal"

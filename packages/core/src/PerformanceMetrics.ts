@@ -71,6 +71,8 @@ export const PerformanceMetrics = Schema.Struct({
   success: Schema.Boolean,
   slow: Schema.Boolean,
   errorMessage: Schema.optionalKey(Schema.String),
+  /** OpenTelemetry's `error.type` of a failed or defective operation (see `ErrorType`). */
+  errorType: Schema.optionalKey(Schema.String),
   attributes: Attributes,
   /** Present on the `memorySampleRate` fraction of operations whose resource use was sampled. */
   resourceUsage: Schema.optionalKey(OperationResourceUsage)

@@ -394,6 +394,119 @@ export const resourceGauges: ReadonlyArray<readonly [resource: string, read: (us
   ]
 
 /**
+ * A reading with a unit, published as a metric family of its own whose name
+ * ends in that unit, beside its `apm_resource_usage{resource}` series.
+ *
+ * @category metrics
+ * @since 0.1.0
+ */
+export interface UnitGauge {
+  readonly name: string
+  readonly description: string
+  readonly attributes?: Readonly<Record<string, string>> | undefined
+  readonly read: (usage: ResourceUsage) => number | null
+}
+
+const ofAllCores = (percent: number, usage: ResourceUsage) => percent / (100 * Math.max(1, usage.cpu.cores))
+
+/**
+ * The unit-bearing readings as families named in Prometheus style, unit
+ * last (`_bytes`, `_seconds`, `_ratio` for a fraction in [0, 1]), after
+ * the OpenTelemetry metric they correspond to where there is one. The
+ * event-loop delays and utilization have their families already
+ * (`nodejs_eventloop_delay_*_seconds`, `nodejs_eventloop_utilization_ratio`).
+ *
+ * @category metrics
+ * @since 0.1.0
+ */
+export const unitGauges: ReadonlyArray<UnitGauge> = [
+  {
+    name: "process_cpu_utilization_ratio",
+    description:
+      "Process CPU time over the sampling interval as a fraction of the interval times the cores, by cpu.mode (OpenTelemetry process.cpu.utilization)",
+    attributes: { "cpu.mode": "user" },
+    read: (u) => ofAllCores(u.cpu.user, u)
+  },
+  {
+    name: "process_cpu_utilization_ratio",
+    description:
+      "Process CPU time over the sampling interval as a fraction of the interval times the cores, by cpu.mode (OpenTelemetry process.cpu.utilization)",
+    attributes: { "cpu.mode": "system" },
+    read: (u) => ofAllCores(u.cpu.system, u)
+  },
+  {
+    name: "system_cpu_utilization_ratio",
+    description: "Machine CPU use over the sampling interval, as a fraction of all its cores (OpenTelemetry system.cpu.utilization)",
+    read: (u) => u.cpu.machine === null ? null : u.cpu.machine / 100
+  },
+  {
+    name: "process_memory_rss_bytes",
+    description: "Resident set size of the process, in bytes (OpenTelemetry process.memory.usage)",
+    read: (u) => u.memory.rss
+  },
+  {
+    name: "process_memory_heap_used_bytes",
+    description: "V8 heap in use, in bytes",
+    read: (u) => u.memory.heapUsed
+  },
+  {
+    name: "process_memory_heap_total_bytes",
+    description: "V8 heap allocated, in bytes",
+    read: (u) => u.memory.heapTotal
+  },
+  {
+    name: "process_memory_external_bytes",
+    description: "Memory of C++ objects bound to JavaScript objects (Node external), in bytes",
+    read: (u) => u.memory.external
+  },
+  {
+    name: "process_memory_limit_bytes",
+    description: "The memory limit that applies to the process, the cgroup's or else the machine's total, in bytes",
+    read: (u) => u.memory.limit
+  },
+  {
+    name: "process_memory_used_bytes",
+    description: "Memory counted against the limit (the cgroup's usage less reclaimable page cache, or the machine's used), in bytes",
+    read: (u) => u.memory.used
+  },
+  {
+    name: "process_memory_used_ratio",
+    description: "Memory counted against the limit, as a fraction of the limit",
+    read: (u) => u.memory.usedFraction
+  },
+  {
+    name: "process_memory_rss_ratio",
+    description: "Resident set size of the process as a fraction of the memory limit",
+    read: (u) => u.memory.rssFraction
+  },
+  {
+    name: "process_gc_pause_seconds",
+    description: "Time the process spent in garbage collection pauses over the sampling interval, in seconds",
+    read: (u) => u.gc?.pauseSeconds ?? null
+  },
+  {
+    name: "process_disk_read_bytes_per_second",
+    description: "Bytes the process read from storage per second over the sampling interval",
+    read: (u) => u.disk?.readBytesPerSecond ?? null
+  },
+  {
+    name: "process_disk_write_bytes_per_second",
+    description: "Bytes the process wrote to storage per second over the sampling interval",
+    read: (u) => u.disk?.writeBytesPerSecond ?? null
+  },
+  {
+    name: "system_network_receive_bytes_per_second",
+    description: "Bytes the machine's network interfaces (loopback excluded) received per second over the sampling interval",
+    read: (u) => u.network?.receivedBytesPerSecond ?? null
+  },
+  {
+    name: "system_network_transmit_bytes_per_second",
+    description: "Bytes the machine's network interfaces (loopback excluded) sent per second over the sampling interval",
+    read: (u) => u.network?.sentBytesPerSecond ?? null
+  }
+]
+
+/**
  * CPU use as a fraction in [0, 1], as `cpuUsageThreshold` reads it: the
  * machine's, or where the machine's is unavailable, the process's share of
  * all cores.

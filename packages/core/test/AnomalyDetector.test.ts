@@ -12,7 +12,7 @@ const setup = (overrides: Partial<ApmConfig.ApmOptions> = {}) => {
   const observe = (name: string, duration: number, endTime: number) => {
     const r = record(name, duration, endTime)
     baselines.observe(r)
-    detector.observe(r, context)
+    detector.observe(r, context, undefined)
   }
   return { detector, observe, context }
 }

@@ -33,7 +33,8 @@ describe("Apm.trace", () => {
       assert.deepStrictEqual(record!.attributes, { user_id: "123" })
 
       assert.strictEqual(yield* operationValue("apm_operations_total", "user_login"), 1)
-      assert.strictEqual(yield* operationValue("apm_errors_total", "user_login"), 0)
+      // apm_errors_total is by error_type: no series until an operation fails
+      assert.isUndefined(yield* operationValue("apm_errors_total", "user_login"))
       assert.strictEqual(yield* operationValue("apm_active_operations", "user_login"), 0)
       const histogram = yield* seriesState("apm_operation_duration_seconds", {
         operation_name: "user_login",
@@ -177,6 +178,7 @@ describe("Apm.trace", () => {
         duration: 1.5,
         status: "error",
         errorMessage: "HTTP 503",
+        errorType: "503",
         attributes: { "http.response.status_code": 503 }
       })
       const [record] = yield* ApmRecorder.operations
@@ -190,10 +192,11 @@ describe("Apm.trace", () => {
         success: false,
         slow: true,
         errorMessage: "HTTP 503",
+        errorType: "503",
         attributes: { "http.response.status_code": 503 }
       })
       assert.deepStrictEqual(yield* ApmRecorder.spans, [])
-      assert.strictEqual(yield* operationValue("apm_errors_total", "GET /users/:id"), 1)
+      assert.strictEqual(yield* ApmTesting.seriesValue("apm_errors_total", { operation_name: "GET /users/:id", error_type: "503" }), 1)
       assert.strictEqual(yield* operationValue("apm_slow_operations_total", "GET /users/:id"), 1)
     }).pipe(Effect.provide(ApmTest)))
 

@@ -132,6 +132,8 @@ describe("ApmProfiling.profileQuery", () => {
         ["SELECT users", "database_query"]
       ])
       assert.deepStrictEqual(records[0]!.attributes, {
+        "db.system.name": "other_sql",
+        "db.query.summary": "SELECT users",
         "db.query.text": "SELECT * FROM users WHERE email = ? AND id IN (?)",
         "db.operation.name": "SELECT",
         "db.collection.name": "users"

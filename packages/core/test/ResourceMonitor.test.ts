@@ -54,6 +54,19 @@ describe("ResourceMonitor", () => {
     assert.deepStrictEqual(gauges.find(([r]) => r === "cpu_total_percent"), ["cpu_total_percent", 90])
     assert.strictEqual(new Set(gauges.map(([r]) => r)).size, gauges.length)
   })
+
+  it("each unit-bearing reading has a family named with its Prometheus unit", () => {
+    for (const g of ResourceMonitor.unitGauges) assert.match(g.name, /^[a-z_]+_(bytes|seconds|ratio|bytes_per_second)$/, g.name)
+    const read = (name: string, mode?: string) =>
+      ResourceMonitor.unitGauges.find((g) => g.name === name && g.attributes?.["cpu.mode"] === mode)!.read(testUsage)
+    // 12 % of one core on a 4-core machine is 3 % of the machine
+    assert.strictEqual(read("process_cpu_utilization_ratio", "user"), 0.03)
+    assert.strictEqual(read("system_cpu_utilization_ratio"), 0.2)
+    assert.strictEqual(read("process_memory_rss_bytes"), testUsage.memory.rss)
+    assert.strictEqual(read("process_gc_pause_seconds"), 0.004)
+    const keys = ResourceMonitor.unitGauges.map((g) => `${g.name}${JSON.stringify(g.attributes ?? {})}`)
+    assert.strictEqual(new Set(keys).size, keys.length)
+  })
 })
 
 describe("per-operation resource sampling", () => {

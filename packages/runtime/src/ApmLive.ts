@@ -8,7 +8,16 @@
  * @since 0.1.0
  */
 import { NodeServices } from "@effect/platform-node"
-import { AnomalyDetector, Apm, ApmConfig, BaselineStore, Profiler, Redaction, ResourceMonitor } from "@mcp-apm/core"
+import {
+  AnomalyDetector,
+  Apm,
+  ApmConfig,
+  BaselineStore,
+  Profiler,
+  Redaction,
+  ResourceMonitor,
+  SpanOperations
+} from "@mcp-apm/core"
 import { type Config, Effect, Layer, Option } from "effect"
 import type * as Resource from "@effect/opentelemetry/Resource"
 import type { HttpServer, HttpServerError } from "effect/http"
@@ -60,7 +69,10 @@ export const make = <E1, E2>(
 > =>
   Layer.mergeAll(
     MetricsServer.layer,
-    options.tracerProvider === "existing" ? Tracing.layerExistingProvider : Tracing.layer,
+    // The bridge wraps whichever tracer the export layer put in place, so the app's own spans become operations too.
+    SpanOperations.layer.pipe(
+      Layer.provideMerge(options.tracerProvider === "existing" ? Tracing.layerExistingProvider : Tracing.layer)
+    ),
     OtlpMetrics.layer.pipe(Layer.provide(Tracing.layerResource)),
     OtlpLogs.layer.pipe(Layer.provide(Tracing.layerResource), Layer.provideMerge(Logging.layer))
   ).pipe(

@@ -1,11 +1,13 @@
 /**
  * The Node implementation of `ResourceMonitor`: a scoped fiber samples the
  * process and machine on a fixed interval into a bounded history, and
- * publishes each reading as `apm_resource_usage{resource=...}` gauges and
- * the Node runtime metrics under their OpenTelemetry names
- * (`nodejs.eventloop.delay.*`, `nodejs.eventloop.utilization`,
- * `v8js.gc.duration`, `v8js.memory.heap.*`; Prometheus renders the dots as
- * underscores).
+ * publishes each reading as `apm_resource_usage{resource=...}` gauges,
+ * each unit-bearing reading also as a family of its own named with its unit
+ * (`process_cpu_utilization_ratio`, `process_memory_rss_bytes`, ... see
+ * `ResourceMonitor.unitGauges`), and the Node runtime metrics after their
+ * OpenTelemetry names, in Prometheus form with the unit last
+ * (`nodejs_eventloop_delay_*_seconds`, `nodejs_eventloop_utilization_ratio`,
+ * `v8js_gc_duration_seconds`, `v8js_memory_heap_*_bytes`).
  *
  * Sources: `process.cpuUsage`/`memoryUsage`, `os.cpus`/`totalmem`/`freemem`,
  * `perf_hooks` (`monitorEventLoopDelay`, `eventLoopUtilization`, a `gc`
@@ -161,7 +163,7 @@ const gcTypeOf = (kind: number): GcType | undefined => {
   }
 }
 
-/** OpenTelemetry's recommended buckets for `v8js.gc.duration`, in seconds. */
+/** OpenTelemetry's recommended buckets for `v8js.gc.duration` (here `v8js_gc_duration_seconds`), in seconds. */
 const gcBuckets: ReadonlyArray<number> = [0.01, 0.1, 1, 10]
 
 /**
@@ -253,28 +255,68 @@ const definitions = ResourceMonitor.resourceGauges.map(([resource, read]) => ({
   metric: gauge(ApmMetrics.definitions.resource.name, ApmMetrics.definitions.resource.description, { resource })
 }))
 
+const unitDefinitions = ResourceMonitor.unitGauges.map((g) => ({
+  key: `unit:${g.name}:${JSON.stringify(g.attributes ?? {})}`,
+  read: g.read,
+  metric: gauge(g.name, g.description, g.attributes)
+}))
+
 const eventLoopGauges = [
-  ["nodejs.eventloop.delay.min", "Event loop minimum delay, in seconds", (u: ResourceUsage) => u.eventLoop.delayMin],
-  ["nodejs.eventloop.delay.max", "Event loop maximum delay, in seconds", (u: ResourceUsage) => u.eventLoop.delayMax],
-  ["nodejs.eventloop.delay.mean", "Event loop mean delay, in seconds", (u: ResourceUsage) => u.eventLoop.delayMean],
-  ["nodejs.eventloop.delay.p50", "Event loop 50 percentile delay, in seconds", (u: ResourceUsage) => u.eventLoop.delayP50],
-  ["nodejs.eventloop.delay.p90", "Event loop 90 percentile delay, in seconds", (u: ResourceUsage) => u.eventLoop.delayP90],
-  ["nodejs.eventloop.delay.p99", "Event loop 99 percentile delay, in seconds", (u: ResourceUsage) => u.eventLoop.delayP99],
-  ["nodejs.eventloop.utilization", "Event loop utilization, the fraction of time it was busy", (u: ResourceUsage) =>
-    u.eventLoop.utilization]
+  [
+    "nodejs_eventloop_delay_min_seconds",
+    "Event loop minimum delay, in seconds (OpenTelemetry nodejs.eventloop.delay.min)",
+    (u: ResourceUsage) => u.eventLoop.delayMin
+  ],
+  [
+    "nodejs_eventloop_delay_max_seconds",
+    "Event loop maximum delay, in seconds (OpenTelemetry nodejs.eventloop.delay.max)",
+    (u: ResourceUsage) => u.eventLoop.delayMax
+  ],
+  [
+    "nodejs_eventloop_delay_mean_seconds",
+    "Event loop mean delay, in seconds (OpenTelemetry nodejs.eventloop.delay.mean)",
+    (u: ResourceUsage) => u.eventLoop.delayMean
+  ],
+  [
+    "nodejs_eventloop_delay_p50_seconds",
+    "Event loop 50 percentile delay, in seconds (OpenTelemetry nodejs.eventloop.delay.p50)",
+    (u: ResourceUsage) => u.eventLoop.delayP50
+  ],
+  [
+    "nodejs_eventloop_delay_p90_seconds",
+    "Event loop 90 percentile delay, in seconds (OpenTelemetry nodejs.eventloop.delay.p90)",
+    (u: ResourceUsage) => u.eventLoop.delayP90
+  ],
+  [
+    "nodejs_eventloop_delay_p99_seconds",
+    "Event loop 99 percentile delay, in seconds (OpenTelemetry nodejs.eventloop.delay.p99)",
+    (u: ResourceUsage) => u.eventLoop.delayP99
+  ],
+  [
+    "nodejs_eventloop_utilization_ratio",
+    "Event loop utilization, the fraction of time it was busy (OpenTelemetry nodejs.eventloop.utilization)",
+    (u: ResourceUsage) => u.eventLoop.utilization
+  ]
 ] as const
 
 const heapSpaceGauges = [
-  ["v8js.memory.heap.used", "Heap memory size used, in bytes, by heap space", (s: v8.HeapSpaceInfo) => s.space_used_size],
-  ["v8js.memory.heap.limit", "Total heap memory size pre-allocated, in bytes, by heap space", (s: v8.HeapSpaceInfo) =>
-    s.space_size],
   [
-    "v8js.memory.heap.space.available_size",
+    "v8js_memory_heap_used_bytes",
+    "Heap memory size used, in bytes, by heap space (OpenTelemetry v8js.memory.heap.used)",
+    (s: v8.HeapSpaceInfo) => s.space_used_size
+  ],
+  [
+    "v8js_memory_heap_limit_bytes",
+    "Total heap memory size pre-allocated, in bytes, by heap space (OpenTelemetry v8js.memory.heap.limit)",
+    (s: v8.HeapSpaceInfo) => s.space_size
+  ],
+  [
+    "v8js_memory_heap_space_available_size_bytes",
     "Heap space available size, in bytes, by heap space",
     (s: v8.HeapSpaceInfo) => s.space_available_size
   ],
   [
-    "v8js.memory.heap.space.physical_size",
+    "v8js_memory_heap_space_physical_size_bytes",
     "Committed size of a heap space, in bytes, by heap space",
     (s: v8.HeapSpaceInfo) => s.physical_space_size
   ]
@@ -442,6 +484,7 @@ export const make = Effect.fnUntraced(function*(options: NodeResourceMonitorOpti
   const latest = () => history[history.length - 1]!
   const publish = (usage: ResourceUsage) => {
     for (const d of definitions) gauges.sync(`apm:${d.resource}`, d.metric, d.read(usage), () => d.read(latest()) ?? NaN)
+    for (const d of unitDefinitions) gauges.sync(d.key, d.metric, d.read(usage), () => d.read(latest()) ?? NaN)
     for (const [name, description, read] of eventLoopGauges) {
       gauges.sync(name, gauge(name, description), read(usage), () => read(latest()) ?? NaN)
     }
@@ -467,8 +510,8 @@ export const make = Effect.fnUntraced(function*(options: NodeResourceMonitorOpti
   const gcRegistrations = gcWatched
     ? gcTypes.map((type) =>
       ReadOnlyMetric.registerReadOnly(
-        Metric.histogram("v8js.gc.duration", {
-          description: "Garbage collection duration, in seconds, by kind",
+        Metric.histogram("v8js_gc_duration_seconds", {
+          description: "Garbage collection duration, in seconds, by kind (OpenTelemetry v8js.gc.duration)",
           attributes: { "v8js.gc.type": type },
           boundaries: gcBuckets
         }),

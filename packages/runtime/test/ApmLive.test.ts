@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Apm } from "@mcp-apm/core"
-import { ConfigProvider, Effect, Layer, Metric } from "effect"
+import { ConfigProvider, Effect, Layer, Metric, Option } from "effect"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { baseUrl, liveStack } from "./support/live.ts"
@@ -86,4 +86,21 @@ describe("ApmLive", () => {
       assert.include(payload, "apm.operation.type")
       assert.include(payload, "apm-live-test")
     }))
+
+  it.live("with APM_TRACE_SPANS, the app's own spans become operations, and Apm.trace's are counted once", () =>
+    Effect.gen(function*() {
+      const environment = ConfigProvider.fromEnv({ env: { APM_TRACE_SPANS: "all" } })
+      yield* Effect.scoped(Layer.build(live.pipe(Layer.provide(ConfigProvider.layer(environment)))).pipe(
+        Effect.flatMap((context) =>
+          Effect.gen(function*() {
+            yield* Effect.sleep(2).pipe(Effect.withSpan("UserRepo.find"))
+            yield* Apm.trace(Effect.void, "traced_once", "custom_operation")
+            const own = Option.getOrThrow(yield* Apm.summary("UserRepo.find"))
+            assert.strictEqual(own.totalOperations, 1)
+            assert.strictEqual(own.operationType, "custom_operation")
+            assert.strictEqual(Option.getOrThrow(yield* Apm.summary("traced_once")).totalOperations, 1)
+          }).pipe(Effect.provideContext(context))
+        )
+      ))
+    }).pipe(Effect.provideService(Metric.MetricRegistry, new Map())))
 })

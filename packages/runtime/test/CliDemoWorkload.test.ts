@@ -73,7 +73,7 @@ describe("McpWorkload", () => {
     Effect.gen(function*() {
       const operations = yield* simulate({ rate: 40, fault, seed: 3 })
       const inWindow = (o: { readonly start: number }) => o.start >= 2000 && o.start < 4000
-      const generate = operations.filter((o) => o.name.startsWith("generate "))
+      const generate = operations.filter((o) => o.name.startsWith("text_completion "))
       const mean = (xs: ReadonlyArray<{ readonly duration: number }>) =>
         xs.reduce((sum, x) => sum + x.duration, 0) / xs.length
       assert.isAbove(mean(generate.filter(inWindow)), 3 * mean(generate.filter((o) => !inWindow(o))))

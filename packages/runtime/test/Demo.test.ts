@@ -22,12 +22,12 @@ describe("mcp-apm demo", () => {
         resolve({ code: error === null ? 0 : Number(error.code ?? 1), stdout }))
     })
     assert.strictEqual(code, 0)
-    for (const operation of ["generate ", "plan_management.storage.save", "git merge", "workflow_orchestrator", "verification_feedback"]) {
+    for (const operation of ["text_completion ", "plan_management.storage.save", "git merge", "workflow_orchestrator", "verification_feedback"]) {
       assert.include(stdout, operation)
     }
     // the fault: model requests four times slower, plan storage failing half the time
     const anomalies = stdout.slice(stdout.indexOf("anomalies (newest first)"), stdout.indexOf("\ninsights"))
-    assert.match(anomalies, /\n\s+\S+\s+(shift|spike) generate /)
+    assert.match(anomalies, /\n\s+\S+\s+(shift|spike) text_completion /)
     assert.match(stdout, /plan_management\.storage\.save fails often/)
   }, 90_000)
 })

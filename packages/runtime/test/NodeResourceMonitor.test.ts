@@ -200,16 +200,29 @@ describe("NodeResourceMonitor", () => {
       for (const r of ["cpu_total_percent", "memory_rss_bytes", "memory_used_fraction", "eventloop_delay_p99_seconds", "gc_pause_seconds"]) {
         assert.isTrue(resources.has(r), r)
       }
-      for (const name of ["nodejs_eventloop_delay_min", "nodejs_eventloop_delay_max", "nodejs_eventloop_delay_mean", "nodejs_eventloop_delay_p50", "nodejs_eventloop_delay_p90", "nodejs_eventloop_delay_p99", "nodejs_eventloop_utilization", "v8js_memory_heap_used", "v8js_memory_heap_limit"]) {
+      for (const name of ["nodejs_eventloop_delay_min_seconds", "nodejs_eventloop_delay_max_seconds", "nodejs_eventloop_delay_mean_seconds", "nodejs_eventloop_delay_p50_seconds", "nodejs_eventloop_delay_p90_seconds", "nodejs_eventloop_delay_p99_seconds", "nodejs_eventloop_utilization_ratio", "v8js_memory_heap_used_bytes", "v8js_memory_heap_limit_bytes"]) {
         assert.strictEqual(byName.get(name)?.type, "GAUGE", name)
       }
-      const gc = byName.get("v8js_gc_duration")!
+      // each unit-bearing reading has a family of its own, named with its unit
+      const rss = byName.get("process_memory_rss_bytes")!
+      assert.strictEqual(rss.type, "GAUGE")
+      assert.isAbove(Number((rss.metrics[0] as { value?: string }).value), 1_000_000)
+      const cpu = byName.get("process_cpu_utilization_ratio")!
+      assert.deepStrictEqual(cpu.metrics.map((m) => m.labels?.["cpu_mode"]).sort(), ["system", "user"])
+      for (const m of cpu.metrics) {
+        const value = Number((m as { value?: string }).value)
+        assert.isTrue(value >= 0 && value <= 1, `a ratio in [0, 1]: ${value}`)
+      }
+      for (const name of ["process_memory_heap_used_bytes", "process_memory_limit_bytes", "process_memory_rss_ratio"]) {
+        assert.strictEqual(byName.get(name)?.type, "GAUGE", name)
+      }
+      const gc = byName.get("v8js_gc_duration_seconds")!
       assert.strictEqual(gc.type, "HISTOGRAM")
       // The parser folds a histogram's series together: check its labels in the text.
       for (const type of ["major", "minor", "incremental", "weakcb"]) {
-        assert.include(text, `v8js_gc_duration_count{v8js_gc_type="${type}"}`)
+        assert.include(text, `v8js_gc_duration_seconds_count{v8js_gc_type="${type}"}`)
       }
-      assert.isTrue(byName.get("v8js_memory_heap_used")!.metrics.some((m) => m.labels?.["v8js_heap_space_name"] === "old_space"))
+      assert.isTrue(byName.get("v8js_memory_heap_used_bytes")!.metrics.some((m) => m.labels?.["v8js_heap_space_name"] === "old_space"))
       const promtool = ["/usr/bin/promtool", "/usr/local/bin/promtool"].find(existsSync)
       if (promtool !== undefined) {
         assert.strictEqual(execFileSync(promtool, ["check", "metrics"], { input: text, encoding: "utf8" }).trim(), "")

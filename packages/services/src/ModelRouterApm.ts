@@ -8,6 +8,13 @@
  * is opt-in (`layer({ captureContent: true })`), as OpenTelemetry's GenAI
  * conventions recommend, on the span as `gen_ai.input.messages`.
  *
+ * Model requests are CLIENT spans named `{gen_ai.operation.name} {model}`,
+ * with the OpenTelemetry operation names (the seed's `generate` is
+ * `text_completion`), `gen_ai.response.finish_reasons` when reported, and,
+ * with a price table (`layer({ prices })`), the request's cost in US
+ * dollars as `gen_ai.usage.cost` on the span and in
+ * `model_router_cost_usd_total`.
+ *
  * A value that cannot be recorded never costs the caller the model's answer:
  * a model, provider, operation or combination that is not a bounded name
  * folds into `other`; a token count that is not a whole number of at least 0,
@@ -18,10 +25,10 @@
  *
  * @since 0.1.0
  */
-import { Apm } from "@mcp-apm/core"
+import { Apm, CappedLabel as Capped, ErrorType } from "@mcp-apm/core"
 import type { PerformanceMetrics } from "@mcp-apm/core"
-import { Cause, Context, Effect, Exit, Layer, Option, Result } from "effect"
-import type { Tracer } from "effect"
+import { Context, Effect, Layer, Option, Schema } from "effect"
+import type { Exit, Tracer } from "effect"
 import { dual } from "effect/Function"
 import type { InvalidObservation } from "./InvalidObservation.ts"
 import { CappedLabel, defaultLabelCap } from "./internal/labels.ts"
@@ -33,7 +40,8 @@ const service = "model_router"
 
 /**
  * The GenAI operations a request may be: the OpenTelemetry
- * `gen_ai.operation.name` values, plus the seed's `generate`.
+ * `gen_ai.operation.name` values, plus the seed's `generate`, recorded as
+ * `text_completion`.
  *
  * @category models
  * @since 0.1.0
@@ -54,6 +62,16 @@ export const operations = [
  * @since 0.1.0
  */
 export type Operation = typeof operations[number]
+
+/**
+ * The OpenTelemetry `gen_ai.operation.name` of an operation: the seed's
+ * `generate` is a `text_completion`, the others are the convention's own.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const genAiOperationName = (operation: Operation | "other"): string =>
+  operation === "generate" ? "text_completion" : operation
 
 /**
  * How an ensemble combines the answers of the models it consulted.
@@ -134,8 +152,12 @@ export const definitions = {
     description: "Number of input and output tokens used (OpenTelemetry GenAI, unit {token})"
   },
   genAiOperationDuration: {
-    name: "gen_ai.client.operation.duration",
-    description: "GenAI operation duration in seconds (OpenTelemetry GenAI, unit s)"
+    name: "gen_ai_client_operation_duration_seconds",
+    description: "GenAI operation duration in seconds (OpenTelemetry gen_ai.client.operation.duration, unit s)"
+  },
+  cost: {
+    name: "model_router_cost_usd_total",
+    description: "Cost of model requests in US dollars, from the layer's price table, by model"
   }
 } as const
 
@@ -149,8 +171,47 @@ const metrics = {
   cacheHitRatio: gauge(definitions.cacheHitRatio),
   ensembles: counter(definitions.ensembles),
   genAiTokenUsage: histogram(definitions.genAiTokenUsage, tokenUsageBuckets),
-  genAiOperationDuration: histogram(definitions.genAiOperationDuration, operationDurationBuckets)
+  genAiOperationDuration: histogram(definitions.genAiOperationDuration, operationDurationBuckets),
+  cost: counter(definitions.cost)
 }
+
+/**
+ * What a model costs, in US dollars per million tokens.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const Price = Schema.Struct({
+  inputPerMillionTokens: Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)),
+  outputPerMillionTokens: Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type Price = typeof Price.Type
+
+/**
+ * A price table: each model's price, by the model name requests use (or
+ * the `responseModel` they report).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const Prices = Schema.Record(Schema.String, Price)
+
+/**
+ * A price table `layer` cannot use; the message names the model and field.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class InvalidPriceTable extends Schema.TaggedError<InvalidPriceTable>()("InvalidPriceTable", {
+  message: Schema.String
+}) {}
+
+const decodePrices = Schema.decodeUnknownEffect(Prices)
 
 /**
  * @category models
@@ -163,6 +224,8 @@ export interface Options {
   readonly maxModels?: number | undefined
   /** Fail with `InvalidObservation` on a value that cannot be recorded, instead of folding or dropping it. For tests. */
   readonly strict?: boolean | undefined
+  /** Prices by model: with one, each request's cost is recorded (`gen_ai.usage.cost`, `model_router_cost_usd_total`). */
+  readonly prices?: Readonly<Record<string, Price>> | undefined
 }
 
 /**
@@ -187,6 +250,8 @@ export interface TokenUsage {
   readonly outputTokens: number
   /** The model that answered (`gen_ai.response.model`), when it differs from the one asked for. */
   readonly responseModel?: string | undefined
+  /** Why the model stopped, one reason per choice (`gen_ai.response.finish_reasons`): `stop`, `length`, ... */
+  readonly finishReasons?: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -251,6 +316,8 @@ export class ModelRouterApm extends Context.Service<ModelRouterApm, ModelRouterA
 ) {}
 
 interface CurrentRequest {
+  /** The model asked for, as validated, before folding into a label. */
+  readonly requested: string
   readonly model: string
   readonly operation: string
   readonly span: Tracer.Span | undefined
@@ -277,6 +344,9 @@ const fnv1a = (text: string): string => {
   return (hash >>> 0).toString(16).padStart(8, "0")
 }
 
+// Routing, cache lookups and ensembles are the router's own work, not calls to a model: INTERNAL spans.
+const internal = { kind: "internal" } as const
+
 const inputMessages = (text: string): string =>
   JSON.stringify([{ role: "user", parts: [{ type: "text", content: text }] }])
 
@@ -286,22 +356,23 @@ const inputMessages = (text: string): string =>
  * @category layers
  * @since 0.1.0
  */
-export const layer = (options: Options = {}): Layer.Layer<ModelRouterApm, never, Apm.Apm> =>
+export const layer = (options: Options = {}): Layer.Layer<ModelRouterApm, InvalidPriceTable, Apm.Apm> =>
   Layer.effect(
     ModelRouterApm,
     Effect.gen(function*() {
       const apm = yield* Apm.Apm
+      const prices = yield* decodePrices(options.prices ?? {}).pipe(
+        Effect.mapError((error) => new InvalidPriceTable({ message: `ModelRouterApm.layer: invalid prices: ${error.message}` }))
+      )
       const validate = Validator.make(service, options)
       const captureContent = options.captureContent ?? false
       const models = new CappedLabel(options.maxModels ?? defaultLabelCap)
-      const errorTypes = new CappedLabel(defaultLabelCap)
+      const errorTypes = new Capped.CappedLabel(defaultLabelCap, ErrorType.other)
       const cache = new Map<string, { hits: number; lookups: number }>()
 
       const errorType = (exit: Exit.Exit<unknown, unknown>): Record<string, string> => {
-        if (Exit.isSuccess(exit)) return {}
-        const error = Cause.findError(exit.cause)
-        const tag = Result.isSuccess(error) ? (error.success as { _tag?: unknown } | null)?._tag : undefined
-        return { "error.type": typeof tag === "string" ? errorTypes.bound(tag) : "_OTHER" }
+        const type = ErrorType.fromExit(exit)
+        return type === undefined ? {} : { "error.type": errorTypes.bound(type) }
       }
 
       const traceModelRequest = <A, E, R>(
@@ -320,8 +391,9 @@ export const layer = (options: Options = {}): Layer.Layer<ModelRouterApm, never,
             ? undefined
             : yield* validate.text("inputText", requestOptions.inputText)
           const label = models.bound(requested)
+          const genAiOp = genAiOperationName(op)
           const attributes: PerformanceMetrics.Attributes = {
-            "gen_ai.operation.name": op,
+            "gen_ai.operation.name": genAiOp,
             "gen_ai.request.model": requested,
             ...(provider === undefined ? {} : { "gen_ai.provider.name": provider }),
             ...(text === undefined ? {} : {
@@ -330,18 +402,18 @@ export const layer = (options: Options = {}): Layer.Layer<ModelRouterApm, never,
             })
           }
           const genAiLabels = {
-            "gen_ai.operation.name": op,
+            "gen_ai.operation.name": genAiOp,
             "gen_ai.request.model": label,
             ...(provider === undefined ? {} : { "gen_ai.provider.name": provider })
           }
           const inner = withCurrentSpan((span) => {
             if (captureContent && text !== undefined) annotate(span, { "gen_ai.input.messages": inputMessages(text) })
-            return Effect.provideService(self, CurrentRequest, { model: label, operation: op, span })
+            return Effect.provideService(self, CurrentRequest, { requested, model: label, operation: genAiOp, span })
           })
           return yield* traceOperation(
             apm,
             inner,
-            `${op} ${label}`,
+            `${genAiOp} ${label}`,
             "model_request",
             attributes,
             (seconds, exit) =>
@@ -363,12 +435,24 @@ export const layer = (options: Options = {}): Layer.Layer<ModelRouterApm, never,
           const output = yield* validate.count("outputTokens", Validator.fieldOf(usage, "outputTokens"))
           const reported = Validator.fieldOf(usage, "responseModel")
           const responseModel = reported === undefined ? undefined : yield* validate.token("responseModel", reported)
+          const reasons = Validator.fieldOf(usage, "finishReasons")
+          const finishReasons = reasons === undefined ? undefined : yield* Effect.forEach(
+            yield* validate.list("finishReasons", reasons),
+            (reason) => validate.token("finishReasons", reason)
+          )
+          const price = (responseModel === undefined ? undefined : prices[responseModel]) ?? prices[request.requested]
+          const cost = price === undefined || (input === undefined && output === undefined)
+            ? undefined
+            : ((input ?? 0) * price.inputPerMillionTokens + (output ?? 0) * price.outputPerMillionTokens) / 1e6
           annotate(request.span, {
             "gen_ai.usage.input_tokens": input,
             "gen_ai.usage.output_tokens": output,
             "mcp.model_router.usage.total_tokens": input === undefined || output === undefined ? undefined : input + output,
-            "gen_ai.response.model": responseModel
+            "gen_ai.response.model": responseModel,
+            "gen_ai.response.finish_reasons": finishReasons,
+            "gen_ai.usage.cost": cost
           })
+          if (cost !== undefined) yield* update(metrics.cost, { model: request.model }, cost)
           const genAi = { "gen_ai.operation.name": request.operation, "gen_ai.request.model": request.model }
           const byType = [["input", input], ["output", output]] as const
           yield* Effect.forEach(byType, ([type, tokens]) =>
@@ -406,7 +490,15 @@ export const layer = (options: Options = {}): Layer.Layer<ModelRouterApm, never,
       const traceRouting = <E, R>(
         self: Effect.Effect<RoutingDecision, E, R>
       ): Effect.Effect<RoutingDecision, E | InvalidObservation, R> =>
-        traceOperation(apm, Effect.tap(self, recordDecision), "model_router.route", "model_request", {}, () => Effect.void)
+        traceOperation(
+          apm,
+          Effect.tap(self, recordDecision),
+          "model_router.route",
+          "model_request",
+          {},
+          () => Effect.void,
+          internal
+        )
 
       const recordLookup = (label: string, found: unknown): Effect.Effect<void, InvalidObservation> => {
         if (!Option.isOption(found)) return validate.reject("result", found, "an Option (Some for a hit, None for a miss)")
@@ -434,7 +526,8 @@ export const layer = (options: Options = {}): Layer.Layer<ModelRouterApm, never,
             "model_router.cache_lookup",
             "model_request",
             { "gen_ai.request.model": requested },
-            () => Effect.void
+            () => Effect.void,
+            internal
           )
         })
 
@@ -458,7 +551,8 @@ export const layer = (options: Options = {}): Layer.Layer<ModelRouterApm, never,
               "mcp.model_router.ensemble.size": names.length,
               "mcp.model_router.ensemble.combination": combination
             },
-            (_, exit) => update(metrics.ensembles, { combination, status: statusOf(exit) }, 1)
+            (_, exit) => update(metrics.ensembles, { combination, status: statusOf(exit) }, 1),
+            internal
           )
         })
 

@@ -201,7 +201,9 @@ export const layer = (options: Options = {}): Layer.Layer<PlanManagementApm, nev
                 Effect.all([
                   update(metrics.storageOperations, { operation: op, status: statusOf(exit) }, 1),
                   update(metrics.storageDuration, { operation: op }, seconds)
-                ], { discard: true })
+                ], { discard: true }),
+              // the plan store is outside the process: a CLIENT span, as for a database call
+              { kind: "client" }
             )),
         tracePlanGeneration: (self, planId) =>
           Effect.flatMap(validate.token("planId", planId), (id) =>

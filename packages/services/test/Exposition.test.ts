@@ -15,7 +15,7 @@ import { capturingWarnings } from "./support/observations.ts"
 import { exposition, prometheusName, promtoolCheck } from "./support/prometheus.ts"
 
 const AllServices = Layer.mergeAll(
-  ModelRouterApm.layer(),
+  ModelRouterApm.layer({ prices: { "gpt-4o": { inputPerMillionTokens: 2.5, outputPerMillionTokens: 10 } } }),
   PlanManagementApm.layer(),
   GitWorktreeApm.layer().pipe(Layer.provide(Layer.merge(NodeFileSystem.layer, NodePath.layer))),
   WorkflowOrchestratorApm.layer(),

@@ -20,6 +20,11 @@ import { exposition, prometheusName } from "./support/prometheus.ts"
 const TestLayer = ModelRouterApm.layer().pipe(Layer.provideMerge(ApmTest))
 const StrictLayer = ModelRouterApm.layer({ strict: true }).pipe(Layer.provideMerge(ApmTest))
 const CapturingLayer = ModelRouterApm.layer({ captureContent: true }).pipe(Layer.provideMerge(ApmTest))
+const prices = {
+  "gpt-4o": { inputPerMillionTokens: 2.5, outputPerMillionTokens: 10 },
+  "claude-3-sonnet-20240229": { inputPerMillionTokens: 3, outputPerMillionTokens: 15 }
+}
+const PricedLayer = ModelRouterApm.layer({ prices }).pipe(Layer.provideMerge(ApmTest))
 
 const prompt = "Summarise the quarterly report for ACME Corp, account 4711"
 
@@ -34,10 +39,12 @@ describe("ModelRouterApm", () => {
       assert.strictEqual(answer, "summary")
 
       const [span] = yield* ApmRecorder.spans
-      assert.strictEqual(span!.name, "generate claude-3-sonnet")
+      // the seed's "generate" is OpenTelemetry's text_completion
+      assert.strictEqual(span!.name, "text_completion claude-3-sonnet")
+      assert.strictEqual(span!.kind, "client")
       assert.strictEqual(span!.status, "ok")
       const a = span!.attributes
-      assert.strictEqual(a["gen_ai.operation.name"], "generate")
+      assert.strictEqual(a["gen_ai.operation.name"], "text_completion")
       assert.strictEqual(a["gen_ai.request.model"], "claude-3-sonnet")
       assert.strictEqual(a["gen_ai.response.model"], "claude-3-sonnet-20240229")
       assert.strictEqual(a["gen_ai.provider.name"], "anthropic")
@@ -47,7 +54,7 @@ describe("ModelRouterApm", () => {
       assert.strictEqual(a["apm.operation.type"], "model_request")
 
       const [record] = yield* ApmRecorder.operations
-      assert.strictEqual(record!.operationName, "generate claude-3-sonnet")
+      assert.strictEqual(record!.operationName, "text_completion claude-3-sonnet")
       assert.strictEqual(record!.operationType, "model_request")
       assert.strictEqual(record!.duration, 1.5)
 
@@ -60,12 +67,12 @@ describe("ModelRouterApm", () => {
       assert.strictEqual(yield* seriesValue("model_router_token_usage_total", { ...tokens, token_type: "input" }), 120)
       assert.strictEqual(yield* seriesValue("model_router_token_usage_total", { ...tokens, token_type: "output" }), 30)
 
-      const genAi = { "gen_ai.operation.name": "generate", "gen_ai.request.model": "claude-3-sonnet" }
+      const genAi = { "gen_ai.operation.name": "text_completion", "gen_ai.request.model": "claude-3-sonnet" }
       const input = yield* seriesState("gen_ai.client.token.usage", { ...genAi, "gen_ai.token.type": "input" })
       assert.strictEqual(input!["sum"], 120)
       const buckets = (input!["buckets"] as ReadonlyArray<[number, number]>).map(([b]) => b)
       assert.deepStrictEqual(buckets.filter(Number.isFinite), [...ModelRouterApm.tokenUsageBuckets])
-      const opDuration = yield* seriesState("gen_ai.client.operation.duration", genAi)
+      const opDuration = yield* seriesState("gen_ai_client_operation_duration_seconds", genAi)
       assert.strictEqual(opDuration!["sum"], 1.5)
       const durationBuckets = (opDuration!["buckets"] as ReadonlyArray<[number, number]>).map(([b]) => b)
       assert.deepStrictEqual(durationBuckets.filter(Number.isFinite), [...ModelRouterApm.operationDurationBuckets])
@@ -106,7 +113,7 @@ describe("ModelRouterApm", () => {
       const labels = { model: "gpt-4o", operation: "chat" }
       assert.strictEqual(yield* seriesValue("model_router_model_requests_total", { ...labels, status: "error" }), 1)
       assert.isUndefined(yield* seriesValue("model_router_model_requests_total", { ...labels, status: "ok" }))
-      const duration = yield* seriesState("gen_ai.client.operation.duration", { "error.type": "RateLimited" })
+      const duration = yield* seriesState("gen_ai_client_operation_duration_seconds", { "error.type": "RateLimited" })
       assert.strictEqual(duration!["count"], 1)
     }).pipe(Effect.provide(TestLayer)))
 
@@ -383,5 +390,56 @@ describe("ModelRouterApm", () => {
         assert.strictEqual(help.get(prometheusName(d.name)), d.description, d.name)
       }
       assert.include(text, "gen_ai_client_token_usage_bucket{")
+    }).pipe(Effect.provide(PricedLayer)))
+
+  it.effect("finish reasons and, with a price table, the cost on the span and in model_router_cost_usd_total", () =>
+    Effect.gen(function*() {
+      const usage = { inputTokens: 1_000, outputTokens: 500, finishReasons: ["stop", "length"] }
+      yield* ModelRouterApm.recordTokenUsage(usage).pipe(ModelRouterApm.traceModelRequest("gpt-4o", "chat"))
+      yield* ModelRouterApm.recordTokenUsage(usage).pipe(ModelRouterApm.traceModelRequest("gpt-4o", "chat"))
+      // priced by the model that answered
+      yield* ModelRouterApm.recordTokenUsage({ inputTokens: 2_000, outputTokens: 0, responseModel: "claude-3-sonnet-20240229" })
+        .pipe(ModelRouterApm.traceModelRequest("claude-3-sonnet", "chat"))
+      // a model without a price has no cost
+      yield* ModelRouterApm.recordTokenUsage({ inputTokens: 1, outputTokens: 1 }).pipe(
+        ModelRouterApm.traceModelRequest("llama", "embeddings")
+      )
+      const spans = yield* ApmRecorder.spans
+      assert.deepStrictEqual(spans[0]!.attributes["gen_ai.response.finish_reasons"], ["stop", "length"])
+      assert.closeTo(spans[0]!.attributes["gen_ai.usage.cost"] as number, 0.0075, 1e-12)
+      assert.closeTo(spans[2]!.attributes["gen_ai.usage.cost"] as number, 0.006, 1e-12)
+      assert.isUndefined(spans[3]!.attributes["gen_ai.usage.cost"])
+      assert.strictEqual(spans[3]!.name, "embeddings llama")
+      assert.closeTo((yield* seriesValue("model_router_cost_usd_total", { model: "gpt-4o" }))!, 0.015, 1e-12)
+      assert.closeTo((yield* seriesValue("model_router_cost_usd_total", { model: "claude-3-sonnet" }))!, 0.006, 1e-12)
+      assert.isUndefined(yield* seriesValue("model_router_cost_usd_total", { model: "llama" }))
+    }).pipe(Effect.provide(PricedLayer)))
+
+  it.effect("model calls are CLIENT spans; routing, cache lookups and ensembles INTERNAL", () =>
+    Effect.gen(function*() {
+      yield* Effect.void.pipe(
+        ModelRouterApm.traceModelRequest("gpt-4o", "chat"),
+        ModelRouterApm.traceEnsemble({ models: ["gpt-4o"], combination: "best_of" })
+      )
+      yield* Effect.succeed({ chosenModel: "gpt-4o", candidates: [], reason: "", confidence: 1 }).pipe(
+        ModelRouterApm.traceRouting
+      )
+      yield* Effect.succeed(Option.none()).pipe(ModelRouterApm.traceCacheLookup("gpt-4o"))
+      const kinds = (yield* ApmRecorder.spans).map((s) => [s.name, s.kind])
+      assert.deepStrictEqual(kinds, [
+        ["chat gpt-4o", "client"],
+        ["model_router.ensemble", "internal"],
+        ["model_router.route", "internal"],
+        ["model_router.cache_lookup", "internal"]
+      ])
     }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("a bad price table fails the layer, naming the model and the field", () =>
+    Effect.gen(function*() {
+      const bad = { "gpt-4o": { inputPerMillionTokens: -1, outputPerMillionTokens: 10 } }
+      const error = yield* Effect.flip(Layer.build(ModelRouterApm.layer({ prices: bad }).pipe(Layer.provide(ApmTest))))
+      assert.strictEqual(error._tag, "InvalidPriceTable")
+      assert.include(error.message, "gpt-4o")
+      assert.include(error.message, "inputPerMillionTokens")
+    }))
 })

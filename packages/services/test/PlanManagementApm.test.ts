@@ -40,6 +40,12 @@ describe("PlanManagementApm", () => {
         "plan_management.build_consensus",
         "plan_management.storage.save"
       ])
+      assert.deepStrictEqual(spans.map((s) => [s.name, s.kind]).sort(), [
+        ["plan_management.build_consensus", "internal"],
+        ["plan_management.decompose_tasks", "internal"],
+        ["plan_management.generate_plan", "internal"],
+        ["plan_management.storage.save", "client"]
+      ])
       const decomposition = spans.find((s) => s.name === "plan_management.decompose_tasks")!
       assert.strictEqual(decomposition.attributes["mcp.plan_management.tasks.count"], 3)
       const consensus = spans.find((s) => s.name === "plan_management.build_consensus")!

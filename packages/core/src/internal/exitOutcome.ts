@@ -6,6 +6,7 @@
  * @internal
  */
 import { Cause, Exit, Result } from "effect"
+import * as ErrorType from "../ErrorType.ts"
 import type { OperationStatus } from "../PerformanceMetrics.ts"
 import { maxErrorMessageLength } from "../PerformanceMetrics.ts"
 import type { Rules } from "../Redaction.ts"
@@ -15,18 +16,27 @@ import { defaultRules, isSecretName, placeholder, redactText } from "../Redactio
 export interface ExitOutcome {
   readonly status: OperationStatus
   readonly message: string | undefined
+  readonly errorType: string | undefined
 }
 
-const ok: ExitOutcome = { status: "ok", message: undefined }
-const interrupted: ExitOutcome = { status: "interrupted", message: "interrupted" }
+const ok: ExitOutcome = { status: "ok", message: undefined, errorType: undefined }
+const interrupted: ExitOutcome = { status: "interrupted", message: "interrupted", errorType: undefined }
 
 /** @internal */
 export const describeExit = (exit: Exit.Exit<unknown, unknown>, rules: Rules = defaultRules): ExitOutcome => {
   if (Exit.isSuccess(exit)) return ok
   const error = Cause.findError(exit.cause)
-  if (Result.isSuccess(error)) return { status: "error", message: safeMessage(rawMessage(error.success), rules) }
+  if (Result.isSuccess(error)) {
+    return { status: "error", message: safeMessage(rawMessage(error.success), rules), errorType: ErrorType.of(error.success) }
+  }
   const defect = Cause.findDefect(exit.cause)
-  if (Result.isSuccess(defect)) return { status: "defect", message: safeMessage(rawMessage(defect.success), rules) }
+  if (Result.isSuccess(defect)) {
+    return {
+      status: "defect",
+      message: safeMessage(rawMessage(defect.success), rules),
+      errorType: ErrorType.of(defect.success)
+    }
+  }
   return interrupted
 }
 

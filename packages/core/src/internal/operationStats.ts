@@ -6,11 +6,13 @@
  * The operation's core metrics read their state from here: `exportTo`
  * registers them in Effect's metric registry with hooks over these fields,
  * so finishing an operation costs a few field updates instead of one
- * registry lookup per metric.
+ * registry lookup per metric. Errors are counted by `error.type`, at most
+ * `maxErrorTypes` of them per operation; later types count as `_OTHER`.
  *
  * @internal
  */
 import type { Context } from "effect"
+import * as ErrorType from "../ErrorType.ts"
 import { quantileSorted } from "simple-statistics"
 import type { OperationMetrics } from "../ApmMetrics.ts"
 import { durationBuckets } from "../ApmMetrics.ts"
@@ -21,11 +23,15 @@ import type { PerformanceMetrics } from "../PerformanceMetrics.ts"
 import { HistogramSeries, registerCounter, registerReadOnly } from "../ReadOnlyMetric.ts"
 
 /** @internal */
+export const maxErrorTypes = 20
+
+/** @internal */
 export class OperationStats {
   readonly name: string
   readonly type: OperationType
   readonly metrics: OperationMetrics
-  private exported = false
+  private exported: Context.Context<never> | undefined = undefined
+  private readonly errorsByType = new Map<string, { count: number }>()
   active = 0
   successes = 0
   errors = 0
@@ -44,7 +50,10 @@ export class OperationStats {
   add(record: PerformanceMetrics): void {
     const d = record.duration
     if (record.success) this.successes++
-    if (record.status === "error" || record.status === "defect") this.errors++
+    if (record.status === "error" || record.status === "defect") {
+      this.errors++
+      this.errorCounter(record.errorType ?? ErrorType.other).count++
+    }
     if (record.slow) this.slow++
     this.lastSeen = record.endTime
     this.durations.add(d)
@@ -52,12 +61,24 @@ export class OperationStats {
     this.next++
   }
 
+  /** The counter of one error type, registered when the type is first seen. */
+  private errorCounter(errorType: string): { count: number } {
+    const found = this.errorsByType.get(errorType)
+    if (found !== undefined) return found
+    if (this.errorsByType.size >= maxErrorTypes && errorType !== ErrorType.other) {
+      return this.errorCounter(ErrorType.other)
+    }
+    const state = { count: 0 }
+    this.errorsByType.set(errorType, state)
+    if (this.exported !== undefined) registerCounter(this.metrics.errors(errorType), this.exported, () => state.count)
+    return state
+  }
+
   /** Registers the metrics in the registry of `context`, once. */
   exportTo(context: Context.Context<never>): void {
-    if (this.exported) return
-    this.exported = true
+    if (this.exported !== undefined) return
+    this.exported = context
     registerCounter(this.metrics.operations, context, () => this.durations.count)
-    registerCounter(this.metrics.errors, context, () => this.errors)
     registerCounter(this.metrics.slow, context, () => this.slow)
     registerReadOnly(this.metrics.active, context, () => ({ value: this.active }))
     registerReadOnly(this.metrics.duration, context, () => this.durations.state())

@@ -21,8 +21,8 @@ const reading = (resource: string, legend = `{{instance}} ${resource}`): Grafana
   return { expr: `${ApmMetrics.definitions.resource.name}{${Grafana.selector({ resource })}}`, legend }
 }
 
-const gcDuration = "v8js_gc_duration"
-const heapUsed = "v8js_memory_heap_used"
+const gcDuration = "v8js_gc_duration_seconds"
+const heapUsed = "v8js_memory_heap_used_bytes"
 
 /**
  * @category constructors

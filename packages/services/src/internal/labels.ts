@@ -7,6 +7,7 @@
  *
  * @internal
  */
+import { CappedLabel as Capped } from "@mcp-apm/core"
 
 /** @internal */
 export const overflowLabel = "other"
@@ -15,19 +16,8 @@ export const overflowLabel = "other"
 export const defaultLabelCap = 100
 
 /** @internal */
-export class CappedLabel {
-  private readonly seen = new Set<string>()
-  private readonly cap: number
-
+export class CappedLabel extends Capped.CappedLabel {
   constructor(cap: number = defaultLabelCap) {
-    this.cap = cap
-  }
-
-  bound(value: string): string {
-    // A value already folded (an invalid one) must not take one of the cap's places.
-    if (value === overflowLabel || this.seen.has(value)) return value
-    if (this.seen.size >= this.cap) return overflowLabel
-    this.seen.add(value)
-    return value
+    super(cap, overflowLabel)
   }
 }

@@ -30,12 +30,13 @@ export const traceOperation = <A, E, R>(
   name: string,
   type: OperationType.OperationType,
   attributes: PerformanceMetrics.Attributes,
-  record: Recorder<A, E>
+  record: Recorder<A, E>,
+  options?: Apm.TraceOptions
 ): Effect.Effect<A, E, R> =>
   Effect.withFiber((fiber) => {
     const clock = fiber.getRef(Clock.Clock)
     const start = clock.currentTimeNanosUnsafe()
-    return Apm.trace(self, name, type, attributes).pipe(
+    return Apm.trace(self, name, type, attributes, options).pipe(
       Effect.provideService(Apm.Apm, apm),
       Effect.onExit((exit) => record(Number(clock.currentTimeNanosUnsafe() - start) / 1e9, exit))
     )
