@@ -9,6 +9,7 @@ import { runLatencyBench } from "./detection/latency.ts"
 import { exportResilience, printExportResilience } from "./export-resilience.ts"
 import { invalidObservations, printInvalidObservations } from "./invalid-observations.ts"
 import { logSignals, printLogSignals } from "./log-signals.ts"
+import { printRedactionCost, redactionCost } from "./redaction.ts"
 import { printScrapeLoad, scrapeLoad } from "./scrape-load.ts"
 import { printResourceOverhead, resourceOverhead } from "./resource-overhead.ts"
 import { printTraceOverhead, traceOverhead } from "./trace-overhead.ts"
@@ -21,5 +22,6 @@ printExportResilience(await Effect.runPromise(exportResilience))
 await runCliBench()
 printScrapeLoad(await Effect.runPromise(scrapeLoad))
 printLogSignals(await Effect.runPromise(logSignals))
+printRedactionCost(redactionCost())
 await runDetectionBench()
 runLatencyBench()
