@@ -10,7 +10,8 @@
  * error on both sides and a 4xx only on the client, with `error.type` the
  * status code as text; `http.server.request.duration` and
  * `http.client.request.duration` are histograms in seconds with the
- * conventions' buckets and attributes. W3C `traceparent` is extracted and
+ * conventions' buckets and attributes, named as Prometheus spells them
+ * (`http_server_request_duration_seconds`, as the other histograms here). W3C `traceparent` is extracted and
  * injected by effect/http itself; `tracestate` is carried here, from the
  * request a server handles to the calls its handler makes in the same trace.
  *
@@ -70,8 +71,8 @@ export const durationBoundaries: ReadonlyArray<number> = [
  * @since 0.1.0
  */
 export const metricDefinitions = {
-  serverDuration: { name: "http.server.request.duration", description: "Duration of HTTP server requests" },
-  clientDuration: { name: "http.client.request.duration", description: "Duration of HTTP client requests" }
+  serverDuration: { name: "http_server_request_duration_seconds", description: "Duration of HTTP server requests" },
+  clientDuration: { name: "http_client_request_duration_seconds", description: "Duration of HTTP client requests" }
 } as const
 
 const durationHistogram = (definition: { readonly name: string; readonly description: string }) =>

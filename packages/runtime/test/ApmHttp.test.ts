@@ -110,7 +110,7 @@ describe("ApmHttp", () => {
         assert.isTrue(spans.some((c) => c.kind === SpanKind.CLIENT && c.spanContext().spanId === span.parentSpanContext?.spanId))
       }
 
-      const users = yield* series("http_server_request_duration_bucket", {
+      const users = yield* series("http_server_request_duration_seconds_bucket", {
         http_request_method: "GET",
         http_route: "/users/:id",
         http_response_status_code: "200",
@@ -118,11 +118,11 @@ describe("ApmHttp", () => {
       })
       assert.deepStrictEqual(bucketsOf(users), [...specBuckets, "+Inf"])
       assert.deepStrictEqual(
-        countOf(yield* series("http_server_request_duration_count", { http_route: "/users/:id" })),
+        countOf(yield* series("http_server_request_duration_seconds_count", { http_route: "/users/:id" })),
         [2]
       )
       assert.deepStrictEqual(
-        countOf(yield* series("http_server_request_duration_count", { error_type: "503", http_route: "/boom" })),
+        countOf(yield* series("http_server_request_duration_seconds_count", { error_type: "503", http_route: "/boom" })),
         [1]
       )
     }).pipe(Effect.provide(server(Layer.merge(App, ApmHttp.layer))), Effect.provide(otel.layer), Effect.provide(ApmTest))
@@ -160,14 +160,14 @@ describe("ApmHttp", () => {
       assert.notInclude(String(clients[0]!.attributes["url.full"]), "t0ps3cret")
       assert.include(String(clients[0]!.attributes["url.full"]), "page=1")
 
-      const notFound = yield* series("http_client_request_duration_count", {
+      const notFound = yield* series("http_client_request_duration_seconds_count", {
         http_request_method: "GET",
         server_address: "127.0.0.1",
         http_response_status_code: "404",
         error_type: "404"
       })
       assert.deepStrictEqual(countOf(notFound), [1])
-      const okBuckets = yield* series("http_client_request_duration_bucket", { http_response_status_code: "200" })
+      const okBuckets = yield* series("http_client_request_duration_seconds_bucket", { http_response_status_code: "200" })
       assert.deepStrictEqual(bucketsOf(okBuckets), [...specBuckets, "+Inf"])
     }).pipe(Effect.provide(server(App)), Effect.provide(otel.layer), Effect.provide(ApmTest))
   })
