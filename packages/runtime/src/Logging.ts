@@ -3,11 +3,14 @@
  * inside a span carries its `trace_id` and `span_id` (the names the
  * OpenTelemetry spec gives them in non-OTLP log formats), in the format
  * `APM_LOG_FORMAT` picks: `pretty`, `json` (one object a line, OpenTelemetry
- * log field names) or `logfmt`.
+ * log field names) or `logfmt`. Every line is redacted first (`Redaction`):
+ * a password in a log annotation or a token in a logged URL is no safer in a
+ * log file than in a span.
  *
  * @since 0.1.0
  */
 import * as OtelLogger from "@effect/opentelemetry/OtelLogger"
+import { Redaction } from "@mcp-apm/core"
 import { Array, Cause, Config, Context, Effect, Formatter, Layer, Logger, References, Schema, Tracer } from "effect"
 import type * as Fiber from "effect/Fiber"
 
@@ -120,7 +123,50 @@ export const withTraceContext = <Message, Output>(self: Logger.Logger<Message, O
   })
 
 /**
- * The console logger of `format`, with the trace context.
+ * The logger `self`, seeing the message, the log annotations and the
+ * failure only as `Redaction`'s rules leave them. A failure is seen as one
+ * defect per error, its message and stack trace redacted.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const redacting = <Message, Output>(self: Logger.Logger<Message, Output>): Logger.Logger<Message, Output> =>
+  Logger.make((options) => {
+    const real = options.fiber
+    const rules = real.getRef(Redaction.CurrentRules)
+    const fiber: Fiber.Fiber<unknown, unknown> = Object.create(real, {
+      getRef: {
+        value: <A>(ref: Context.Reference<A>): A =>
+          ref === References.CurrentLogAnnotations
+            ? Redaction.redactAttributes(real.getRef(References.CurrentLogAnnotations), rules) as A
+            : real.getRef(ref)
+      }
+    })
+    const message = Array.isArray(options.message)
+      ? options.message.map((part: unknown) => redactPart(part, rules))
+      : redactPart(options.message, rules)
+    return self.log({ ...options, fiber, message: message as Message, cause: redactCause(options.cause, rules) })
+  })
+
+const redactPart = (part: unknown, rules: Redaction.Rules): unknown =>
+  typeof part === "string"
+    ? Redaction.redactText(part, rules)
+    : Array.isArray(part)
+    ? Redaction.redactValue("", part, rules)
+    : typeof part === "object" && part !== null && !(part instanceof Error)
+    ? Redaction.redactAttributes(part as Record<string, unknown>, rules)
+    : part
+
+const redactCause = (cause: Cause.Cause<unknown>, rules: Redaction.Rules): Cause.Cause<unknown> =>
+  cause.reasons.length === 0 ? cause : Cause.fromReasons(Cause.prettyErrors(cause).map((error) => {
+    const safe = new Error(Redaction.redactText(error.message, rules))
+    safe.name = error.name
+    if (error.stack !== undefined) safe.stack = Redaction.redactText(error.stack, rules)
+    return Cause.makeDieReason(safe)
+  }))
+
+/**
+ * The console logger of `format`, with the trace context, redacted.
  *
  * @category constructors
  * @since 0.1.0
@@ -128,11 +174,11 @@ export const withTraceContext = <Message, Output>(self: Logger.Logger<Message, O
 export const make = (format: LogFormat): Logger.Logger<unknown, void> => {
   switch (format) {
     case "pretty":
-      return withTraceContext(Logger.consolePretty())
+      return redacting(withTraceContext(Logger.consolePretty()))
     case "logfmt":
-      return withTraceContext(Logger.consoleLogFmt)
+      return redacting(withTraceContext(Logger.consoleLogFmt))
     case "json":
-      return Logger.withConsoleLog(formatJson)
+      return redacting(Logger.withConsoleLog(formatJson))
   }
 }
 

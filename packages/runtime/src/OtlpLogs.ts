@@ -9,8 +9,9 @@ import * as OtelLogger from "@effect/opentelemetry/OtelLogger"
 import type * as Resource from "@effect/opentelemetry/Resource"
 import { OTLPLogExporter } from "@opentelemetry/exporter-logs-otlp-http"
 import { BatchLogRecordProcessor } from "@opentelemetry/sdk-logs"
-import { Config, Effect, Layer, Option, Schema } from "effect"
+import { Config, Effect, Layer, Logger, Option, Schema } from "effect"
 import { countFailures } from "./internal/exportFailures.ts"
+import * as Logging from "./Logging.ts"
 import * as OtelEnvironment from "./OtelEnvironment.ts"
 import * as RuntimeConfig from "./RuntimeConfig.ts"
 
@@ -84,7 +85,7 @@ export const layer: Layer.Layer<never, Config.ConfigError, Resource.Resource | R
         scheduledDelayMillis: batch.scheduledDelay,
         exportTimeoutMillis: Math.min(batch.exportTimeout, flushTimeoutMillis)
       })
-      return OtelLogger.layer({ mergeWithExisting: true }).pipe(
+      return Logger.layer([Effect.map(OtelLogger.make, Logging.redacting)], { mergeWithExisting: true }).pipe(
         Layer.provide(OtelLogger.layerLoggerProvider(processor, { shutdownTimeout: flushTimeoutMillis }))
       )
     })

@@ -92,6 +92,27 @@ describe("Logging", () => {
       assert.notInclude(outside, "trace_id")
     }))
 
+  for (const format of Logging.formats) {
+    it.effect(`${format}: no secret reaches a line, in the message, an annotation or a failure`, () =>
+      Effect.gen(function*() {
+        const secrets = ["hunter2-password", "tok-5ecret", "sig-abcdef", "alice@example.com"]
+        yield* Effect.fail(new Error(`login failed for https://bob:hunter2-password@api.example.com/?token=tok-5ecret`))
+          .pipe(
+            Effect.catchCause((cause) =>
+              Effect.logWarning("GET https://api.example.com/x?sig=sig-abcdef&user=alice@example.com", cause)
+            ),
+            Effect.annotateLogs({ password: "hunter2-password", "http.request.header.authorization": "tok-5ecret" }),
+            Effect.withSpan("login"),
+            Effect.provide(Logger.layer([Logging.make(format)]))
+          )
+        // pretty writes a line per part (message, annotations, cause); the others one line.
+        const output = (yield* TestConsole.logLines).map(String).join("\n")
+        for (const secret of secrets) assert.notInclude(output, secret, `${format}: ${secret}`)
+        assert.include(output, "[REDACTED]")
+        assert.include(output, "login failed")
+      }))
+  }
+
   it.effect("layer: APM_LOG_FORMAT picks the format, replaces Effect's default logger, keeps the application's", () =>
     Effect.gen(function*() {
       const own: Array<unknown> = []

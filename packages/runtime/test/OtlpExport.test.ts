@@ -110,6 +110,24 @@ describe("OtlpExport", () => {
       assert.deepStrictEqual(c.requests, [])
     }))
 
+  it.live("an exported log record carries no secret: message, annotations and failure are redacted", () =>
+    Effect.gen(function*() {
+      const c = yield* collector({ _tag: "ok" })
+      yield* runLive({ OTEL_EXPORTER_OTLP_ENDPOINT: c.endpoint }, Apm.trace(
+        Effect.fail(new Error("connect https://bob:hunter2-password@db.example.com failed")).pipe(
+          Effect.catchCause((cause) => Effect.logWarning("retrying https://api.example.com/?token=tok-5ecret", cause)),
+          Effect.annotateLogs({ password: "hunter2-password", user: "alice@example.com" })
+        ),
+        "login",
+        "custom_operation"
+      ))
+      const record = c.logs.find((l) => (l.body ?? "").startsWith("retrying"))
+      assert.isDefined(record)
+      const text = JSON.stringify(record)
+      for (const secret of ["hunter2-password", "tok-5ecret", "alice@example.com"]) assert.notInclude(text, secret)
+      assert.strictEqual(record!.attributes["password"], "[REDACTED]")
+    }))
+
   it.live("OTEL_TRACES_SAMPLER=always_off exports no span; logs and metrics still go out", () =>
     Effect.gen(function*() {
       const c = yield* collector({ _tag: "ok" })
