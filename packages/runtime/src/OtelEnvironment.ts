@@ -148,3 +148,22 @@ export const sampler: Config.Config<SamplerOptions> = Config.all({
     "OTEL_TRACES_SAMPLER_ARG"
   ).pipe(Config.withDefault(1))
 })
+
+/**
+ * A batch processor's options from its `OTEL_BSP_*` (spans) or
+ * `OTEL_BLRP_*` (log records) variables, with the spec's defaults: queue
+ * 2048, batches of 512, export timeout 30 s, and the schedule delay given
+ * (5 s for spans, 1 s for log records).
+ *
+ * @category configs
+ * @since 0.1.0
+ */
+export const batchOptions = (prefix: "OTEL_BSP" | "OTEL_BLRP", scheduleDelayMillis: number) =>
+  Config.all({
+    maxQueueSize: positiveInt(`${prefix}_MAX_QUEUE_SIZE`, 2048),
+    maxExportBatchSize: positiveInt(`${prefix}_MAX_EXPORT_BATCH_SIZE`, 512),
+    scheduledDelay: Config.schema(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), `${prefix}_SCHEDULE_DELAY`).pipe(
+      Config.withDefault(scheduleDelayMillis)
+    ),
+    exportTimeout: positiveInt(`${prefix}_EXPORT_TIMEOUT`, 30_000)
+  })

@@ -9,21 +9,14 @@ import * as OtelLogger from "@effect/opentelemetry/OtelLogger"
 import type * as Resource from "@effect/opentelemetry/Resource"
 import { OTLPLogExporter } from "@opentelemetry/exporter-logs-otlp-http"
 import { BatchLogRecordProcessor } from "@opentelemetry/sdk-logs"
-import { Config, Effect, Layer, Logger, Option, Schema } from "effect"
+import { Config, Effect, Layer, Logger, Option } from "effect"
 import { countFailures } from "./internal/exportFailures.ts"
 import * as Logging from "./Logging.ts"
 import * as OtelEnvironment from "./OtelEnvironment.ts"
 import * as RuntimeConfig from "./RuntimeConfig.ts"
 
 // The batch options, read through Config (the SDK would read process.env itself).
-const batchOptions = Config.all({
-  maxQueueSize: OtelEnvironment.positiveInt("OTEL_BLRP_MAX_QUEUE_SIZE", 2048),
-  maxExportBatchSize: OtelEnvironment.positiveInt("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", 512),
-  scheduledDelay: Config.schema(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), "OTEL_BLRP_SCHEDULE_DELAY").pipe(
-    Config.withDefault(1000)
-  ),
-  exportTimeout: OtelEnvironment.positiveInt("OTEL_BLRP_EXPORT_TIMEOUT", 30_000)
-})
+const batchOptions = OtelEnvironment.batchOptions("OTEL_BLRP", 1000)
 
 /**
  * Name and description of the log export metric.

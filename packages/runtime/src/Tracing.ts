@@ -19,7 +19,7 @@ import {
 } from "@opentelemetry/sdk-trace-base"
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node"
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions"
-import { Config, Effect, Layer, Metric, Option, Schema } from "effect"
+import { Config, Effect, Layer, Metric, Option } from "effect"
 import * as OtelEnvironment from "./OtelEnvironment.ts"
 import * as RuntimeConfig from "./RuntimeConfig.ts"
 import * as SpanExport from "./SpanExport.ts"
@@ -41,14 +41,7 @@ export const definitions = {
 
 // The batch options, read through Config (the SDK would read process.env itself). The exporter's compression and
 // TLS options the SDK still reads.
-const batchOptions = Config.all({
-  maxQueueSize: OtelEnvironment.positiveInt("OTEL_BSP_MAX_QUEUE_SIZE", 2048),
-  maxExportBatchSize: OtelEnvironment.positiveInt("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512),
-  scheduledDelay: Config.schema(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), "OTEL_BSP_SCHEDULE_DELAY").pipe(
-    Config.withDefault(5000)
-  ),
-  exportTimeout: OtelEnvironment.positiveInt("OTEL_BSP_EXPORT_TIMEOUT", 30_000)
-})
+const batchOptions = OtelEnvironment.batchOptions("OTEL_BSP", 5000)
 
 const messages: Record<SpanExport.DropReason, (count: number, detail: string) => string> = {
   queue_full: (count, detail) =>
