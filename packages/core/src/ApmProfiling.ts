@@ -16,7 +16,7 @@
 import { Clock, Context, Effect, Exit, Metric, Option, Random, Tracer } from "effect"
 import { dual } from "effect/Function"
 import type { ApmOptions } from "./ApmConfig.ts"
-import { Apm, recordMeasured, trace } from "./Apm.ts"
+import { Apm, recordMeasured, trace } from "./internal/apm.ts"
 import { CappedLabel } from "./CappedLabel.ts"
 import * as ErrorType from "./ErrorType.ts"
 import type { Attributes } from "./PerformanceMetrics.ts"
