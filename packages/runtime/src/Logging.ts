@@ -98,54 +98,42 @@ export const formatRecord: Logger.Logger<unknown, OtelLogRecord> = Logger.make((
  */
 export const formatJson: Logger.Logger<unknown, string> = Logger.map(formatRecord, (record) => Formatter.formatJson(record))
 
-/**
- * The logger `self`, seeing `trace_id` and `span_id` among the log
- * annotations of a line written inside a span.
- *
- * @category combinators
- * @since 0.1.0
- */
-export const withTraceContext = <Message, Output>(self: Logger.Logger<Message, Output>): Logger.Logger<Message, Output> =>
-  Logger.make((options) => {
-    const span = spanOf(options.fiber)
-    if (span === undefined) return self.log(options)
-    const real = options.fiber
-    // Loggers read annotations from the fiber; a view of it adds the ids without annotating the fiber itself.
-    const fiber: Fiber.Fiber<unknown, unknown> = Object.create(real, {
-      getRef: {
-        value: <A>(ref: Context.Reference<A>): A =>
-          ref === References.CurrentLogAnnotations
-            ? { ...real.getRef(References.CurrentLogAnnotations), trace_id: span.traceId, span_id: span.spanId } as A
-            : real.getRef(ref)
-      }
-    })
-    return self.log({ ...options, fiber })
-  })
+/** A view of `real` whose log annotations are `annotations`; the fiber itself is left as it is. */
+const withAnnotations = (real: Fiber.Fiber<unknown, unknown>, annotations: Record<string, unknown>) =>
+  Object.create(real, {
+    getRef: {
+      value: <A>(ref: Context.Reference<A>): A =>
+        ref === References.CurrentLogAnnotations ? annotations as A : real.getRef(ref)
+    }
+  }) as Fiber.Fiber<unknown, unknown>
 
 /**
  * The logger `self`, seeing the message, the log annotations and the
- * failure only as `Redaction`'s rules leave them. A failure is seen as one
- * defect per error, its message and stack trace redacted.
+ * failure only as `Redaction`'s rules leave them, and with `traceContext`
+ * the `trace_id` and `span_id` of a line written inside a span among the
+ * annotations. A failure is seen as one defect per error, its message and
+ * stack trace redacted.
  *
  * @category combinators
  * @since 0.1.0
  */
-export const redacting = <Message, Output>(self: Logger.Logger<Message, Output>): Logger.Logger<Message, Output> =>
-  Logger.make((options) => {
-    const real = options.fiber
+export const redacting = <Message, Output>(
+  self: Logger.Logger<Message, Output>,
+  options: { readonly traceContext?: boolean } = {}
+): Logger.Logger<Message, Output> =>
+  Logger.make((log) => {
+    const real = log.fiber
     const rules = real.getRef(Redaction.CurrentRules)
-    const fiber: Fiber.Fiber<unknown, unknown> = Object.create(real, {
-      getRef: {
-        value: <A>(ref: Context.Reference<A>): A =>
-          ref === References.CurrentLogAnnotations
-            ? Redaction.redactAttributes(real.getRef(References.CurrentLogAnnotations), rules) as A
-            : real.getRef(ref)
-      }
-    })
-    const message = Array.isArray(options.message)
-      ? options.message.map((part: unknown) => redactPart(part, rules))
-      : redactPart(options.message, rules)
-    return self.log({ ...options, fiber, message: message as Message, cause: redactCause(options.cause, rules) })
+    const annotations = Redaction.redactAttributes(real.getRef(References.CurrentLogAnnotations), rules)
+    const span = options.traceContext === true ? spanOf(real) : undefined
+    const fiber = withAnnotations(
+      real,
+      span === undefined ? annotations : { ...annotations, trace_id: span.traceId, span_id: span.spanId }
+    )
+    const message = Array.isArray(log.message)
+      ? log.message.map((part: unknown) => redactPart(part, rules))
+      : redactPart(log.message, rules)
+    return self.log({ ...log, fiber, message: message as Message, cause: redactCause(log.cause, rules) })
   })
 
 const redactPart = (part: unknown, rules: Redaction.Rules): unknown =>
@@ -174,10 +162,11 @@ const redactCause = (cause: Cause.Cause<unknown>, rules: Redaction.Rules): Cause
 export const make = (format: LogFormat): Logger.Logger<unknown, void> => {
   switch (format) {
     case "pretty":
-      return redacting(withTraceContext(Logger.consolePretty()))
+      return redacting(Logger.consolePretty(), { traceContext: true })
     case "logfmt":
-      return redacting(withTraceContext(Logger.consoleLogFmt))
+      return redacting(Logger.consoleLogFmt, { traceContext: true })
     case "json":
+      // The record carries the trace context in fields of its own.
       return redacting(Logger.withConsoleLog(formatJson))
   }
 }
