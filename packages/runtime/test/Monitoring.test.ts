@@ -6,6 +6,7 @@
  * Prometheus and real demo instances is PrometheusServer.test.ts.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { AnomalyDetector } from "@mcp-apm/core"
 import { execFileSync } from "node:child_process"
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -169,6 +170,10 @@ describe("monitoring/", () => {
     for (const e of pipeline.exporters) assert.property(collector.exporters, e)
     assert.deepStrictEqual(Object.keys(collector.receivers.otlp.protocols).sort(), ["grpc", "http"])
     const policies = collector.processors.tail_sampling.policies.map((p: { type: string }) => p.type)
-    assert.includeMembers(policies, ["status_code", "latency", "numeric_attribute"])
+    assert.includeMembers(policies, ["status_code", "latency", "string_attribute"])
+    // The attribute the anomalous policy keys on is the one the detector sets on a flagged operation's span.
+    const anomalous = collector.processors.tail_sampling.policies.find((p: { name: string }) => p.name === "anomalous")
+    assert.strictEqual(anomalous.string_attribute.key, AnomalyDetector.spanAttributes.severity)
+    assert.includeMembers(anomalous.string_attribute.values, ["WARNING", "ERROR", "CRITICAL"])
   })
 })
