@@ -25,9 +25,14 @@ describe("mcp-apm demo", () => {
     for (const operation of ["generate ", "plan_management.storage.save", "git merge", "workflow_orchestrator", "verification_feedback"]) {
       assert.include(stdout, operation)
     }
-    // the fault: model requests four times slower, plan storage failing half the time
+    // the fault, said as it happens: model requests four times slower, plan storage failing half the time
+    const live = stdout.slice(0, stdout.indexOf("\noperation "))
+    assert.match(live, /^anomaly \((WARNING|ERROR|CRITICAL)\): generate \S+ (has slowed down|had a spike)/m)
+    assert.match(live, /^insight \((WARNING|ERROR|CRITICAL)\): plan_management\.storage\.save fails often/m)
+    // and at the end: a table per operation against its baseline, then the anomalies
+    assert.match(stdout, /^operation +count +ok% +p50 +p95 +p99 +baseline p95$/m)
+    assert.match(stdout, /^plan_management\.storage\.save +\d+ +\d+\.\d +[\d.]+ ms +[\d.]+ ms +[\d.]+ ms +[\d.]+ ms$/m)
     const anomalies = stdout.slice(stdout.indexOf("anomalies (newest first)"), stdout.indexOf("\ninsights"))
-    assert.match(anomalies, /\n\s+\S+\s+(shift|spike) generate /)
-    assert.match(stdout, /plan_management\.storage\.save fails often/)
+    assert.match(anomalies, /\n {2}anomaly \(\w+\): generate /)
   }, 90_000)
 })

@@ -1,8 +1,8 @@
 /**
  * `mcp-apm demo` (`npm start`): the five MCP services simulated under load
  * with a scheduled fault, monitored by `ApmLive`: `/metrics` and the
- * dashboard are served while it runs, and what the APM found is printed as it
- * goes and at the end. It stops by itself after `--duration` seconds, or on
+ * dashboard are served while it runs, and what the APM finds is printed as it
+ * happens (`demo/Narration.ts`) and at the end (`demo/Report.ts`). It stops by itself after `--duration` seconds, or on
  * SIGINT / SIGTERM (the report is printed either way). `--seed` repeats a
  * run's random choices; `--rate`, `--fault-at` and `--faults` shape the load.
  */
@@ -12,43 +12,16 @@ import { Command, Flag } from "effect/cli"
 import { HttpServer } from "effect/http"
 import { NetAddress } from "effect/net"
 import * as McpWorkload from "../demo/McpWorkload.ts"
+import * as Narration from "../demo/Narration.ts"
+import { report } from "../demo/Report.ts"
 import { McpServicesLive } from "../McpServicesLive.ts"
 import { RuntimeConfig } from "../RuntimeConfig.ts"
 import * as SignalExit from "./SignalExit.ts"
 import { UsageError } from "./UsageError.ts"
 
-const millis = (seconds: number) => `${(seconds * 1000).toFixed(1)} ms`
-
-const report = Effect.gen(function*() {
-  const summaries = [...yield* Apm.summaries].sort((a, b) => b.p95Duration - a.p95Duration)
-  yield* Console.log("\noperation                               count   ok%     p50        p95")
-  for (const s of summaries) {
-    yield* Console.log(
-      `${s.operationName.padEnd(38)} ${String(s.totalOperations).padStart(6)} ${
-        (s.successRate * 100).toFixed(1).padStart(5)
-      } ${millis(s.p50Duration).padStart(10)} ${millis(s.p95Duration).padStart(10)}`
-    )
-  }
-  yield* Console.log("\nanomalies (newest first)")
-  for (const a of yield* Apm.recentAnomalies(10)) {
-    yield* Console.log(
-      `  ${a.severity.padEnd(8)} ${a.kind.padEnd(5)} ${a.operationName}: ${millis(a.duration)} against ${
-        millis(a.baselineMean)
-      } (z ${a.zScore.toFixed(1)}, ${a.count} samples)`
-    )
-  }
-  yield* Console.log("\ninsights")
-  for (const i of yield* Apm.insights) yield* Console.log(`  ${i.severity.padEnd(8)} ${i.message}\n           ${i.recommendation}`)
-})
-
 const progress = Effect.gen(function*() {
-  const anomalies = yield* Apm.recentAnomalies(1)
   const operations = (yield* Apm.summaries).reduce((n, s) => n + s.totalOperations, 0)
-  const latest = anomalies[0]
-  yield* Console.log(
-    `${operations} operations traced` +
-      (latest === undefined ? "" : `; latest anomaly: ${latest.severity} ${latest.operationName}`)
-  )
+  yield* Console.log(`${operations} operations traced`)
 })
 
 const seconds = (name: string, description: string) =>
@@ -148,7 +121,11 @@ export const demoCommand = Command.make(
         // the ready line: the server is listening
         yield* Console.log(`metrics: ${url}/metrics   dashboard: ${url}/`)
         yield* McpWorkload.run({ rate: options.rate, fault, seed }).pipe(
-          Effect.raceFirst(Effect.repeat(progress, Schedule.spaced("5 seconds")).pipe(Effect.andThen(Effect.never))),
+          Effect.raceFirst(
+            Effect.all([Narration.narrate(), Effect.repeat(progress, Schedule.spaced("10 seconds"))], {
+              concurrency: "unbounded"
+            }).pipe(Effect.andThen(Effect.never))
+          ),
           Effect.timeout(Duration.seconds(options.duration)),
           Effect.ignore,
           // also when SIGINT or SIGTERM cut the run short
