@@ -14,7 +14,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Apm, ApmConfig } from "@mcp-apm/core"
-import { Duration, Effect, Layer, Option, Redacted } from "effect"
+import { Duration, Effect, Exit, Layer, Option, Redacted, Scope } from "effect"
 import { existsSync, mkdirSync } from "node:fs"
 import { join } from "node:path"
 import { chromium } from "playwright-core"
@@ -67,12 +67,12 @@ const open = (b: Browser, url: string) =>
 
 const text = (page: Page, selector: string) => page.locator(selector).innerText()
 
-const liveStack = (token: Option.Option<string>) =>
+const liveStack = (token: Option.Option<string>, port = 0) =>
   ApmLiveStack.make(
     ApmConfig.ApmConfig.layer(),
     RuntimeConfig.layer({
       host: "127.0.0.1",
-      port: 0,
+      port,
       serviceName: "browser-test",
       baselineFile: join(temporaryDirectory("mcp-apm-browser"), "baselines.json"),
       profileDirectory: Option.none(),
@@ -191,6 +191,27 @@ describe("BrowserDashboard", () => {
       yield* Effect.tryPromise(() => page.reload())
       yield* Effect.tryPromise(() => page.locator("#operations tr", { hasText: "checkout" }).waitFor({ timeout: 10_000 }))
       assert.isTrue(yield* Effect.promise(() => page.locator("#login").isHidden()))
+      assert.deepStrictEqual(errors, [])
+    }))
+
+  it.live("says when the service cannot be reached, and recovers by itself when it is back", () =>
+    Effect.gen(function*() {
+      const first = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(liveStack(Option.none()), first)
+      const url = yield* Effect.provide(baseUrl, context)
+      yield* Effect.sleep("2 millis").pipe(Apm.trace("before_restart", "custom_operation"), Effect.provide(context))
+      const { page, errors } = yield* open(yield* browser, `${url}/`)
+      yield* Effect.tryPromise(() => page.locator("#operations tr", { hasText: "before_restart" }).waitFor({ timeout: 10_000 }))
+      yield* Scope.close(first, Exit.void)
+      yield* Effect.tryPromise(() =>
+        page.locator("#status.down", { hasText: "cannot reach the service" }).waitFor({ timeout: 10_000 })
+      )
+      // what was shown stays on the page meanwhile
+      assert.include(yield* Effect.promise(() => text(page, "#operations")), "before_restart")
+      const again = yield* Layer.build(liveStack(Option.none(), Number(new URL(url).port)))
+      yield* Effect.sleep("2 millis").pipe(Apm.trace("after_restart", "custom_operation"), Effect.provide(again))
+      yield* Effect.tryPromise(() => page.locator("#operations tr", { hasText: "after_restart" }).waitFor({ timeout: 10_000 }))
+      assert.include(yield* Effect.promise(() => text(page, "#status")), "live")
       assert.deepStrictEqual(errors, [])
     }))
 })
