@@ -100,7 +100,17 @@ export interface ResourcePoint {
 }
 
 /**
- * What `GET /api/apm/history` answers.
+ * Points as columns, one array per field, in time order: a tenth of the
+ * JSON of one object per point.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Columns<P> = { readonly [K in keyof P]: ReadonlyArray<P[K]> }
+
+/**
+ * What `GET /api/apm/history` answers. Numbers are rounded to a millionth
+ * (a microsecond of a duration).
  *
  * @category models
  * @since 0.1.0
@@ -114,9 +124,9 @@ export interface HistoryDocument {
   readonly operations: ReadonlyArray<{
     readonly operationName: string
     readonly operationType: string
-    readonly points: ReadonlyArray<OperationPoint>
+    readonly points: Columns<OperationPoint>
   }>
-  readonly resources: ReadonlyArray<ResourcePoint>
+  readonly resources: Columns<ResourcePoint>
 }
 
 /**
@@ -241,6 +251,23 @@ class OperationHistory {
   }
 }
 
+const round = (v: number | null) => v === null ? null : Math.round(v * 1e6) / 1e6
+
+const columnsOf = <P extends { readonly [K in keyof P]: number | null }>(
+  points: ReadonlyArray<P>,
+  keys: ReadonlyArray<keyof P>
+): Columns<P> => Object.fromEntries(keys.map((key) => [key, points.map((p) => round(p[key]))])) as unknown as Columns<P>
+
+const operationKeys: ReadonlyArray<keyof OperationPoint> = [
+  "time",
+  "count",
+  "errors",
+  "p50",
+  "p95",
+  "baselineMean",
+  "baselineStddev"
+]
+
 const resourcePoint = (time: number, usage: ResourceMonitor.ResourceUsage): ResourcePoint => ({
   time,
   cpuProcess: usage.cpu.total,
@@ -256,6 +283,8 @@ const resourcePoint = (time: number, usage: ResourceMonitor.ResourceUsage): Reso
   networkReceivedBytesPerSecond: usage.network?.receivedBytesPerSecond ?? null,
   networkSentBytesPerSecond: usage.network?.sentBytesPerSecond ?? null
 })
+
+const resourceKeys = Object.keys(resourcePoint(0, ResourceMonitor.testUsage)) as ReadonlyArray<keyof ResourcePoint>
 
 /**
  * The store over its options, the baselines it copies into each interval,
@@ -325,9 +354,9 @@ export const make = (
         operations: selected.map((h) => ({
           operationName: h.name,
           operationType: h.type,
-          points: h.ring.since(since)
+          points: columnsOf(h.ring.since(since), operationKeys)
         })),
-        resources: resources.filter((r) => r.time > since)
+        resources: columnsOf(resources.filter((r) => r.time > since), resourceKeys)
       }
     })
 

@@ -168,6 +168,8 @@
   })
 
   // ---- data ----
+  // the API sends columns (one array per field); the page keeps points (one object per interval)
+  const pointsOf = (columns) => (columns.time ?? []).map((_, i) => Object.fromEntries(Object.keys(columns).map((k) => [k, columns[k][i]])))
   const merge = (history) => {
     state.interval = history.interval
     state.sensitivity = history.sensitivity
@@ -177,13 +179,15 @@
         kept = { type: op.operationType, points: [] }
         state.history.set(op.operationName, kept)
       }
-      kept.points.push(...op.points)
+      const points = pointsOf(op.points)
+      kept.points.push(...points)
       if (kept.points.length > keptPoints) kept.points.splice(0, kept.points.length - keptPoints)
-      for (const p of op.points) state.since = Math.max(state.since, p.time)
+      for (const p of points) state.since = Math.max(state.since, p.time)
     }
-    state.resources.push(...history.resources)
+    const resources = pointsOf(history.resources)
+    state.resources.push(...resources)
     if (state.resources.length > keptPoints) state.resources.splice(0, state.resources.length - keptPoints)
-    for (const r of history.resources) state.since = Math.max(state.since, r.time)
+    for (const r of resources) state.since = Math.max(state.since, r.time)
   }
 
   const band = (p, sign) =>
