@@ -112,6 +112,19 @@ describe("BrowserDashboard", () => {
       for (const name of ["model_router.route", "plan_management.storage.save", "git worktree add", "verification_feedback.lint"]) {
         assert.include(operations, name)
       }
+      // filterable by type and name, sortable by a column
+      yield* Effect.tryPromise(() => page.selectOption("#filter-type", "git_operation"))
+      const types = yield* Effect.promise(() => page.locator("#operations tr td:nth-child(2)").allInnerTexts())
+      assert.isAbove(types.length, 0)
+      assert.deepStrictEqual([...new Set(types)], ["git_operation"])
+      yield* Effect.tryPromise(() => page.fill("#filter-name", "worktree"))
+      const names = yield* Effect.promise(() => page.locator("#operations tr td:first-child").allInnerTexts())
+      assert.deepStrictEqual(names.map((n) => n.replace(/^\W+/, "")).sort(), ["git worktree add", "git worktree remove"])
+      yield* Effect.tryPromise(() => page.click("th[data-sort=operationName]"))
+      const sorted = yield* Effect.promise(() => page.locator("#operations tr td:first-child").allInnerTexts())
+      assert.deepStrictEqual(sorted.map((n) => n.replace(/^\W+/, "")), ["git worktree remove", "git worktree add"])
+      yield* Effect.tryPromise(() => page.fill("#filter-name", ""))
+      yield* Effect.tryPromise(() => page.selectOption("#filter-type", ""))
       yield* Effect.tryPromise(() => page.locator("#insights tr").first().waitFor({ timeout: 10_000 }))
       for (const id of ["chart-cpu", "chart-memory", "chart-loop", "chart-gc", "chart-io"]) {
         const points = yield* Effect.promise(() => page.locator(`#${id}`).getAttribute("data-points"))

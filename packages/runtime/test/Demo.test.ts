@@ -1,6 +1,6 @@
 /**
- * `npm start` (`mcp-apm demo`), run as the real program for its default 20
- * seconds on a free port, with a fixed seed: it serves, simulates the five
+ * `npm start` (`mcp-apm demo`), run as the real program for 20 seconds (its
+ * default is 90) on a free port, with a fixed seed: it serves, simulates the five
  * services with a fault, finds the fault and stops by itself.
  */
 import { assert, describe, it } from "@effect/vitest"
@@ -18,7 +18,7 @@ describe("mcp-apm demo", () => {
       APM_BASELINE_FILE: join(mkdtempSync(join(tmpdir(), "apm-demo-")), "baselines.json")
     }
     const { code, stdout } = await new Promise<{ code: number; stdout: string }>((resolve) => {
-      execFile(process.execPath, [bin, "demo", "--port", "0", "--seed", "1"], { env, encoding: "utf8" }, (error, stdout) =>
+      execFile(process.execPath, [bin, "demo", "--port", "0", "--seed", "1", "--duration", "20"], { env, encoding: "utf8" }, (error, stdout) =>
         resolve({ code: error === null ? 0 : Number(error.code ?? 1), stdout }))
     })
     assert.strictEqual(code, 0)

@@ -30,7 +30,8 @@ const seconds = (name: string, description: string) =>
     Flag.filter((s) => s > 0, () => "a number of seconds greater than 0")
   )
 
-const duration = seconds("duration", "how long to run, in seconds (default 20)").pipe(Flag.withDefault(20))
+// long enough for a newcomer to open the dashboard, watch the baselines settle and the fault arrive (at 36 s)
+const duration = seconds("duration", "how long to run, in seconds (default 90)").pipe(Flag.withDefault(90))
 const port = Flag.Int("port").pipe(
   Flag.withDescription("the port of /metrics and the dashboard (0 picks a free one); default APM_HTTP_PORT or 9464"),
   Flag.filter((p) => p >= 0 && p <= 65535, () => "a port between 0 and 65535"),
