@@ -6,11 +6,13 @@
  * SIGINT / SIGTERM (the report is printed either way). `--seed` repeats a
  * run's random choices; `--rate`, `--fault-at` and `--faults` shape the load.
  */
+import { NodeServices } from "@effect/platform-node"
 import { Apm } from "@mcp-apm/core"
 import { ConfigProvider, Console, Duration, Effect, Layer, Option, Random, Schedule } from "effect"
 import { Command, Flag } from "effect/cli"
 import { HttpServer } from "effect/http"
 import { NetAddress } from "effect/net"
+import { GitRepository } from "../demo/GitRepository.ts"
 import * as McpWorkload from "../demo/McpWorkload.ts"
 import * as Narration from "../demo/Narration.ts"
 import { report } from "../demo/Report.ts"
@@ -121,7 +123,8 @@ export const demoCommand = Command.make(
         )
         // the ready line: the server is listening
         yield* Console.log(`metrics: ${url}/metrics   dashboard: ${url}/`)
-        yield* McpWorkload.run({ rate: options.rate, fault, seed }).pipe(
+        const git = yield* GitRepository
+        yield* McpWorkload.run({ rate: options.rate, fault, seed, git }).pipe(
           Effect.raceFirst(
             Effect.all([Narration.narrate(), Effect.repeat(progress, Schedule.spaced("10 seconds"))], {
               concurrency: "unbounded"
@@ -136,6 +139,7 @@ export const demoCommand = Command.make(
         // a peer that holds a connection open must not hold the process past APM_SHUTDOWN_TIMEOUT
         Effect.onInterrupt(() => Effect.flatMap(RuntimeConfig, ({ shutdownTimeout }) => SignalExit.deadline(shutdownTimeout))),
         Effect.provide(McpServicesLive),
+        Effect.provide(GitRepository.layer.pipe(Layer.provide(NodeServices.layer))),
         Effect.provide(RuntimeConfig.layerFromEnvironment),
         Effect.provide(portOverride(options.port))
       )

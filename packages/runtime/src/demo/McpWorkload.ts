@@ -13,6 +13,7 @@ import {
   WorkflowOrchestratorApm
 } from "@mcp-apm/services"
 import { Clock, Duration, Effect, Option, Random, Schedule } from "effect"
+import type { GitRepositoryService } from "./GitRepository.ts"
 
 /**
  * When the fault starts and how long it lasts, from the start of the run.
@@ -100,7 +101,7 @@ const planManagement = (faulty: Effect.Effect<boolean>) =>
     )
   })
 
-const gitWorktree = Effect.gen(function*() {
+const simulatedGitWorktree = Effect.gen(function*() {
   const git = yield* GitWorktreeApm.GitWorktreeApm
   yield* git.traceGit(latency(6), "status")
   yield* git.traceWorktree(latency(25), "add")
@@ -108,6 +109,19 @@ const gitWorktree = Effect.gen(function*() {
   yield* git.traceMerge(Effect.as(latency(30), { conflicts }))
   yield* git.traceWorktree(latency(12), "remove")
 })
+
+/** The same four steps as real git commands: a worktree of its own per operation, so none waits on another's lock. */
+const realGitWorktree = (repository: GitRepositoryService, id: number) =>
+  Effect.gen(function*() {
+    const git = yield* GitWorktreeApm.GitWorktreeApm
+    const worktree = `${repository.worktrees}/wt-${id}`
+    yield* git.traceGit(repository.gitOk(repository.root, "status", "--porcelain"), "status")
+    yield* git.traceWorktree(repository.gitOk(repository.root, "worktree", "add", "-q", "-b", `wt-${id}`, worktree), "add")
+    yield* git.traceMerge(
+      Effect.map(repository.git(worktree, "merge", "--no-edit", "main"), (r) => ({ conflicts: r.exitCode === 1 ? 1 : 0 }))
+    )
+    yield* git.traceWorktree(repository.gitOk(repository.root, "worktree", "remove", "--force", worktree), "remove")
+  })
 
 const workflowOrchestrator = Effect.gen(function*() {
   const workflows = yield* WorkflowOrchestratorApm.WorkflowOrchestratorApm
@@ -155,6 +169,8 @@ export interface WorkloadOptions {
   readonly rate: number
   readonly fault: Option.Option<FaultSchedule>
   readonly seed: number
+  /** A real repository for the git worktree service; without one its commands are simulated. */
+  readonly git?: GitRepositoryService | undefined
 }
 
 /**
@@ -181,6 +197,11 @@ export const run = (options: WorkloadOptions) =>
           return elapsed >= start && elapsed < start + Duration.toMillis(fault.length)
         })
     })
+    let worktrees = 0
+    const repository = options.git
+    const gitWorktree = repository === undefined
+      ? simulatedGitWorktree
+      : Effect.suspend(() => realGitWorktree(repository, worktrees++))
     const operations: ReadonlyArray<Effect.Effect<void, unknown, ServiceApms>> = [
       modelRouter(faulty),
       modelRouter(faulty),
