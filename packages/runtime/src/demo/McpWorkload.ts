@@ -12,7 +12,7 @@ import {
   VerificationFeedbackApm,
   WorkflowOrchestratorApm
 } from "@mcp-apm/services"
-import { Clock, Duration, Effect, Option, Random, Schedule } from "effect"
+import { Clock, Duration, Effect, Option, Random, Schedule, Semaphore } from "effect"
 import type { GitRepositoryService } from "./GitRepository.ts"
 
 /**
@@ -110,17 +110,29 @@ const simulatedGitWorktree = Effect.gen(function*() {
   yield* git.traceWorktree(latency(12), "remove")
 })
 
-/** The same four steps as real git commands: a worktree of its own per operation, so none waits on another's lock. */
-const realGitWorktree = (repository: GitRepositoryService, id: number) =>
+/**
+ * The same four steps as real git commands, in a worktree of its own per
+ * operation. Adding and removing worktrees write the repository's shared
+ * files (its config, `.git/worktrees`) and fail on each other's locks, so
+ * they take turns, as a worktree service would make them; the wait is part
+ * of their duration.
+ */
+const realGitWorktree = (repository: GitRepositoryService, turns: Semaphore.Semaphore, id: number) =>
   Effect.gen(function*() {
     const git = yield* GitWorktreeApm.GitWorktreeApm
     const worktree = `${repository.worktrees}/wt-${id}`
     yield* git.traceGit(repository.gitOk(repository.root, "status", "--porcelain"), "status")
-    yield* git.traceWorktree(repository.gitOk(repository.root, "worktree", "add", "-q", "-b", `wt-${id}`, worktree), "add")
+    yield* git.traceWorktree(
+      turns.withPermit(repository.gitOk(repository.root, "worktree", "add", "-q", "-b", `wt-${id}`, worktree)),
+      "add"
+    )
     yield* git.traceMerge(
       Effect.map(repository.git(worktree, "merge", "--no-edit", "main"), (r) => ({ conflicts: r.exitCode === 1 ? 1 : 0 }))
     )
-    yield* git.traceWorktree(repository.gitOk(repository.root, "worktree", "remove", "--force", worktree), "remove")
+    yield* git.traceWorktree(
+      turns.withPermit(repository.gitOk(repository.root, "worktree", "remove", "--force", worktree)),
+      "remove"
+    )
   })
 
 const workflowOrchestrator = Effect.gen(function*() {
@@ -199,9 +211,10 @@ export const run = (options: WorkloadOptions) =>
     })
     let worktrees = 0
     const repository = options.git
+    const turns = yield* Semaphore.make(1)
     const gitWorktree = repository === undefined
       ? simulatedGitWorktree
-      : Effect.suspend(() => realGitWorktree(repository, worktrees++))
+      : Effect.suspend(() => realGitWorktree(repository, turns, worktrees++))
     const operations: ReadonlyArray<Effect.Effect<void, unknown, ServiceApms>> = [
       modelRouter(faulty),
       modelRouter(faulty),
