@@ -1,7 +1,8 @@
 /**
  * `npm start` (`mcp-apm demo`), run as the real program for 20 seconds (its
  * default is 90) on a free port, with a fixed seed: it serves, simulates the five
- * services with a fault, finds the fault and stops by itself.
+ * services with a fault (git for real, in a temporary repository), finds the
+ * fault and stops by itself.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { execFile } from "node:child_process"
@@ -32,6 +33,10 @@ describe("mcp-apm demo", () => {
     // and at the end: a table per operation against its baseline, then the anomalies
     assert.match(stdout, /^operation +count +ok% +p50 +p95 +p99 +baseline p95$/m)
     assert.match(stdout, /^plan_management\.storage\.save +\d+ +\d+\.\d +[\d.]+ ms +[\d.]+ ms +[\d.]+ ms +[\d.]+ ms$/m)
+    // the git worktree service ran real git in a temporary repository (the few cut short by the end are not ok)
+    for (const operation of ["git status", "git worktree add", "git merge", "git worktree remove"]) {
+      assert.match(stdout, new RegExp(`^${operation} +[1-9]\\d* +(100\\.0|99\\.\\d) `, "m"), operation)
+    }
     const anomalies = stdout.slice(stdout.indexOf("anomalies (newest first)"), stdout.indexOf("\ninsights"))
     assert.match(anomalies, /\n {2}anomaly \(\w+\): generate /)
   }, 90_000)

@@ -60,6 +60,11 @@ const faults = Flag.Literals("faults", ["default", "none"]).pipe(
   Flag.withDefault("default")
 )
 
+const git = Flag.Literals("git", ["real", "simulated"]).pipe(
+  Flag.withDescription("real: the git worktree service runs git in a temporary repository (default); simulated: sleeps"),
+  Flag.withDefault("real")
+)
+
 interface DemoOptions {
   readonly duration: number
   readonly port: Option.Option<number>
@@ -67,6 +72,7 @@ interface DemoOptions {
   readonly faultAt: Option.Option<number>
   readonly rate: number
   readonly faults: "default" | "none"
+  readonly git: "real" | "simulated"
 }
 
 /** The fault of a run, or the usage error of flags that contradict each other. */
@@ -104,7 +110,7 @@ const formatSeconds = (seconds: number) => Duration.format(Duration.seconds(seco
  */
 export const demoCommand = Command.make(
   "demo",
-  { duration, port, seed, faultAt, rate, faults },
+  { duration, port, seed, faultAt, rate, faults, git },
   (options) =>
     Effect.gen(function*() {
       const fault = yield* faultOf(options)
@@ -123,8 +129,8 @@ export const demoCommand = Command.make(
         )
         // the ready line: the server is listening
         yield* Console.log(`metrics: ${url}/metrics   dashboard: ${url}/`)
-        const git = yield* GitRepository
-        yield* McpWorkload.run({ rate: options.rate, fault, seed, git }).pipe(
+        const repository = Option.getOrUndefined(yield* Effect.serviceOption(GitRepository))
+        yield* McpWorkload.run({ rate: options.rate, fault, seed, git: repository }).pipe(
           Effect.raceFirst(
             Effect.all([Narration.narrate(), Effect.repeat(progress, Schedule.spaced("10 seconds"))], {
               concurrency: "unbounded"
@@ -139,7 +145,9 @@ export const demoCommand = Command.make(
         // a peer that holds a connection open must not hold the process past APM_SHUTDOWN_TIMEOUT
         Effect.onInterrupt(() => Effect.flatMap(RuntimeConfig, ({ shutdownTimeout }) => SignalExit.deadline(shutdownTimeout))),
         Effect.provide(McpServicesLive),
-        Effect.provide(GitRepository.layer.pipe(Layer.provide(NodeServices.layer))),
+        Effect.provide(
+          options.git === "real" ? GitRepository.layer.pipe(Layer.provide(NodeServices.layer)) : Layer.empty
+        ),
         Effect.provide(RuntimeConfig.layerFromEnvironment),
         Effect.provide(portOverride(options.port))
       )
