@@ -99,12 +99,11 @@ describe("BrowserDashboard", () => {
       yield* Effect.tryPromise(() => anomaly.click())
       const chart = page.locator("#latency-chart")
       yield* Effect.tryPromise(() =>
-        page.waitForFunction(
-          `(() => { const d = document.getElementById("latency-chart").dataset
-            return d.operation.startsWith("generate ") && Number(d.bandPoints) > 0 && Number(d.anomalyMarkers) > 0 })()`,
-          undefined,
-          { timeout: 10_000 }
-        )
+        // a function, not a string: the page's CSP (rightly) refuses the eval a string predicate needs
+        page.waitForFunction(() => {
+          const d = (globalThis as any).document.getElementById("latency-chart").dataset
+          return d.operation.startsWith("generate ") && Number(d.bandPoints) > 0 && Number(d.anomalyMarkers) > 0
+        }, undefined, { timeout: 10_000 })
       )
       assert.match(yield* Effect.promise(() => text(page, "#selected-name")), /^generate /)
       assert.isAbove(Number(yield* Effect.promise(() => chart.getAttribute("data-anomaly-markers"))), 0)
@@ -152,7 +151,9 @@ describe("BrowserDashboard", () => {
       }
       const { page, dialogs, errors, violations } = yield* open(yield* browser, `${url}/`)
       yield* Effect.tryPromise(() =>
-        page.waitForFunction(`document.querySelectorAll("#operations tr").length >= 3`, undefined, { timeout: 10_000 })
+        page.waitForFunction(() => (globalThis as any).document.querySelectorAll("#operations tr").length >= 3, undefined, {
+          timeout: 10_000
+        })
       )
       const row = page.locator("#operations tr", { hasText: "<img" }).first()
       yield* Effect.tryPromise(() => row.click())
