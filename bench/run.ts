@@ -4,6 +4,7 @@
 import { Effect } from "effect"
 import { baselineStore, printBaselineStore } from "./baseline-store.ts"
 import { runCliBench } from "./cli.ts"
+import { dashboardHistory, printDashboardHistory } from "./dashboard-history.ts"
 import { runDetectionBench } from "./detection/run.ts"
 import { runLatencyBench } from "./detection/latency.ts"
 import { exportResilience, printExportResilience } from "./export-resilience.ts"
@@ -23,5 +24,6 @@ await runCliBench()
 printScrapeLoad(await Effect.runPromise(scrapeLoad))
 printLogSignals(await Effect.runPromise(logSignals))
 printRedactionCost(redactionCost())
+printDashboardHistory(await Effect.runPromise(dashboardHistory))
 await runDetectionBench()
 runLatencyBench()

@@ -21,6 +21,7 @@ import {
 import { type Config, Effect, Layer, Option } from "effect"
 import type * as Resource from "@effect/opentelemetry/Resource"
 import type { HttpServer, HttpServerError } from "effect/http"
+import * as History from "./dashboard/History.ts"
 import * as Logging from "./Logging.ts"
 import * as MetricsServer from "./MetricsServer.ts"
 import * as NodeProfiler from "./NodeProfiler.ts"
@@ -77,6 +78,8 @@ export const make = <E1, E2>(
     OtlpLogs.layer.pipe(Layer.provide(Tracing.layerResource), Layer.provideMerge(Logging.layer))
   ).pipe(
     Layer.provideMerge(Apm.layerNoDeps),
+    // below Apm, which reads the listeners it adds; above the baselines and the monitor it reads
+    Layer.provideMerge(History.layer),
     Layer.provideMerge(Layer.merge(NodeResourceMonitor.layer(), profiler)),
     Layer.provideMerge(AnomalyDetector.layer),
     Layer.provideMerge(persistentBaselines),

@@ -74,13 +74,13 @@ const metrics = (interval: Duration.Input) =>
 export const paths = ["/metrics", "/health", ...Dashboard.paths]
 
 /**
- * Served without the token: `/health` for probes, and the dashboard's page,
- * a static shell with no data that asks for the token itself.
+ * Served without the token: `/health` for probes, and the dashboard's page
+ * and static files, with no data: the page asks for the token itself.
  *
  * @category constants
  * @since 0.1.0
  */
-export const openPaths = ["/health", Dashboard.pagePath]
+export const openPaths = ["/health", ...Dashboard.openPaths]
 
 /**
  * The routes, without a server or guard.

@@ -5,7 +5,7 @@
  */
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { ApmRecorder, ApmTest } from "@mcp-apm/core"
+import { AnomalyDetector, Apm, ApmRecorder, ApmTest } from "@mcp-apm/core"
 import {
   GitWorktreeApm,
   ModelRouterApm,
@@ -83,4 +83,30 @@ describe("McpWorkload", () => {
       const clean = yield* simulate({ rate: 40, fault: Option.none(), seed: 3 })
       assert.isTrue(clean.every((o) => o.status === "ok" || o.name !== "plan_management.storage.save"))
     }))
+})
+
+describe("McpWorkload end to end", () => {
+  it.effect("under the TestClock, the fault's anomaly is found and the healthy operations raise none above INFO", () =>
+    Effect.gen(function*() {
+      // 40 s healthy for the baselines, then 15 s of slow model requests and failing plan storage
+      const fiber = yield* Effect.forkChild(McpWorkload.run({
+        rate: 40,
+        fault: Option.some({ start: Duration.seconds(40), length: Duration.seconds(15) }),
+        seed: 5
+      }))
+      for (let s = 0; s < 55; s++) yield* TestClock.adjust("1 second")
+      yield* Fiber.interrupt(fiber)
+      const anomalies = yield* Apm.recentAnomalies(AnomalyDetector.historySize)
+      const faulty = (name: string) => name.startsWith("text_completion ") || name === "plan_management.storage.save"
+      assert.isTrue(
+        anomalies.some((a) => a.operationName.startsWith("text_completion ") && a.severity !== "INFO"),
+        "an anomaly of the slowed model requests above INFO"
+      )
+      assert.deepStrictEqual(
+        anomalies.filter((a) => !faulty(a.operationName) && a.severity !== "INFO").map((a) => a.operationName),
+        []
+      )
+      const insights = yield* Apm.insights
+      assert.isTrue(insights.some((i) => i.operationName === "plan_management.storage.save"))
+    }).pipe(Effect.provide(services)))
 })

@@ -1,158 +1,76 @@
 /**
- * The dashboard page under a token: its own script, as served, runs against
- * the real server with a stand-in DOM and sessionStorage (no browser). It
- * asks for the token once, keeps it in sessionStorage, sends it as an
- * Authorization header and never in a URL, and asks again when the token
- * is refused.
+ * The dashboard over HTTP, without a browser (BrowserDashboard.test.ts has
+ * one): the page and its files are served from this origin under a policy
+ * that allows no inline script, without the token (they hold no data); the
+ * data needs the token; `/api/apm` carries the current resources and
+ * `/api/apm/history` answers JSON, refuses a bad `since` naming it, and says
+ * so when the Apm keeps no history.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Apm } from "@mcp-apm/core"
-import { Effect, Metric, Option, Redacted } from "effect"
-import { createHash } from "node:crypto"
-import { runInNewContext } from "node:vm"
-import { guardedServer, port } from "./support/http.ts"
+import { Effect, Layer, Metric, Option, Redacted } from "effect"
+import * as MetricsServer from "../src/MetricsServer.ts"
+import { guardedServer, port, request } from "./support/http.ts"
+import { baseUrl, liveStack } from "./support/live.ts"
 
 const token = "dashboard-token"
-
-interface FakeElement {
-  textContent: string
-  className: string
-  hidden: boolean
-  value: string
-  children: Array<FakeElement>
-  listeners: Record<string, (event: unknown) => void>
-  appendChild(child: FakeElement): void
-  replaceChildren(...children: Array<FakeElement>): void
-  addEventListener(type: string, listener: (event: unknown) => void): void
-  focus(): void
-}
-
-const element = (): FakeElement => ({
-  textContent: "",
-  className: "",
-  hidden: false,
-  value: "",
-  children: [],
-  listeners: {},
-  appendChild(child) {
-    this.children.push(child)
-  },
-  replaceChildren(...children) {
-    this.children = children
-  },
-  addEventListener(type, listener) {
-    this.listeners[type] = listener
-  },
-  focus() {}
-})
-
-/**
- * Runs the page's script in a fresh context, the login form hidden as the
- * HTML has it; `fetch` goes to the real server and is recorded.
- */
-const runPage = (base: string, script: string, stored: Record<string, string> = {}) => {
-  const elements = new Map<string, FakeElement>([["login", { ...element(), hidden: true }]])
-  const storage = new Map(Object.entries(stored))
-  const requests: Array<{ url: string; authorization: string | undefined }> = []
-  const document = {
-    getElementById: (id: string) => {
-      if (!elements.has(id)) elements.set(id, element())
-      return elements.get(id)!
-    },
-    createElement: () => element()
-  }
-  const sessionStorage = {
-    getItem: (key: string) => storage.get(key) ?? null,
-    setItem: (key: string, value: string) => void storage.set(key, String(value)),
-    removeItem: (key: string) => void storage.delete(key)
-  }
-  const fetchRecorded = (url: string, init: { headers?: Record<string, string> }) => {
-    requests.push({ url, authorization: init.headers?.["authorization"] })
-    return fetch(base + url, init)
-  }
-  runInNewContext(script, { document, sessionStorage, fetch: fetchRecorded, setInterval: () => 0 })
-  return { elements: document.getElementById, storage, requests }
-}
-
-/** Waits (bounded) until the page's asynchronous refresh has shown what `ready` looks for. */
-const until = (ready: () => boolean) =>
-  Effect.promise(async () => {
-    for (let i = 0; i < 200 && !ready(); i++) await new Promise((resolve) => setTimeout(resolve, 10))
-    return ready()
-  })
-
-const served = Effect.gen(function*() {
-  const base = `http://127.0.0.1:${yield* port}`
-  const page = yield* Effect.promise(() => fetch(base + "/"))
-  const html = yield* Effect.promise(() => page.text())
-  const script = /<script>([\s\S]*)<\/script>/.exec(html)![1]!
-  return { base, html, script, csp: page.headers.get("content-security-policy") ?? "" }
-})
+const bearer = { authorization: `Bearer ${token}`, host: "127.0.0.1" }
 
 describe("HttpDashboard", () => {
-  it.live("asks for the token once, keeps it in sessionStorage and sends it as a header, never in the URL", () =>
+  it.live("serves the page and its files without the token, under a policy with no inline script", () =>
     Effect.gen(function*() {
-      yield* Apm.trace(Effect.void, "dashboard_op", "custom_operation")
-      const { base, html, script, csp } = yield* served
-      // the script that runs is the one the policy allows, and no form can send the token anywhere
-      const hash = createHash("sha256").update(script).digest("base64")
-      assert.include(csp, `script-src 'sha256-${hash}'`)
+      const p = yield* port
+      const page = yield* request(p, "/", { headers: { host: "127.0.0.1" } })
+      assert.strictEqual(page.status, 200)
+      const csp = String(page.headers["content-security-policy"])
+      assert.include(csp, "script-src 'self'")
+      assert.notInclude(csp, "unsafe-inline")
       assert.include(csp, "form-action 'none'")
-      assert.notMatch(html, /<input[^>]*\bname=/)
-      assert.include(html, `<form id="login" hidden>`)
-
-      const page = runPage(base, script)
-      const login = page.elements("login")
-      assert.isTrue(yield* until(() => !login.hidden))
-      assert.include(page.elements("login-message").textContent, "APM_HTTP_TOKEN")
-      assert.deepStrictEqual(page.requests, [{ url: "/api/apm", authorization: undefined }])
-
-      page.elements("token").value = token
-      login.listeners["submit"]!({ preventDefault: () => {} })
-      assert.strictEqual(page.storage.get("mcp-apm-token"), token)
-      assert.isTrue(login.hidden)
-      const operations = page.elements("operations")
-      assert.isTrue(yield* until(() => operations.children.length === 1))
-      assert.strictEqual(operations.children[0]!.children[0]!.textContent, "dashboard_op")
-      assert.match(page.elements("status").textContent, /^updated /)
-      assert.deepStrictEqual(page.requests[1], { url: "/api/apm", authorization: `Bearer ${token}` })
-      for (const request of page.requests) assert.notInclude(request.url, token)
-
-      // a reload in the same tab finds the token and does not ask again
-      const reloaded = runPage(base, script, { "mcp-apm-token": token })
-      assert.isTrue(yield* until(() => reloaded.elements("operations").children.length === 1))
-      assert.isTrue(reloaded.elements("login").hidden)
-      assert.deepStrictEqual(reloaded.requests, [{ url: "/api/apm", authorization: `Bearer ${token}` }])
+      assert.notMatch(page.body, /<script>|<script [^>]*>[^<]/)
+      assert.notMatch(page.body, /https?:\/\//)
+      const scripts = [...page.body.matchAll(/<script src="([^"]+)"/g)].map((m) => m[1]!)
+      assert.deepStrictEqual(scripts, ["/assets/uPlot.iife.min.js", "/assets/dashboard.js"])
+      for (const path of [...scripts, "/assets/dashboard.css", "/assets/uPlot.min.css"]) {
+        const file = yield* request(p, path, { headers: { host: "127.0.0.1" } })
+        assert.strictEqual(file.status, 200, path)
+        assert.match(String(file.headers["content-type"]), path.endsWith(".js") ? /^text\/javascript/ : /^text\/css/)
+      }
+      assert.strictEqual((yield* request(p, "/api/apm", { headers: { host: "127.0.0.1" } })).status, 401)
+      assert.strictEqual((yield* request(p, "/api/apm/history", { headers: { host: "127.0.0.1" } })).status, 401)
+      assert.include(MetricsServer.paths, "/api/apm/history")
     }).pipe(
       Effect.provide(guardedServer({ token: Option.some(Redacted.make(token)) })),
       Effect.provideService(Metric.MetricRegistry, new Map())
     ))
 
-  it.live("a stored token that is refused is forgotten and asked for again", () =>
+  it.live("without History the history route says why it has nothing", () =>
     Effect.gen(function*() {
-      const { base, script } = yield* served
-      const page = runPage(base, script)
-      const login = page.elements("login")
-      assert.isTrue(yield* until(() => !login.hidden))
-      page.elements("token").value = "not-the-token"
-      login.listeners["submit"]!({ preventDefault: () => {} })
-      assert.isTrue(yield* until(() => !login.hidden && page.requests.length === 2))
-      assert.include(page.elements("login-message").textContent, "refused")
-      assert.isFalse(page.storage.has("mcp-apm-token"))
-      assert.strictEqual(page.requests[1]!.authorization, "Bearer not-the-token")
+      const reply = yield* request(yield* port, "/api/apm/history", { headers: bearer })
+      assert.strictEqual(reply.status, 404)
+      assert.include(reply.body, "no history is kept")
     }).pipe(
       Effect.provide(guardedServer({ token: Option.some(Redacted.make(token)) })),
       Effect.provideService(Metric.MetricRegistry, new Map())
     ))
 
-  it.live("without a token configured the page never asks", () =>
+  it.live("the live stack answers /api/apm with resources and /api/apm/history as JSON; a bad since is named", () =>
     Effect.gen(function*() {
-      yield* Apm.trace(Effect.void, "open_op", "custom_operation")
-      const { base, script } = yield* served
-      const page = runPage(base, script)
-      const operations = page.elements("operations")
-      assert.isTrue(yield* until(() => operations.children.length === 1))
-      assert.isTrue(page.elements("login").hidden)
-      assert.deepStrictEqual(page.requests, [{ url: "/api/apm", authorization: undefined }])
-    }).pipe(Effect.provide(guardedServer()), Effect.provideService(Metric.MetricRegistry, new Map())))
+      const context = yield* Layer.build(liveStack("dashboard-http"))
+      yield* Effect.sleep("1 millis").pipe(Apm.trace("checkout", "business_transaction"), Effect.provide(context))
+      const url = new URL(yield* Effect.provide(baseUrl, context))
+      const p = Number(url.port)
+      const snapshot = yield* request(p, "/api/apm", { headers: { host: "127.0.0.1" } })
+      const data = JSON.parse(snapshot.body)
+      assert.deepStrictEqual(Object.keys(data), ["summaries", "baselines", "anomalies", "insights", "resources"])
+      assert.isAbove(data.resources.memory.rss, 0)
+      const history = yield* request(p, "/api/apm/history?operation=checkout&since=0", { headers: { host: "127.0.0.1" } })
+      assert.strictEqual(history.status, 200)
+      assert.match(String(history.headers["content-type"]), /^application\/json/)
+      const document = JSON.parse(history.body)
+      assert.strictEqual(document.interval, 2)
+      assert.deepStrictEqual(document.operations.map((o: { operationName: string }) => o.operationName), ["checkout"])
+      const bad = yield* request(p, "/api/apm/history?since=yesterday", { headers: { host: "127.0.0.1" } })
+      assert.strictEqual(bad.status, 400)
+      assert.include(bad.body, `since must be a time in epoch milliseconds, not "yesterday"`)
+    }))
 })

@@ -52,7 +52,7 @@ describe("HttpGuard", () => {
       assert.match(metrics.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/)
       const api = yield* get("/api/apm", { authorization: `bearer ${token}` })
       assert.strictEqual(api.status, 200)
-      assert.deepStrictEqual(Object.keys(JSON.parse(api.body)), ["summaries", "baselines", "anomalies", "insights"])
+      assert.deepStrictEqual(Object.keys(JSON.parse(api.body)), ["summaries", "baselines", "anomalies", "insights", "resources"])
       assert.strictEqual((yield* get("/nowhere", bearer)).status, 404)
     }).pipe(Effect.provide(guarded), isolated))
 

@@ -1,54 +1,29 @@
 /**
  * `mcp-apm demo` (`npm start`): the five MCP services simulated under load
  * with a scheduled fault, monitored by `ApmLive`: `/metrics` and the
- * dashboard are served while it runs, and what the APM found is printed as it
- * goes and at the end. It stops by itself after `--duration` seconds, or on
+ * dashboard are served while it runs, and what the APM finds is printed as it
+ * happens (`demo/Narration.ts`) and at the end (`demo/Report.ts`). It stops by itself after `--duration` seconds, or on
  * SIGINT / SIGTERM (the report is printed either way). `--seed` repeats a
  * run's random choices; `--rate`, `--fault-at` and `--faults` shape the load.
  */
+import { NodeServices } from "@effect/platform-node"
 import { Apm } from "@mcp-apm/core"
 import { ConfigProvider, Console, Duration, Effect, Layer, Option, Random, Schedule } from "effect"
 import { Command, Flag } from "effect/cli"
 import { HttpServer } from "effect/http"
 import { NetAddress } from "effect/net"
+import { GitRepository } from "../demo/GitRepository.ts"
 import * as McpWorkload from "../demo/McpWorkload.ts"
+import * as Narration from "../demo/Narration.ts"
+import { report } from "../demo/Report.ts"
 import { McpServicesLive } from "../McpServicesLive.ts"
 import { RuntimeConfig } from "../RuntimeConfig.ts"
 import * as SignalExit from "./SignalExit.ts"
 import { UsageError } from "./UsageError.ts"
 
-const millis = (seconds: number) => `${(seconds * 1000).toFixed(1)} ms`
-
-const report = Effect.gen(function*() {
-  const summaries = [...yield* Apm.summaries].sort((a, b) => b.p95Duration - a.p95Duration)
-  yield* Console.log("\noperation                               count   ok%     p50        p95")
-  for (const s of summaries) {
-    yield* Console.log(
-      `${s.operationName.padEnd(38)} ${String(s.totalOperations).padStart(6)} ${
-        (s.successRate * 100).toFixed(1).padStart(5)
-      } ${millis(s.p50Duration).padStart(10)} ${millis(s.p95Duration).padStart(10)}`
-    )
-  }
-  yield* Console.log("\nanomalies (newest first)")
-  for (const a of yield* Apm.recentAnomalies(10)) {
-    yield* Console.log(
-      `  ${a.severity.padEnd(8)} ${a.kind.padEnd(5)} ${a.operationName}: ${millis(a.duration)} against ${
-        millis(a.baselineMean)
-      } (z ${a.zScore.toFixed(1)}, ${a.count} samples)`
-    )
-  }
-  yield* Console.log("\ninsights")
-  for (const i of yield* Apm.insights) yield* Console.log(`  ${i.severity.padEnd(8)} ${i.message}\n           ${i.recommendation}`)
-})
-
 const progress = Effect.gen(function*() {
-  const anomalies = yield* Apm.recentAnomalies(1)
   const operations = (yield* Apm.summaries).reduce((n, s) => n + s.totalOperations, 0)
-  const latest = anomalies[0]
-  yield* Console.log(
-    `${operations} operations traced` +
-      (latest === undefined ? "" : `; latest anomaly: ${latest.severity} ${latest.operationName}`)
-  )
+  yield* Console.log(`${operations} operations traced`)
 })
 
 const seconds = (name: string, description: string) =>
@@ -57,7 +32,8 @@ const seconds = (name: string, description: string) =>
     Flag.filter((s) => s > 0, () => "a number of seconds greater than 0")
   )
 
-const duration = seconds("duration", "how long to run, in seconds (default 20)").pipe(Flag.withDefault(20))
+// long enough for a newcomer to open the dashboard, watch the baselines settle and the fault arrive (at 36 s)
+const duration = seconds("duration", "how long to run, in seconds (default 90)").pipe(Flag.withDefault(90))
 const port = Flag.Int("port").pipe(
   Flag.withDescription("the port of /metrics and the dashboard (0 picks a free one); default APM_HTTP_PORT or 9464"),
   Flag.filter((p) => p >= 0 && p <= 65535, () => "a port between 0 and 65535"),
@@ -84,6 +60,11 @@ const faults = Flag.Literals("faults", ["default", "none"]).pipe(
   Flag.withDefault("default")
 )
 
+const git = Flag.Literals("git", ["real", "simulated"]).pipe(
+  Flag.withDescription("real: the git worktree service runs git in a temporary repository (default); simulated: sleeps"),
+  Flag.withDefault("real")
+)
+
 interface DemoOptions {
   readonly duration: number
   readonly port: Option.Option<number>
@@ -91,6 +72,7 @@ interface DemoOptions {
   readonly faultAt: Option.Option<number>
   readonly rate: number
   readonly faults: "default" | "none"
+  readonly git: "real" | "simulated"
 }
 
 /** The fault of a run, or the usage error of flags that contradict each other. */
@@ -128,7 +110,7 @@ const formatSeconds = (seconds: number) => Duration.format(Duration.seconds(seco
  */
 export const demoCommand = Command.make(
   "demo",
-  { duration, port, seed, faultAt, rate, faults },
+  { duration, port, seed, faultAt, rate, faults, git },
   (options) =>
     Effect.gen(function*() {
       const fault = yield* faultOf(options)
@@ -147,8 +129,13 @@ export const demoCommand = Command.make(
         )
         // the ready line: the server is listening
         yield* Console.log(`metrics: ${url}/metrics   dashboard: ${url}/`)
-        yield* McpWorkload.run({ rate: options.rate, fault, seed }).pipe(
-          Effect.raceFirst(Effect.repeat(progress, Schedule.spaced("5 seconds")).pipe(Effect.andThen(Effect.never))),
+        const repository = Option.getOrUndefined(yield* Effect.serviceOption(GitRepository))
+        yield* McpWorkload.run({ rate: options.rate, fault, seed, git: repository }).pipe(
+          Effect.raceFirst(
+            Effect.all([Narration.narrate(), Effect.repeat(progress, Schedule.spaced("10 seconds"))], {
+              concurrency: "unbounded"
+            }).pipe(Effect.andThen(Effect.never))
+          ),
           Effect.timeout(Duration.seconds(options.duration)),
           Effect.ignore,
           // also when SIGINT or SIGTERM cut the run short
@@ -158,6 +145,9 @@ export const demoCommand = Command.make(
         // a peer that holds a connection open must not hold the process past APM_SHUTDOWN_TIMEOUT
         Effect.onInterrupt(() => Effect.flatMap(RuntimeConfig, ({ shutdownTimeout }) => SignalExit.deadline(shutdownTimeout))),
         Effect.provide(McpServicesLive),
+        Effect.provide(
+          options.git === "real" ? GitRepository.layer.pipe(Layer.provide(NodeServices.layer)) : Layer.empty
+        ),
         Effect.provide(RuntimeConfig.layerFromEnvironment),
         Effect.provide(portOverride(options.port))
       )

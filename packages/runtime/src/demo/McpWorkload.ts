@@ -12,7 +12,8 @@ import {
   VerificationFeedbackApm,
   WorkflowOrchestratorApm
 } from "@mcp-apm/services"
-import { Clock, Duration, Effect, Option, Random, Schedule } from "effect"
+import { Clock, Duration, Effect, Option, Random, Schedule, Semaphore } from "effect"
+import type { GitRepositoryService } from "./GitRepository.ts"
 
 /**
  * When the fault starts and how long it lasts, from the start of the run.
@@ -100,7 +101,7 @@ const planManagement = (faulty: Effect.Effect<boolean>) =>
     )
   })
 
-const gitWorktree = Effect.gen(function*() {
+const simulatedGitWorktree = Effect.gen(function*() {
   const git = yield* GitWorktreeApm.GitWorktreeApm
   yield* git.traceGit(latency(6), "status")
   yield* git.traceWorktree(latency(25), "add")
@@ -108,6 +109,31 @@ const gitWorktree = Effect.gen(function*() {
   yield* git.traceMerge(Effect.as(latency(30), { conflicts }))
   yield* git.traceWorktree(latency(12), "remove")
 })
+
+/**
+ * The same four steps as real git commands, in a worktree of its own per
+ * operation. Adding and removing worktrees write the repository's shared
+ * files (its config, `.git/worktrees`) and fail on each other's locks, so
+ * they take turns, as a worktree service would make them; the wait is part
+ * of their duration.
+ */
+const realGitWorktree = (repository: GitRepositoryService, turns: Semaphore.Semaphore, id: number) =>
+  Effect.gen(function*() {
+    const git = yield* GitWorktreeApm.GitWorktreeApm
+    const worktree = `${repository.worktrees}/wt-${id}`
+    yield* git.traceGit(repository.gitOk(repository.root, "status", "--porcelain"), "status")
+    yield* git.traceWorktree(
+      turns.withPermit(repository.gitOk(repository.root, "worktree", "add", "-q", "-b", `wt-${id}`, worktree)),
+      "add"
+    )
+    yield* git.traceMerge(
+      Effect.map(repository.git(worktree, "merge", "--no-edit", "main"), (r) => ({ conflicts: r.exitCode === 1 ? 1 : 0 }))
+    )
+    yield* git.traceWorktree(
+      turns.withPermit(repository.gitOk(repository.root, "worktree", "remove", "--force", worktree)),
+      "remove"
+    )
+  })
 
 const workflowOrchestrator = Effect.gen(function*() {
   const workflows = yield* WorkflowOrchestratorApm.WorkflowOrchestratorApm
@@ -155,6 +181,8 @@ export interface WorkloadOptions {
   readonly rate: number
   readonly fault: Option.Option<FaultSchedule>
   readonly seed: number
+  /** A real repository for the git worktree service; without one its commands are simulated. */
+  readonly git?: GitRepositoryService | undefined
 }
 
 /**
@@ -181,6 +209,12 @@ export const run = (options: WorkloadOptions) =>
           return elapsed >= start && elapsed < start + Duration.toMillis(fault.length)
         })
     })
+    let worktrees = 0
+    const repository = options.git
+    const turns = yield* Semaphore.make(1)
+    const gitWorktree = repository === undefined
+      ? simulatedGitWorktree
+      : Effect.suspend(() => realGitWorktree(repository, turns, worktrees++))
     const operations: ReadonlyArray<Effect.Effect<void, unknown, ServiceApms>> = [
       modelRouter(faulty),
       modelRouter(faulty),
