@@ -90,7 +90,7 @@ export interface ResourcePoint {
   readonly rss: number
   readonly heapUsed: number
   readonly memoryFraction: number
-  readonly eventLoopDelayMax: number | null
+  readonly eventLoopDelayP99: number | null
   readonly eventLoopUtilization: number | null
   readonly gcPauseSeconds: number | null
   readonly diskReadBytesPerSecond: number | null
@@ -275,7 +275,7 @@ const resourcePoint = (time: number, usage: ResourceMonitor.ResourceUsage): Reso
   rss: usage.memory.rss,
   heapUsed: usage.memory.heapUsed,
   memoryFraction: ResourceMonitor.memoryFraction(usage),
-  eventLoopDelayMax: usage.eventLoop.delayMax,
+  eventLoopDelayP99: usage.eventLoop.delayP99,
   eventLoopUtilization: usage.eventLoop.utilization,
   gcPauseSeconds: usage.gc?.pauseSeconds ?? null,
   diskReadBytesPerSecond: usage.disk?.readBytesPerSecond ?? null,

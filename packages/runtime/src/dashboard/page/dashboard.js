@@ -143,7 +143,7 @@
   const resourceCharts = {
     cpu: smallChart($("chart-cpu"), [line("process %", "#2e6bd8"), line("machine %", "#667085")]),
     memory: smallChart($("chart-memory"), [line("rss", "#7f56d9"), line("heap used", "#2e6bd8"), line("% of limit", "#667085", "pct")], { pct: {} }),
-    loop: smallChart($("chart-loop"), [line("delay max ms", "#d9480f"), line("utilisation %", "#12b76a", "pct")], { pct: {} }),
+    loop: smallChart($("chart-loop"), [line("delay p99 ms", "#d9480f"), line("utilisation %", "#12b76a", "pct")], { pct: {} }),
     gc: smallChart($("chart-gc"), [line("pause ms", "#d9480f")]),
     io: smallChart($("chart-io"), [
       line("disk read", "#2e6bd8"),
@@ -361,7 +361,7 @@
     const kib = (v) => v === null ? null : v / 1024
     setChart(resourceCharts.cpu, [x, r.map((p) => p.cpuProcess), r.map((p) => p.cpuMachine)])
     setChart(resourceCharts.memory, [x, r.map((p) => mib(p.rss)), r.map((p) => mib(p.heapUsed)), r.map((p) => p.memoryFraction * 100)])
-    setChart(resourceCharts.loop, [x, r.map((p) => toMs(p.eventLoopDelayMax)), r.map((p) => p.eventLoopUtilization === null ? null : p.eventLoopUtilization * 100)])
+    setChart(resourceCharts.loop, [x, r.map((p) => toMs(p.eventLoopDelayP99)), r.map((p) => p.eventLoopUtilization === null ? null : p.eventLoopUtilization * 100)])
     setChart(resourceCharts.gc, [x, r.map((p) => toMs(p.gcPauseSeconds))])
     setChart(resourceCharts.io, [x, ...["diskReadBytesPerSecond", "diskWriteBytesPerSecond", "networkReceivedBytesPerSecond", "networkSentBytesPerSecond"].map((k) => r.map((p) => kib(p[k])))])
     const now = state.snapshot.resources
