@@ -442,6 +442,7 @@ export const trace: {
     const kind = options?.kind ?? spanKind(type)
     return Effect.withFiber((fiber) => {
       const apm = Context.getUnsafe(fiber.context, Apm)
+      if (!apm.options.enabled) return self
       const bound = apm.options.maxAttributeLength
       const rules = fiber.getRef(CurrentRules)
       if (built?.bound !== bound || built.rules !== rules) built = traceSpan(name, type, kind, attributes, bound, rules)
