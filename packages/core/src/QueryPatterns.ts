@@ -113,10 +113,13 @@ export class QueryPatterns {
     this.options = { ...defaultOptions, ...options }
   }
 
-  /** A query `queryName` (normalised text `queryText`) ran under the open parent run `parentId`. */
-  query(parentId: string, queryName: string, queryText: string, endMillis: number, duration: number): void {
-    let counts = this.open.get(parentId)
-    if (counts === undefined) {
+  /**
+   * A query `queryName` (normalised text `queryText`) ran, under the open
+   * parent run `parentId` if it has one.
+   */
+  query(parentId: string | undefined, queryName: string, queryText: string, endMillis: number, duration: number): void {
+    let counts = parentId === undefined ? undefined : this.open.get(parentId)
+    if (counts === undefined && parentId !== undefined) {
       if (this.open.size >= this.options.maxOpenParents) this.dropped++
       else this.open.set(parentId, counts = new Map())
     }

@@ -139,10 +139,7 @@ export const make = (
         )
       }
     }
-    const parent = parentOf(span)
-    if (parent !== undefined) {
-      patterns.query(parent.spanId, query.operationName, query.text, startMillis + duration * 1000, duration)
-    }
+    patterns.query(parentOf(span)?.spanId, query.operationName, query.text, startMillis + duration * 1000, duration)
   }
 
   const observe = (span: Tracer.Span, endTime: bigint, exit: Exit.Exit<unknown, unknown>) => {
