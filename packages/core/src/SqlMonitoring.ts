@@ -27,7 +27,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Exit, Layer, Tracer } from "effect"
+import { Context, Effect, Exit, Layer, Metric, Tracer } from "effect"
 import type { ApmService } from "./Apm.ts"
 import { Apm, operationTypeKey } from "./Apm.ts"
 import * as ErrorType from "./ErrorType.ts"
@@ -36,6 +36,7 @@ import * as DatabaseMetrics from "./internal/databaseMetrics.ts"
 import { describeExit } from "./internal/exitOutcome.ts"
 import type { Attributes } from "./PerformanceMetrics.ts"
 import { shape } from "./QueryNormalizer.ts"
+import type { QueryShape } from "./QueryNormalizer.ts"
 import { QueryPatterns } from "./QueryPatterns.ts"
 import type { Options as PatternOptions } from "./QueryPatterns.ts"
 import * as RateLimitedLog from "./RateLimitedLog.ts"
@@ -64,6 +65,17 @@ export class SqlMonitoring extends Context.Service<SqlMonitoring, {
   readonly patterns: QueryPatterns
   readonly insights: (options?: InsightOptions) => Effect.Effect<ReadonlyArray<Insights.Insight>>
 }>()("@mcp-apm/core/SqlMonitoring") {}
+
+/** What a statement's text gives, read once per distinct text: effect/sql sends the same text for every run. */
+interface Prepared {
+  readonly query: QueryShape
+  readonly system: string
+  readonly attributes: Readonly<Record<string, string>>
+  readonly duration: Metric.Metric<number, unknown>
+}
+
+/** Distinct statement texts kept prepared; past it the oldest goes. */
+const maxPrepared = 1024
 
 /** Connection attributes effect/sql's span carries that an operation keeps. */
 const connectionAttributes = ["db.namespace", "server.address", "server.port"] as const
@@ -106,11 +118,31 @@ export const make = (
   context: Context.Context<never>
 ): Tracer.Tracer => {
   const log = RateLimitedLog.make({ interval: "1 minute" })
+  const prepared = new Map<string, Prepared>()
+
+  const prepare = (systemName: unknown, text: string): Prepared => {
+    const key = `${systemName}\u0000${text}`
+    const found = prepared.get(key)
+    if (found !== undefined) return found
+    const system = DatabaseMetrics.systemOf(String(systemName))
+    const query = shape(text, system)
+    const made: Prepared = {
+      query,
+      system,
+      attributes: DatabaseMetrics.queryAttributes(query, system) as Record<string, string>,
+      duration: DatabaseMetrics.durationMetric(query, system, undefined)
+    }
+    if (prepared.size >= maxPrepared) prepared.delete(prepared.keys().next().value!)
+    prepared.set(key, made)
+    return made
+  }
 
   const recordQuery = (span: Tracer.Span, start: bigint, endTime: bigint, exit: Exit.Exit<unknown, unknown>) => {
-    const system = DatabaseMetrics.systemOf(String(span.attributes.get("db.system.name")))
-    const query = shape(span.attributes.get("db.query.text") as string, system)
-    const attributes: Record<string, string | number | boolean> = { ...DatabaseMetrics.queryAttributes(query, system) }
+    const { query, system, ...statement } = prepare(
+      span.attributes.get("db.system.name"),
+      span.attributes.get("db.query.text") as string
+    )
+    const attributes: Record<string, string | number | boolean> = { ...statement.attributes }
     for (const key of connectionAttributes) {
       const value = span.attributes.get(key)
       if (typeof value === "string" || typeof value === "number") attributes[key] = value
@@ -130,7 +162,9 @@ export const make = (
       errorMessage: outcome.message,
       attributes: attributes as Attributes
     }, startMillis, context, span)
-    DatabaseMetrics.recordDurationUnsafe(query, system, duration, ErrorType.fromExit(exit), context)
+    const errorType = ErrorType.fromExit(exit)
+    if (errorType === undefined) statement.duration.updateUnsafe(duration, context)
+    else DatabaseMetrics.recordDurationUnsafe(query, system, duration, errorType, context)
     if (duration > apm.options.databaseQueryThreshold) {
       DatabaseMetrics.countSlowUnsafe(query, context)
       if (log.admitUnsafe(`slow:${query.operationName}`, Date.now())) {

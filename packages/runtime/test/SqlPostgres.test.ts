@@ -5,10 +5,10 @@ import type { ApmConfig } from "@mcp-apm/core"
 import { Effect, Exit, Layer, Option } from "effect"
 import { TestClock } from "effect/testing"
 import { SqlClient } from "effect/sql"
-import * as Postgres from "./support/postgres.ts"
+import * as EmbeddedPostgres from "../src/EmbeddedPostgres.ts"
 
 // One real server for the file: initdb, start on 127.0.0.1 and a free port, stop at the end.
-const Database = Layer.unwrap(Effect.map(Postgres.start, (pg) =>
+const Database = Layer.unwrap(Effect.map(EmbeddedPostgres.start, (pg) =>
   PgClient.layer({ host: pg.host, port: pg.port, database: pg.database, username: pg.username }))).pipe(Layer.orDie)
 
 const monitored = (overrides: Partial<ApmConfig.ApmOptions> = {}) =>

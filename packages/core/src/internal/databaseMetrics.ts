@@ -60,7 +60,8 @@ export const queryAttributes = (query: QueryShape, system: string): Attributes =
   return attributes
 }
 
-const durationMetric = (query: QueryShape, system: string, errorType: string | undefined) => {
+/** The `db.client.operation.duration` series of a query; `errorType` on failure. */
+export const durationMetric = (query: QueryShape, system: string, errorType: string | undefined) => {
   const attributes: Record<string, string> = { "db.system.name": system, "db.operation.name": query.statement }
   if (query.table !== undefined) attributes["db.collection.name"] = collections.bound(query.table)
   if (errorType !== undefined) attributes["error.type"] = errorType

@@ -1,20 +1,36 @@
 /**
- * A real PostgreSQL server for a test: Debian's `postgresql` package
- * (`.ci/run` installs it), a cluster made by `initdb` in a temporary
- * directory, listening on 127.0.0.1 and a free port, stopped and removed
- * when the test's scope closes. PostgreSQL refuses to run as root, so under
- * root (CI) the server runs as `nobody`. A machine without PostgreSQL fails
- * the test with an error that says what is missing; it never skips.
+ * A throwaway PostgreSQL server for tests, benchmarks and demos: the
+ * machine's own PostgreSQL (Debian's `postgresql` package, which `.ci/run`
+ * installs), a cluster made by `initdb` in a temporary directory, listening
+ * on 127.0.0.1 and a free port only, stopped and removed when the scope
+ * closes. PostgreSQL refuses to run as root, so under root (CI) the server
+ * runs as `nobody`. A machine without PostgreSQL fails with an error that
+ * says what is missing.
+ *
+ * @since 0.1.0
  */
 import { Data, Effect } from "effect"
+import type { Scope } from "effect"
 import { execFile } from "node:child_process"
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 
+/**
+ * PostgreSQL is not installed, or a step of starting it failed; the message says which.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
 export class PostgresError extends Data.TaggedError("PostgresError")<{ readonly message: string }> {}
 
+/**
+ * Where the server listens, and whom to connect as (trust authentication, no password).
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export interface Postgres {
   readonly host: string
   readonly port: number
@@ -59,8 +75,11 @@ const run = (program: string, args: ReadonlyArray<string>) =>
 
 /**
  * Starts a server for the current scope.
+ *
+ * @category constructors
+ * @since 0.1.0
  */
-export const start: Effect.Effect<Postgres, PostgresError, import("effect").Scope.Scope> = Effect.gen(function*() {
+export const start: Effect.Effect<Postgres, PostgresError, Scope.Scope> = Effect.gen(function*() {
   const bin = binDirectory()
   if (bin === undefined) {
     return yield* new PostgresError({
