@@ -74,8 +74,10 @@ interface Prepared {
   readonly duration: Metric.Metric<number, unknown>
 }
 
-/** Distinct statement texts kept prepared; past it the oldest goes. */
+/** Distinct statement texts kept prepared per database system; past it the oldest goes. */
 const maxPrepared = 1024
+/** Database systems kept prepared; an app talks to a handful. */
+const maxSystems = 8
 
 /** Connection attributes effect/sql's span carries that an operation keeps. */
 const connectionAttributes = ["db.namespace", "server.address", "server.port"] as const
@@ -118,11 +120,16 @@ export const make = (
   context: Context.Context<never>
 ): Tracer.Tracer => {
   const log = RateLimitedLog.make({ interval: "1 minute" })
-  const prepared = new Map<string, Prepared>()
+  // By system, then by text: no key to build on the hot path.
+  const prepared = new Map<unknown, Map<string, Prepared>>()
 
   const prepare = (systemName: unknown, text: string): Prepared => {
-    const key = `${systemName}\u0000${text}`
-    const found = prepared.get(key)
+    let bySystem = prepared.get(systemName)
+    if (bySystem === undefined) {
+      if (prepared.size >= maxSystems) prepared.clear()
+      prepared.set(systemName, bySystem = new Map())
+    }
+    const found = bySystem.get(text)
     if (found !== undefined) return found
     const system = DatabaseMetrics.systemOf(String(systemName))
     const query = shape(text, system)
@@ -132,8 +139,8 @@ export const make = (
       attributes: DatabaseMetrics.queryAttributes(query, system) as Record<string, string>,
       duration: DatabaseMetrics.durationMetric(query, system, undefined)
     }
-    if (prepared.size >= maxPrepared) prepared.delete(prepared.keys().next().value!)
-    prepared.set(key, made)
+    if (bySystem.size >= maxPrepared) bySystem.delete(bySystem.keys().next().value!)
+    bySystem.set(text, made)
     return made
   }
 
@@ -147,7 +154,8 @@ export const make = (
       const value = span.attributes.get(key)
       if (typeof value === "string" || typeof value === "number") attributes[key] = value
     }
-    for (const key in attributes) span.attribute(key, attributes[key])
+    // db.system.name and the connection attributes are effect/sql's own, already on the span.
+    for (const key in statement.attributes) if (key !== "db.system.name") span.attribute(key, statement.attributes[key])
     span.attribute(operationTypeKey, "database_query")
     // A span without timing (TracerTimingEnabled off) ends at 0: no duration, not a negative one.
     const duration = endTime > start ? Number(endTime - start) / 1e9 : 0

@@ -2,7 +2,7 @@ import { PgClient } from "@effect/sql-pg"
 import { assert, layer } from "@effect/vitest"
 import { Apm, ApmRecorder, ApmTesting, SqlMonitoring } from "@mcp-apm/core"
 import type { ApmConfig } from "@mcp-apm/core"
-import { Effect, Exit, Layer, Option } from "effect"
+import { Clock, Effect, Exit, Layer, Option } from "effect"
 import { TestClock } from "effect/testing"
 import { SqlClient } from "effect/sql"
 import * as EmbeddedPostgres from "../src/EmbeddedPostgres.ts"
@@ -122,7 +122,10 @@ layer(Database, { timeout: 60_000 })("SqlMonitoring against a real PostgreSQL", 
       const sql = yield* SqlClient.SqlClient
       const lookup = (pause: number) => sql`SELECT pg_sleep(${pause}), email FROM users WHERE id = ${1}`
       for (let i = 0; i < 5; i++) yield* lookup(0)
-      const since = Date.now()
+      // The moment from the clock the spans are timed by, with a gap either side of it.
+      yield* Effect.sleep(10)
+      const since = yield* Clock.currentTimeMillis
+      yield* Effect.sleep(10)
       for (let i = 0; i < 5; i++) yield* lookup(0.05)
       const insights = yield* SqlMonitoring.SqlMonitoring.use((m) => m.insights({ since }))
       const regression = insights.find((i) => i.type === "query_regression")!
