@@ -11,6 +11,7 @@ import { exportResilience, printExportResilience } from "./export-resilience.ts"
 import { invalidObservations, printInvalidObservations } from "./invalid-observations.ts"
 import { logSignals, printLogSignals } from "./log-signals.ts"
 import { printRedactionCost, redactionCost } from "./redaction.ts"
+import { printSqlOverhead, sqlOverhead } from "./sql-overhead.ts"
 import { printScrapeLoad, scrapeLoad } from "./scrape-load.ts"
 import { printResourceOverhead, resourceOverhead } from "./resource-overhead.ts"
 import { printTraceOverhead, traceOverhead } from "./trace-overhead.ts"
@@ -25,5 +26,6 @@ printScrapeLoad(await Effect.runPromise(scrapeLoad))
 printLogSignals(await Effect.runPromise(logSignals))
 printRedactionCost(redactionCost())
 printDashboardHistory(await Effect.runPromise(dashboardHistory))
+printSqlOverhead(await Effect.runPromise(sqlOverhead))
 await runDetectionBench()
 runLatencyBench()

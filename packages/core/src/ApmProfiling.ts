@@ -13,16 +13,14 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Effect, Exit, Metric, Option, Random, Tracer } from "effect"
+import { Clock, Context, Effect, Exit, Option, Random, Tracer } from "effect"
+import * as DatabaseMetrics from "./internal/databaseMetrics.ts"
 import { dual } from "effect/Function"
 import type { ApmOptions } from "./ApmConfig.ts"
 import { Apm, recordMeasured, trace } from "./internal/apm.ts"
-import { CappedLabel } from "./CappedLabel.ts"
 import * as ErrorType from "./ErrorType.ts"
-import type { Attributes } from "./PerformanceMetrics.ts"
 import type { CpuProfileSummary, HeapProfileSummary, ProfileRecording, ProfilerError } from "./Profiler.ts"
 import { describeFunction, Profiler } from "./Profiler.ts"
-import type { QueryShape } from "./QueryNormalizer.ts"
 import { shape } from "./QueryNormalizer.ts"
 import { normalizeEndpoint, normalizeMethod, normalizePath } from "./HttpNormalizer.ts"
 
@@ -32,17 +30,7 @@ import { normalizeEndpoint, normalizeMethod, normalizePath } from "./HttpNormali
  * @category metrics
  * @since 0.1.0
  */
-export const metricDefinitions = {
-  slowQueries: {
-    name: "apm_slow_queries_total",
-    description: "Database queries slower than the database query threshold, by statement kind"
-  },
-  dbOperationDuration: {
-    name: "db_client_operation_duration_seconds",
-    description:
-      "Duration of database client operations in seconds (OpenTelemetry db.client.operation.duration, unit s), by db.system.name, db.operation.name, db.collection.name and, on failure, error.type"
-  }
-} as const
+export const metricDefinitions = DatabaseMetrics.definitions
 
 /**
  * The buckets of `db.client.operation.duration`, in seconds, as the
@@ -51,21 +39,7 @@ export const metricDefinitions = {
  * @category constants
  * @since 0.1.0
  */
-export const dbOperationDurationBuckets: ReadonlyArray<number> = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10]
-
-const slowQueries = Metric.counter(metricDefinitions.slowQueries.name, {
-  description: metricDefinitions.slowQueries.description,
-  incremental: true
-})
-
-const dbOperationDuration = Metric.histogram(metricDefinitions.dbOperationDuration.name, {
-  description: metricDefinitions.dbOperationDuration.description,
-  boundaries: dbOperationDurationBuckets
-})
-
-// Table names come from the query text: bounded like operation names, so that a generated table name cannot
-// grow the histogram's series.
-const collections = new CappedLabel(100, ErrorType.other)
+export const dbOperationDurationBuckets: ReadonlyArray<number> = DatabaseMetrics.durationBuckets
 
 /**
  * @category models
@@ -225,40 +199,10 @@ export interface QueryOptions {
  * @category constants
  * @since 0.1.0
  */
-export const defaultDbSystem = "other_sql"
+export const defaultDbSystem = DatabaseMetrics.defaultSystem
 
-const queryAttributes = (query: QueryShape, system: string): Attributes => {
-  const attributes: Record<string, string> = {
-    "db.system.name": system,
-    "db.query.summary": query.operationName,
-    "db.query.text": query.text,
-    "db.operation.name": query.statement
-  }
-  if (query.table !== undefined) attributes["db.collection.name"] = query.table
-  return attributes
-}
-
-const systemOf = (options: QueryOptions | undefined): string => {
-  const system = options?.system?.trim().toLowerCase()
-  return system === undefined || !/^[a-z][a-z0-9_.]{0,31}$/.test(system) ? defaultDbSystem : system
-}
-
-/** Records one operation into `db.client.operation.duration`. */
-const recordDbDuration = (query: QueryShape, system: string, seconds: number, errorType: string | undefined) => {
-  const attributes: Record<string, string> = { "db.system.name": system, "db.operation.name": query.statement }
-  if (query.table !== undefined) attributes["db.collection.name"] = collections.bound(query.table)
-  if (errorType !== undefined) attributes["error.type"] = errorType
-  return Metric.update(Metric.withAttributes(dbOperationDuration, attributes), seconds)
-}
-
-/** Counts and logs a query slower than `databaseQueryThreshold`. */
-const slowQuery = (query: QueryShape, duration: number) =>
-  Effect.andThen(
-    Metric.update(Metric.withAttributes(slowQueries, { db_operation_name: query.statement }), 1),
-    Effect.logWarning(
-      `slow query ${query.operationName} took ${(duration * 1000).toFixed(1)} ms: ${query.text}`
-    )
-  )
+const { queryAttributes, recordDuration: recordDbDuration, slowQuery } = DatabaseMetrics
+const systemOf = (options: QueryOptions | undefined): string => DatabaseMetrics.systemOf(options?.system)
 
 /**
  * Traces a database query as a `database_query` operation with a CLIENT
@@ -290,8 +234,8 @@ export const profileQuery: {
   query: string,
   options?: QueryOptions
 ): Effect.Effect<A, E, R | Apm> => {
-  const normalised = shape(query)
   const system = systemOf(options)
+  const normalised = shape(query, system)
   const attributes = queryAttributes(normalised, system)
   const timed = Effect.withFiber((fiber) => {
     const threshold = optionsOf(fiber).databaseQueryThreshold
@@ -424,8 +368,8 @@ export const traceDatabaseQuery = (
   Effect.withFiber((fiber) => {
     const o = optionsOf(fiber)
     if (!o.enabled || !o.databaseMonitoringEnabled) return Effect.void
-    const normalised = shape(query)
     const system = systemOf(options)
+    const normalised = shape(query, system)
     const recorded = Effect.andThen(
       recordMeasured({
         name: normalised.operationName,

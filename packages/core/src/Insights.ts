@@ -13,6 +13,7 @@ import { Severity, severityRank } from "./Severity.ts"
 import type { PerformanceBaseline } from "./BaselineStore.ts"
 import type { OperationSummary } from "./OperationSummary.ts"
 import { slowThreshold } from "./OperationType.ts"
+import type { NPlusOne, QuerySample } from "./QueryPatterns.ts"
 
 /**
  * @category models
@@ -24,7 +25,10 @@ export const InsightType = Schema.Literals([
   "high_cpu_usage",
   "high_memory_usage",
   "anomaly",
-  "baseline_deviation"
+  "baseline_deviation",
+  "n_plus_one_query",
+  "query_dominates_operation",
+  "query_regression"
 ])
 
 /**
@@ -67,7 +71,34 @@ export interface InsightInput {
   readonly anomalies: ReadonlyArray<Anomaly>
   readonly cpuFraction: number | undefined
   readonly memoryFraction: number | undefined
+  /** What `SqlMonitoring` saw of the queries; without it, no database insight. */
+  readonly database?: DatabaseInsightInput | undefined
 }
+
+/**
+ * What the database rules look at, from `QueryPatterns`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface DatabaseInsightInput {
+  readonly nPlusOne: ReadonlyArray<NPlusOne>
+  /** How many runs of one query in one operation make an N+1 pattern. */
+  readonly nPlusOneThreshold: number
+  readonly parentsOf: (queryName: string) => ReadonlyArray<string>
+  readonly samples: (queryName: string) => ReadonlyArray<QuerySample>
+  /** The moment (epoch milliseconds) that a query's slowdown is measured from: runs before it are its baseline. */
+  readonly since: number
+}
+
+/**
+ * A query whose p95 is more than this share of its parent operation's p95
+ * is most of that operation's time.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const dominantQueryShare = 0.5
 
 /**
  * A recent p95 this many times the baseline p95 is a deviation worth saying.
@@ -196,6 +227,79 @@ const baselineDeviations = ({ options, baselines, recentDurations }: InsightInpu
   })
 
 /**
+ * What the database rules read: the configuration, the summaries and what
+ * `SqlMonitoring` saw.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type DatabaseRulesInput = Pick<InsightInput, "options" | "summaries" | "database">
+
+const nPlusOneQueries = ({ database }: DatabaseRulesInput): Array<Insight> =>
+  (database?.nPlusOne ?? []).map((f) => ({
+    type: "n_plus_one_query",
+    severity: f.count >= 4 * database!.nPlusOneThreshold ? "ERROR" : "WARNING",
+    operationName: f.parentName,
+    message: `${f.parentName} runs the same query ${f.count} times in one operation (N+1): ${f.queryText}`,
+    recommendation:
+      "Fetch the rows in one query (a JOIN, WHERE id = ANY($1) or IN (...)) or batch the loop with a data loader (effect/sql's SqlResolver).",
+    values: { count: f.count, runs: f.runs, lastSeen: f.lastSeen }
+  }))
+
+const dominantQueries = ({ database, options, summaries }: DatabaseRulesInput): Array<Insight> => {
+  if (database === undefined) return []
+  const byName = new Map(summaries.map((s) => [s.operationName, s]))
+  return summaries.flatMap((q) => {
+    if (q.operationType !== "database_query" || q.totalOperations < options.insightMinOperations) return []
+    return database.parentsOf(q.operationName).flatMap((parentName) => {
+      const parent = byName.get(parentName)
+      if (parent === undefined || parent.p95Duration <= 0 || parent.totalOperations < options.insightMinOperations) {
+        return []
+      }
+      const share = q.p95Duration / parent.p95Duration
+      if (share <= dominantQueryShare) return []
+      return [{
+        type: "query_dominates_operation" as const,
+        severity: "WARNING" as const,
+        operationName: parentName,
+        message: `${q.operationName} takes most of ${parentName}: its p95 ${seconds(q.p95Duration)} is ${
+          percent(Math.min(1, share))
+        } of the operation's p95 ${seconds(parent.p95Duration)}`,
+        recommendation:
+          "Tune that query first: EXPLAIN ANALYZE it, add the index it needs, fetch fewer rows or columns, or cache its result.",
+        values: { queryP95: q.p95Duration, operationP95: parent.p95Duration, share }
+      }]
+    })
+  })
+}
+
+const queryRegressions = ({ database, options, summaries }: DatabaseRulesInput): Array<Insight> => {
+  if (database === undefined) return []
+  return summaries.flatMap((q) => {
+    if (q.operationType !== "database_query") return []
+    const samples = database.samples(q.operationName)
+    const before = samples.filter((s) => s.endMillis < database.since).map((s) => s.duration)
+    const after = samples.filter((s) => s.endMillis >= database.since).map((s) => s.duration)
+    if (before.length < options.anomalyWindowSize || after.length < options.anomalyWindowSize) return []
+    const baselineP95 = p95(before)
+    const recentP95 = p95(after)
+    const ratio = baselineP95 <= 0 ? 0 : recentP95 / baselineP95
+    if (ratio < deviationRatio) return []
+    return [{
+      type: "query_regression" as const,
+      severity: ratio >= 3 ? "ERROR" as const : "WARNING" as const,
+      operationName: q.operationName,
+      message: `${q.operationName} got slower after ${new Date(database.since).toISOString()}: p95 ${
+        seconds(recentP95)
+      } against ${seconds(baselineP95)} before, ${ratio.toFixed(1)}x`,
+      recommendation:
+        "Check what changed then: a migration or dropped index, table growth, lock contention, or a plan change (EXPLAIN ANALYZE, pg_stat_statements).",
+      values: { since: database.since, baselineP95, recentP95, ratio, before: before.length, after: after.length }
+    }]
+  })
+}
+
+/**
  * Every insight that the input supports, most severe first.
  *
  * @category constructors
@@ -207,6 +311,26 @@ export const compute = (input: InsightInput): ReadonlyArray<Insight> => {
     ...resourceUsage(input),
     ...anomalies(input),
     ...baselineDeviations(input),
-    ...slowOperations(input)
-  ].sort((a, b) => severityRank[b.severity] - severityRank[a.severity])
+    ...slowOperations(input),
+    ...databaseRules(input)
+  ].sort(bySeverity)
 }
+
+const bySeverity = (a: Insight, b: Insight) => severityRank[b.severity] - severityRank[a.severity]
+
+const databaseRules = (input: DatabaseRulesInput): Array<Insight> => [
+  ...nPlusOneQueries(input),
+  ...dominantQueries(input),
+  ...queryRegressions(input)
+]
+
+/**
+ * The database insights alone (N+1 patterns, a query that is most of its
+ * operation's time, a query slower since `database.since`), most severe
+ * first: what `SqlMonitoring.insights` reports.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const computeDatabase = (input: DatabaseRulesInput): ReadonlyArray<Insight> =>
+  databaseRules(input).sort(bySeverity)

@@ -10,6 +10,13 @@
  * SQLite read it; a MySQL server that treats `"..."` as a string would leak
  * such strings into the text.
  *
+ * PostgreSQL (`db.system.name` `postgresql`) reads a plain string as the
+ * standard does, with `standard_conforming_strings` on, its default since
+ * 9.1: a backslash is a character, not an escape (only `E'...'` escapes),
+ * and block comments nest. Other systems get MySQL's reading, where a
+ * backslash escapes in every string. Reading a string the wrong way would
+ * end it early or late, and leak what follows.
+ *
  * The normaliser is a tokenizer, not a parser: it accepts any input without
  * throwing, and a second pass over its output changes nothing.
  *
@@ -34,7 +41,39 @@ const isHex = (c: string | undefined) => c !== undefined && /[0-9a-fA-F]/.test(c
 /** One-letter prefixes of string literals: E'..' (escapes), N'..' (national), X'..' (hex), B'..' (bits). */
 const stringPrefixes = new Set(["e", "n", "x", "b", "E", "N", "X", "B"])
 
-const tokenize = (sql: string): Array<Token> => {
+/** How a database system reads strings and comments. */
+interface Dialect {
+  readonly backslashEscapes: boolean
+  readonly nestedComments: boolean
+}
+
+const postgres: Dialect = { backslashEscapes: false, nestedComments: true }
+const generic: Dialect = { backslashEscapes: true, nestedComments: false }
+
+const dialectOf = (system: string | undefined): Dialect => system === "postgresql" ? postgres : generic
+
+/** The end of a block comment that opens at `from`, nested ones included when the dialect nests them. */
+const commentEnd = (sql: string, from: number, nested: boolean): number => {
+  if (!nested) {
+    const end = sql.indexOf("*/", from + 2)
+    return end < 0 ? sql.length : end + 2
+  }
+  let depth = 0
+  let j = from
+  while (j < sql.length) {
+    if (sql[j] === "/" && sql[j + 1] === "*") {
+      depth++
+      j += 2
+    } else if (sql[j] === "*" && sql[j + 1] === "/") {
+      depth--
+      j += 2
+      if (depth === 0) return j
+    } else j++
+  }
+  return sql.length
+}
+
+const tokenize = (sql: string, dialect: Dialect): Array<Token> => {
   const tokens: Array<Token> = []
   const n = sql.length
   let i = 0
@@ -75,11 +114,10 @@ const tokenize = (sql: string): Array<Token> => {
       i = end < 0 ? n : end
       spaced = true
     } else if (c === "/" && next === "*") {
-      const end = sql.indexOf("*/", i + 2)
-      i = end < 0 ? n : end + 2
+      i = commentEnd(sql, i, dialect.nestedComments)
       spaced = true
     } else if (c === "'") {
-      i = skipQuoted(i, "'", true)
+      i = skipQuoted(i, "'", dialect.backslashEscapes)
       push("literal", "?")
     } else if (c === "\"" || c === "`") {
       const end = skipQuoted(i, c, false)
@@ -122,10 +160,9 @@ const tokenize = (sql: string): Array<Token> => {
         j += 2
         while (isHex(sql[j])) j++
       } else {
-        while (isDigit(sql[j])) j++
+        j = skipDigits(sql, j)
         if (sql[j] === "." && isDigit(sql[j + 1])) {
-          j++
-          while (isDigit(sql[j])) j++
+          j = skipDigits(sql, j + 1)
         } else if (sql[j] === "." && !isWordStart(sql[j + 1])) {
           j++
         }
@@ -140,7 +177,8 @@ const tokenize = (sql: string): Array<Token> => {
       let j = i + 1
       while (isWordPart(sql[j])) j++
       if (j === i + 1 && stringPrefixes.has(c) && sql[j] === "'") {
-        i = skipQuoted(j, "'", true)
+        // E'..' escapes with a backslash everywhere; the others as the dialect's plain strings.
+        i = skipQuoted(j, "'", c === "e" || c === "E" || dialect.backslashEscapes)
         push("literal", "?")
       } else {
         push("word", sql.slice(i, j))
@@ -154,10 +192,17 @@ const tokenize = (sql: string): Array<Token> => {
   return foldLists(tokens)
 }
 
+/** A run of digits, with PostgreSQL 16's `_` separators between them (`1_000_000`). */
+const skipDigits = (sql: string, from: number): number => {
+  let j = from
+  while (isDigit(sql[j]) || (sql[j] === "_" && isDigit(sql[j - 1]) && isDigit(sql[j + 1]))) j++
+  return j
+}
+
 const isValue = (t: Token | undefined) => t !== undefined && (t.kind === "literal" || t.kind === "placeholder")
 
 /**
- * `(?, ?, $1)` becomes `(?)`, and a run of identical parenthesised groups
+ * `(?, ?, $1)` and `ARRAY[?, ?]` become `(?)` and `ARRAY[?]`, and a run of identical parenthesised groups
  * separated by commas (multi-row `VALUES`) becomes its first group, so that
  * the number of values never makes a new shape.
  */
@@ -165,10 +210,11 @@ const foldLists = (tokens: Array<Token>): Array<Token> => {
   const out: Array<Token> = []
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!
-    if (t.text === "(" && t.kind === "punct" && isValue(tokens[i + 1])) {
+    const close = t.kind !== "punct" ? undefined : t.text === "(" ? ")" : t.text === "[" ? "]" : undefined
+    if (close !== undefined && isValue(tokens[i + 1])) {
       let j = i + 2
       while (tokens[j]?.text === "," && isValue(tokens[j + 1])) j += 2
-      if (tokens[j]?.text === ")" && tokens[j]!.kind === "punct") {
+      if (tokens[j]?.text === close && tokens[j]!.kind === "punct") {
         out.push(t, { kind: "literal", text: "?", spaced: false }, { ...tokens[j]!, spaced: false })
         i = j
         continue
@@ -221,7 +267,8 @@ const render = (tokens: ReadonlyArray<Token>): string => {
     const t = tokens[i]!
     const previous = tokens[i - 1]
     if (previous !== undefined) {
-      const tight = t.text === "," || t.text === ")" || previous.text === "("
+      const tight = t.text === "," || t.text === ")" || t.text === "]" || previous.text === "(" ||
+        previous.text === "["
       if (previous.text === ",") out += " "
       else if (t.spaced && !tight) out += " "
       else if (needsSeparator(previous, t)) out += " "
@@ -249,7 +296,8 @@ const needsSeparator = (a: Token, b: Token): boolean => {
 }
 
 /**
- * The normalised text of a query.
+ * The normalised text of a query, read in the dialect of `system` (its
+ * `db.system.name`; see the module documentation).
  *
  * @example
  * ```ts
@@ -260,7 +308,7 @@ const needsSeparator = (a: Token, b: Token): boolean => {
  * @category normalisation
  * @since 0.1.0
  */
-export const normalize = (sql: string): string => render(tokenize(sql))
+export const normalize = (sql: string, system?: string): string => render(tokenize(sql, dialectOf(system)))
 
 /**
  * The shape of a query: its normalised text, its statement kind (`SELECT`,
@@ -377,7 +425,8 @@ const readTable = (tokens: ReadonlyArray<Token>, from: number): string | undefin
 }
 
 /**
- * Reads the shape of a query.
+ * Reads the shape of a query, in the dialect of `system` (its
+ * `db.system.name`).
  *
  * @example
  * ```ts
@@ -387,8 +436,8 @@ const readTable = (tokens: ReadonlyArray<Token>, from: number): string | undefin
  * @category normalisation
  * @since 0.1.0
  */
-export const shape = (sql: string): QueryShape => {
-  const tokens = tokenize(sql)
+export const shape = (sql: string, system?: string): QueryShape => {
+  const tokens = tokenize(sql, dialectOf(system))
   const text = render(tokens)
   let start = 0
   let statement = "QUERY"
@@ -444,4 +493,4 @@ export const shape = (sql: string): QueryShape => {
  * @category normalisation
  * @since 0.1.0
  */
-export const operationName = (sql: string): string => shape(sql).operationName
+export const operationName = (sql: string, system?: string): string => shape(sql, system).operationName

@@ -16,7 +16,8 @@ import {
   Profiler,
   Redaction,
   ResourceMonitor,
-  SpanOperations
+  SpanOperations,
+  SqlMonitoring
 } from "@mcp-apm/core"
 import { type Config, Effect, Layer, Option } from "effect"
 import type * as Resource from "@effect/opentelemetry/Resource"
@@ -65,15 +66,17 @@ export const make = <E1, E2>(
   | HttpServer.HttpServer
   | Resource.Resource
   | ResourceMonitor.ResourceMonitor
-  | Profiler.Profiler,
+  | Profiler.Profiler
+  | SqlMonitoring.SqlMonitoring,
   E1 | E2 | Config.ConfigError | HttpServerError.ServeError
 > =>
   Layer.mergeAll(
     MetricsServer.layer,
-    // The bridge wraps whichever tracer the export layer put in place, so the app's own spans become operations too.
-    SpanOperations.layer.pipe(
+    // The bridge wraps whichever tracer the export layer put in place, so the app's own spans become operations
+    // too; database monitoring wraps the bridge, so a query is recorded once, as a database_query.
+    SqlMonitoring.layer.pipe(Layer.provideMerge(SpanOperations.layer.pipe(
       Layer.provideMerge(options.tracerProvider === "existing" ? Tracing.layerExistingProvider : Tracing.layer)
-    ),
+    ))),
     OtlpMetrics.layer.pipe(Layer.provide(Tracing.layerResource)),
     OtlpLogs.layer.pipe(Layer.provide(Tracing.layerResource), Layer.provideMerge(Logging.layer))
   ).pipe(

@@ -6,6 +6,7 @@
 export * as ApmHttp from "./ApmHttp.ts"
 export { ApmLive } from "./ApmLive.ts"
 export * as ApmPromise from "./ApmPromise.ts"
+export * as EmbeddedPostgres from "./EmbeddedPostgres.ts"
 export * as ApmLiveStack from "./ApmLive.ts"
 export {
   GitWorktreeApmLive,

@@ -1,0 +1,106 @@
+/**
+ * A throwaway PostgreSQL server for tests, benchmarks and demos: the
+ * machine's own PostgreSQL (Debian's `postgresql` package, which `.ci/run`
+ * installs), a cluster made by `initdb` in a temporary directory, listening
+ * on 127.0.0.1 and a free port only, stopped and removed when the scope
+ * closes. PostgreSQL refuses to run as root, so under root (CI) the server
+ * runs as `nobody`. A machine without PostgreSQL fails with an error that
+ * says what is missing.
+ *
+ * @since 0.1.0
+ */
+import { Data, Effect } from "effect"
+import type { Scope } from "effect"
+import { execFile } from "node:child_process"
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+
+/**
+ * PostgreSQL is not installed, or a step of starting it failed; the message says which.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class PostgresError extends Data.TaggedError("PostgresError")<{ readonly message: string }> {}
+
+/**
+ * Where the server listens, and whom to connect as (trust authentication, no password).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Postgres {
+  readonly host: string
+  readonly port: number
+  readonly database: string
+  readonly username: string
+}
+
+const debianRoot = "/usr/lib/postgresql"
+
+/** The bin directory of the newest installed PostgreSQL. */
+const binDirectory = (): string | undefined => {
+  if (!existsSync(debianRoot)) return undefined
+  const versions = readdirSync(debianRoot).filter((v) => existsSync(join(debianRoot, v, "bin", "initdb")))
+  versions.sort((a, b) => Number(b) - Number(a))
+  return versions[0] === undefined ? undefined : join(debianRoot, versions[0], "bin")
+}
+
+const freePort = Effect.callback<number, PostgresError>((resume) => {
+  const server = createServer()
+  server.once("error", (error) => resume(Effect.fail(new PostgresError({ message: `no free port: ${error.message}` }))))
+  server.listen(0, "127.0.0.1", () => {
+    const address = server.address()
+    const port = typeof address === "object" && address !== null ? address.port : 0
+    server.close(() => resume(Effect.succeed(port)))
+  })
+})
+
+const asRoot = process.getuid?.() === 0
+
+/** Runs a PostgreSQL program, as `nobody` under root. */
+const run = (program: string, args: ReadonlyArray<string>) =>
+  Effect.callback<void, PostgresError>((resume) => {
+    const [file, argv] = asRoot ? ["runuser", ["-u", "nobody", "--", program, ...args]] : [program, [...args]]
+    execFile(file, argv, { timeout: 30_000 }, (error, _stdout, stderr) => {
+      resume(
+        error === null
+          ? Effect.void
+          : Effect.fail(new PostgresError({ message: `${program} ${args.join(" ")} failed: ${error.message} ${stderr}` }))
+      )
+    })
+  })
+
+/**
+ * Starts a server for the current scope.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const start: Effect.Effect<Postgres, PostgresError, Scope.Scope> = Effect.gen(function*() {
+  const bin = binDirectory()
+  if (bin === undefined) {
+    return yield* new PostgresError({
+      message: `PostgreSQL is not installed (no ${debianRoot}/<version>/bin/initdb): apt-get install postgresql`
+    })
+  }
+  const directory = yield* Effect.acquireRelease(
+    Effect.sync(() => {
+      const dir = mkdtempSync(join(tmpdir(), "mcp-apm-pg-"))
+      if (asRoot) chownSync(dir, 65534, 65534)
+      return dir
+    }),
+    (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+  )
+  const data = join(directory, "data")
+  yield* run(join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"])
+  const port = yield* freePort
+  const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${directory} -c fsync=off -c full_page_writes=off`
+  yield* Effect.acquireRelease(
+    run(join(bin, "pg_ctl"), ["-D", data, "-o", options, "-l", join(directory, "server.log"), "-w", "start"]),
+    () => run(join(bin, "pg_ctl"), ["-D", data, "-m", "immediate", "-w", "stop"]).pipe(Effect.ignore)
+  )
+  return { host: "127.0.0.1", port, database: "postgres", username: "postgres" }
+})
