@@ -2,26 +2,12 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import type { OperationSummary } from "../src/index.ts"
 import { ApmConfig, Insights, QueryPatterns } from "../src/index.ts"
+import { summary as healthy } from "./support/records.ts"
 
 const options = Effect.runSync(ApmConfig.make({ insightMinOperations: 3, anomalyWindowSize: 4 }))
 
-const summary = (overrides: Partial<OperationSummary.OperationSummary>): OperationSummary.OperationSummary => ({
-  operationName: "op",
-  operationType: "http_request",
-  totalOperations: 10,
-  successCount: 10,
-  errorCount: 0,
-  successRate: 1,
-  slowCount: 0,
-  meanDuration: 0.1,
-  minDuration: 0.05,
-  maxDuration: 0.2,
-  p50Duration: 0.1,
-  p95Duration: 0.15,
-  p99Duration: 0.19,
-  lastSeen: 0,
-  ...overrides
-})
+const summary = (overrides: Partial<OperationSummary.OperationSummary>) =>
+  healthy({ totalOperations: 10, successCount: 10, ...overrides })
 
 const insightsOf = (patterns: QueryPatterns.QueryPatterns, summaries: ReadonlyArray<OperationSummary.OperationSummary>, since = 0) =>
   Insights.computeDatabase({

@@ -1,28 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import type { AnomalyDetector, BaselineStore, OperationSummary } from "../src/index.ts"
+import type { AnomalyDetector, BaselineStore } from "../src/index.ts"
 import { Apm, ApmConfig, ApmTesting, Insights } from "../src/index.ts"
+import { summary } from "./support/records.ts"
 
 const options = Effect.runSync(ApmConfig.make())
 
-const summary = (overrides: Partial<OperationSummary.OperationSummary>): OperationSummary.OperationSummary => ({
-  operationName: "op",
-  operationType: "http_request",
-  totalOperations: 100,
-  successCount: 100,
-  errorCount: 0,
-  successRate: 1,
-  slowCount: 0,
-  meanDuration: 0.1,
-  minDuration: 0.05,
-  maxDuration: 0.2,
-  p50Duration: 0.1,
-  p95Duration: 0.15,
-  p99Duration: 0.19,
-  lastSeen: 0,
-  ...overrides
-})
 
 const baseline = (p95: number): BaselineStore.PerformanceBaseline => ({
   operationName: "op",
