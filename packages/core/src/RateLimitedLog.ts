@@ -14,13 +14,12 @@ import { Clock, Duration, Effect } from "effect"
  * @since 0.1.0
  */
 export interface RateLimitedLog {
-  /** Logs `message` at Warning unless `key` was logged less than an interval ago. */
-  readonly warn: (key: string, message: string, annotations?: Record<string, unknown>) => Effect.Effect<void>
   /**
-   * The gate alone, for callers outside Effect (an SDK callback): `undefined`
-   * when the line must be held back, otherwise how many were held back before it.
+   * Logs `message` at Warning unless `key` was logged less than an interval
+   * ago. Callers outside Effect (an SDK callback) run it with
+   * `Effect.runForkWith(context)`.
    */
-  readonly admitUnsafe: (key: string, nowMillis: number) => number | undefined
+  readonly warn: (key: string, message: string, annotations?: Record<string, unknown>) => Effect.Effect<void>
 }
 
 /**
@@ -37,7 +36,8 @@ export const make = (
   const maxKeys = options.maxKeys ?? 1000
   const last = new Map<string, { at: number; held: number }>()
 
-  const admitUnsafe = (key: string, nowMillis: number): number | undefined => {
+  // How many lines were held back before this one, or `undefined` when this one must be held back.
+  const admit = (key: string, nowMillis: number): number | undefined => {
     const entry = last.get(key)
     if (entry !== undefined && nowMillis - entry.at < interval) {
       entry.held++
@@ -52,11 +52,11 @@ export const make = (
 
   const warn = (key: string, message: string, annotations: Record<string, unknown> = {}): Effect.Effect<void> =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      const held = admitUnsafe(key, now)
+      const held = admit(key, now)
       if (held === undefined) return Effect.void
       const text = held === 0 ? message : `${message} (${held} more since the last warning)`
       return Effect.logWarning(text).pipe(Effect.annotateLogs(annotations))
     })
 
-  return { warn, admitUnsafe }
+  return { warn }
 }

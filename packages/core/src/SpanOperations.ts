@@ -37,7 +37,7 @@ import { normalizeMethod, normalizePath } from "./ApmProfiling.ts"
 import type { OperationType } from "./OperationType.ts"
 import type { Attributes, OperationStatus } from "./PerformanceMetrics.ts"
 import { describeExit } from "./internal/exitOutcome.ts"
-import * as RateLimitedLog from "./RateLimitedLog.ts"
+import { observeSpanEnds } from "./internal/spanEnds.ts"
 
 /**
  * Which finished spans become operations: HTTP spans, spans whose name
@@ -236,31 +236,12 @@ export const make = (
   selection: SpanSelection,
   context: Context.Context<never>
 ): Tracer.Tracer => {
-  const log = RateLimitedLog.make({ interval: "1 minute" })
   const record = (span: Tracer.Span, endTime: bigint, exit: Exit.Exit<unknown, unknown>) => {
-    if (span.attributes.has(operationTypeKey) || !isSelected(selection, span)) return
-    try {
-      const found = toOperation(span, endTime, exit)
-      if (found !== undefined) apm.recordUnsafe(found.operation, found.startMillis, context, span)
-    } catch (error) {
-      // A listener that throws must not take the span's end, or the application, with it.
-      if (log.admitUnsafe("span-operations", Date.now())) {
-        Effect.runForkWith(context)(Effect.logWarning(`span operations: recording span ${span.name} failed: ${error}`))
-      }
-    }
+    if (span.status._tag !== "Started" || span.attributes.has(operationTypeKey) || !isSelected(selection, span)) return
+    const found = toOperation(span, endTime, exit)
+    if (found !== undefined) apm.recordUnsafe(found.operation, found.startMillis, context, span)
   }
-  return Tracer.make({
-    span(options) {
-      const span = tracer.span(options)
-      const end = span.end
-      span.end = (endTime, exit) => {
-        if (span.status._tag === "Started") record(span, endTime, exit)
-        end.call(span, endTime, exit)
-      }
-      return span
-    },
-    context: tracer.context
-  })
+  return observeSpanEnds(tracer, "span operations", record, context)
 }
 
 /**

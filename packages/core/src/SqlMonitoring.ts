@@ -34,6 +34,7 @@ import * as ErrorType from "./ErrorType.ts"
 import * as Insights from "./Insights.ts"
 import * as DatabaseMetrics from "./internal/databaseMetrics.ts"
 import { describeExit } from "./internal/exitOutcome.ts"
+import { observeSpanEnds } from "./internal/spanEnds.ts"
 import type { Attributes } from "./PerformanceMetrics.ts"
 import { shape } from "./QueryNormalizer.ts"
 import type { QueryShape } from "./QueryNormalizer.ts"
@@ -175,11 +176,11 @@ export const make = (
     else DatabaseMetrics.recordDurationUnsafe(query, system, duration, errorType, context)
     if (duration > apm.options.databaseQueryThreshold) {
       DatabaseMetrics.countSlowUnsafe(query, context)
-      if (log.admitUnsafe(`slow:${query.operationName}`, Date.now())) {
-        Effect.runForkWith(context)(
-          Effect.logWarning(DatabaseMetrics.slowQueryMessage(query, duration)).pipe(Effect.withParentSpan(span))
+      Effect.runForkWith(context)(
+        log.warn(`slow:${query.operationName}`, DatabaseMetrics.slowQueryMessage(query, duration)).pipe(
+          Effect.withParentSpan(span)
         )
-      }
+      )
     }
     patterns.query(parentOf(span)?.spanId, query.operationName, query.text, startMillis + duration * 1000, duration)
   }
@@ -192,25 +193,7 @@ export const make = (
     }
   }
 
-  return Tracer.make({
-    span(options) {
-      const span = tracer.span(options)
-      const end = span.end
-      span.end = (endTime, exit) => {
-        try {
-          observe(span, endTime, exit)
-        } catch (error) {
-          // A listener that throws must not take the span's end, or the application, with it.
-          if (log.admitUnsafe("sql-monitoring", Date.now())) {
-            Effect.runForkWith(context)(Effect.logWarning(`sql monitoring: recording span ${span.name} failed: ${error}`))
-          }
-        }
-        end.call(span, endTime, exit)
-      }
-      return span
-    },
-    context: tracer.context
-  })
+  return observeSpanEnds(tracer, "sql monitoring", observe, context)
 }
 
 /**

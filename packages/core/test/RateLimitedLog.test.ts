@@ -25,13 +25,17 @@ describe("RateLimitedLog", () => {
     }).pipe(Effect.provide(captured(lines)))
   })
 
-  it("forgets the oldest key past its bound instead of growing", () => {
-    const log = RateLimitedLog.make({ interval: "1 minute", maxKeys: 2 })
-    assert.strictEqual(log.admitUnsafe("a", 0), 0)
-    assert.strictEqual(log.admitUnsafe("b", 0), 0)
-    assert.strictEqual(log.admitUnsafe("a", 1), undefined)
-    assert.strictEqual(log.admitUnsafe("c", 2), 0)
-    // "a" was the oldest and is forgotten, so it is admitted again.
-    assert.strictEqual(log.admitUnsafe("a", 3), 0)
+  it.effect("forgets the oldest key past its bound instead of growing", () => {
+    const lines: Array<string> = []
+    return Effect.gen(function*() {
+      const log = RateLimitedLog.make({ interval: "1 minute", maxKeys: 2 })
+      yield* log.warn("a", "a")
+      yield* log.warn("b", "b")
+      yield* log.warn("a", "a held back")
+      yield* log.warn("c", "c")
+      // "a" was the oldest and is forgotten, so it is logged again.
+      yield* log.warn("a", "a again")
+      assert.deepStrictEqual(lines, ["Warn a", "Warn b", "Warn c", "Warn a again"])
+    }).pipe(Effect.provide(captured(lines)))
   })
 })
