@@ -14,9 +14,13 @@ import { printRedactionCost, redactionCost } from "./redaction.ts"
 import { printSqlOverhead, sqlOverhead } from "./sql-overhead.ts"
 import { printScrapeLoad, scrapeLoad } from "./scrape-load.ts"
 import { printResourceOverhead, resourceOverhead } from "./resource-overhead.ts"
+import { otelOverhead, printOtelOverhead } from "./otel-overhead.ts"
 import { printTraceOverhead, traceOverhead } from "./trace-overhead.ts"
+import { runTraceMemoryBench } from "./trace-memory.ts"
 
 printTraceOverhead(await Effect.runPromise(traceOverhead))
+printOtelOverhead(await Effect.runPromise(otelOverhead))
+runTraceMemoryBench()
 printResourceOverhead(await Effect.runPromise(resourceOverhead))
 printInvalidObservations(await Effect.runPromise(invalidObservations))
 printBaselineStore(await Effect.runPromise(baselineStore))

@@ -37,7 +37,7 @@ import { normalizeMethod, normalizePath } from "./ApmProfiling.ts"
 import type { OperationType } from "./OperationType.ts"
 import type { Attributes, OperationStatus } from "./PerformanceMetrics.ts"
 import { describeExit } from "./internal/exitOutcome.ts"
-import { observeSpanEnds } from "./internal/spanEnds.ts"
+import { spanEndWatcher, watchSpans } from "./internal/spanEnds.ts"
 
 /**
  * Which finished spans become operations: HTTP spans, spans whose name
@@ -241,7 +241,7 @@ export const make = (
     const found = toOperation(span, endTime, exit)
     if (found !== undefined) apm.recordUnsafe(found.operation, found.startMillis, context, span)
   }
-  return observeSpanEnds(tracer, "span operations", record, context)
+  return watchSpans(tracer, spanEndWatcher("span operations", record, context))
 }
 
 /**

@@ -34,7 +34,7 @@ import * as ErrorType from "./ErrorType.ts"
 import * as Insights from "./Insights.ts"
 import * as DatabaseMetrics from "./internal/databaseMetrics.ts"
 import { describeExit } from "./internal/exitOutcome.ts"
-import { observeSpanEnds } from "./internal/spanEnds.ts"
+import { spanEndWatcher, watchSpans } from "./internal/spanEnds.ts"
 import type { Attributes } from "./PerformanceMetrics.ts"
 import { shape } from "./QueryNormalizer.ts"
 import type { QueryShape } from "./QueryNormalizer.ts"
@@ -182,7 +182,10 @@ export const make = (
         )
       )
     }
-    patterns.query(parentOf(span)?.spanId, query.operationName, query.text, startMillis + duration * 1000, duration)
+    const parent = parentOf(span)
+    patterns.query(parent?.spanId, query.operationName, query.text, startMillis + duration * 1000, duration)
+    // The parent is watched from its first query on: its end closes the count of its queries.
+    if (parent !== undefined) watch(parent)
   }
 
   const observe = (span: Tracer.Span, endTime: bigint, exit: Exit.Exit<unknown, unknown>) => {
@@ -193,7 +196,9 @@ export const make = (
     }
   }
 
-  return observeSpanEnds(tracer, "sql monitoring", observe, context)
+  const watch = spanEndWatcher("sql monitoring", observe, context)
+  // effect/sql's statement spans are CLIENT spans; every other span is watched only once a query runs under it.
+  return watchSpans(tracer, watch, (options) => options.kind === "client")
 }
 
 /**

@@ -21,6 +21,7 @@ import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node"
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions"
 import { Config, Effect, Layer, Metric, Option } from "effect"
 import * as OtelEnvironment from "./OtelEnvironment.ts"
+import * as OtelSpanTracer from "./OtelSpanTracer.ts"
 import * as RuntimeConfig from "./RuntimeConfig.ts"
 import * as SpanExport from "./SpanExport.ts"
 
@@ -169,7 +170,7 @@ export const layer: Layer.Layer<
         maxAttributeLength
       }
     })
-    return OtelTracer.layer.pipe(Layer.provide(provider), Layer.provideMerge(layerResource))
+    return OtelSpanTracer.layer.pipe(Layer.provide(provider), Layer.provideMerge(layerResource))
   })
 )
 
@@ -206,8 +207,8 @@ export const layerExistingProvider: Layer.Layer<Resource.Resource, never, Runtim
   Effect.map(
     Effect.serviceOption(OtelTracer.OtelTracerProvider),
     Option.match({
-      onNone: () => OtelTracer.layerGlobal,
-      onSome: (provider) => OtelTracer.layer.pipe(Layer.provide(Layer.succeed(OtelTracer.OtelTracerProvider, provider)))
+      onNone: () => OtelSpanTracer.layer.pipe(Layer.provide(OtelTracer.layerGlobalProvider)),
+      onSome: (provider) => OtelSpanTracer.layer.pipe(Layer.provide(Layer.succeed(OtelTracer.OtelTracerProvider, provider)))
     })
   )
 ).pipe(Layer.provideMerge(layerResource))

@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import { Clock, Context, Effect, Layer, Option } from "effect"
+import { Clock, Context, Effect, Layer, Option, References } from "effect"
 import type { Exit, Fiber, Tracer } from "effect"
 import { dual } from "effect/Function"
 import type { Mutable } from "effect/Types"
@@ -245,22 +245,28 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
   ): Effect.Effect<A, E, R> => {
     if (!options.enabled) return self
     const stats = table.get(name, type)
-    const clock = fiber.getRef(Clock.Clock)
-    const start = clock.currentTimeNanosUnsafe()
     stats.exportTo(fiber.context)
-    stats.active++
     // For most operations this is one generator step and a compare; see internal/operationResources.ts.
     const sample = resources === undefined ? undefined : resources.start()
-    // The record is finished inside the span, before `useSpan` ends it, so that `error.type` and the
-    // listeners' marks (an anomaly's score) land on the operation's own span.
-    return Effect.useSpan(template.name, template.options, (span) =>
-      Effect.onExitPrimitive(Effect.withParentSpan(self, span, untracedFrame), (exit: Exit.Exit<A, E>) => {
-        const duration = Number(clock.currentTimeNanosUnsafe() - start) / 1e9
+    // The record is finished inside the span, before the span ends, so that `error.type` and the listeners' marks
+    // (an anomaly's score) land on the operation's own span.
+    return Effect.useSpan(template.name, template.options, (span) => {
+      const clock = fiber.getRef(Clock.Clock)
+      // The operation starts and ends when its span does, read once from the clock, so the two durations are one.
+      const timed = span.status._tag === "Started" && fiber.getRef(References.TracerTimingEnabled)
+      const start = timed ? span.status.startTime : clock.currentTimeNanosUnsafe()
+      stats.active++
+      return Effect.onExitPrimitive(Effect.withParentSpan(self, span, untracedFrame), (exit: Exit.Exit<A, E>) => {
+        const end = clock.currentTimeNanosUnsafe()
+        const duration = Number(end - start) / 1e9
         stats.active--
         const usage = sample === undefined ? undefined : resources!.finish(sample, stats, duration, fiber.context)
         const outcome = describeExit(exit, fiber.getRef(CurrentRules))
-        return finish(stats, name, Number(start) / 1e6, duration, outcome, attributes, fiber.context, usage, span)
-      }))
+        const log = finish(stats, name, Number(start) / 1e6, duration, outcome, attributes, fiber.context, usage, span)
+        if (timed) span.end(end, exit)
+        return log
+      })
+    })
   }
 
   const recordUnsafe = (
@@ -436,11 +442,20 @@ export const trace: {
     type: OperationType,
     attributes?: Attributes,
     options?: TraceOptions
-  ) => {
-    // Built on first run, once per attribute bound: the bound is the Apm's, known only inside the fiber.
-    let built: TracedSpan | undefined
-    const kind = options?.kind ?? spanKind(type)
-    return Effect.withFiber((fiber) => {
+  ) => traceAs(name, type, attributes, options)(self)
+)
+
+/**
+ * The function `trace` applies: built once per call site (and once per
+ * `fn`), so that the span's name and attributes are made safe once, not on
+ * every run.
+ */
+const traceAs = (name: string, type: OperationType, attributes?: Attributes, options?: TraceOptions) => {
+  // Built on first run, once per attribute bound: the bound is the Apm's, known only inside the fiber.
+  let built: TracedSpan | undefined
+  const kind = options?.kind ?? spanKind(type)
+  return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | Apm> =>
+    Effect.withFiber((fiber) => {
       const apm = Context.getUnsafe(fiber.context, Apm)
       if (!apm.options.enabled) return self
       const bound = apm.options.maxAttributeLength
@@ -448,8 +463,7 @@ export const trace: {
       if (built?.bound !== bound || built.rules !== rules) built = traceSpan(name, type, kind, attributes, bound, rules)
       return apm.instrument(fiber, self, built.span, name, type, built.attributes)
     })
-  }
-)
+}
 
 interface TracedSpan {
   readonly bound: number
@@ -499,7 +513,8 @@ export const fn = (name: string, type: OperationType, attributes?: Attributes, o
   ([Eff] extends [never] ? never : [Eff] extends [Effect.Effect<infer _A, infer _E, infer R>] ? R : never) | Apm
 > => {
   const run = Effect.fnUntraced(body)
-  return (...args) => trace(run(...args), name, type, attributes, options)
+  const traced = traceAs(name, type, attributes, options)
+  return (...args) => traced(run(...args))
 }
 
 /**

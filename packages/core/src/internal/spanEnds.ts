@@ -1,7 +1,7 @@
 /**
- * A tracer that sees every span just before it ends, while it is still open
- * (so an observer can still set attributes on it), and then ends it exactly
- * as the tracer beneath would. What turns spans into APM records
+ * A tracer that sees spans just before they end, while they are still open
+ * (so an observer can still set attributes on them), and then ends them
+ * exactly as the tracer beneath would. What turns spans into APM records
  * (`SpanOperations`, `SqlMonitoring`) is built on it.
  *
  * @internal
@@ -9,34 +9,54 @@
 import { Context, Effect, Exit, Tracer } from "effect"
 import * as RateLimitedLog from "../RateLimitedLog.ts"
 
+/** @internal */
+export type SpanEndObserver = (span: Tracer.Span, endTime: bigint, exit: Exit.Exit<unknown, unknown>) => void
+
 /**
- * `tracer`, with `observe` called at the end of each of its spans. An
+ * Watches spans' ends, each span once however often it is handed over. An
  * observer that throws must not take the span's end, or the application,
  * with it: the error is logged at Warning, once a minute, as `what` failing.
  *
  * @internal
  */
-export const observeSpanEnds = (
-  tracer: Tracer.Tracer,
+export const spanEndWatcher = (
   what: string,
-  observe: (span: Tracer.Span, endTime: bigint, exit: Exit.Exit<unknown, unknown>) => void,
+  observe: SpanEndObserver,
   context: Context.Context<never>
-): Tracer.Tracer => {
+): (span: Tracer.Span) => void => {
   const log = RateLimitedLog.make({ interval: "1 minute" })
-  return Tracer.make({
+  const watched = new WeakSet<Tracer.Span>()
+  return (span) => {
+    if (watched.has(span)) return
+    watched.add(span)
+    const end = span.end
+    span.end = (endTime, exit) => {
+      try {
+        observe(span, endTime, exit)
+      } catch (error) {
+        Effect.runForkWith(context)(log.warn(what, `${what}: recording span ${span.name} failed: ${error}`))
+      }
+      end.call(span, endTime, exit)
+    }
+  }
+}
+
+/**
+ * `tracer`, with the spans `select` picks from their start options watched
+ * by `watch`; the others are the tracer's own, untouched and at no cost.
+ *
+ * @internal
+ */
+export const watchSpans = (
+  tracer: Tracer.Tracer,
+  watch: (span: Tracer.Span) => void,
+  select: (options: Parameters<Tracer.Tracer["span"]>[0]) => boolean = () => true
+): Tracer.Tracer =>
+  Tracer.make({
     span(options) {
       const span = tracer.span(options)
-      const end = span.end
-      span.end = (endTime, exit) => {
-        try {
-          observe(span, endTime, exit)
-        } catch (error) {
-          Effect.runForkWith(context)(log.warn(what, `${what}: recording span ${span.name} failed: ${error}`))
-        }
-        end.call(span, endTime, exit)
-      }
+      if (select(options)) watch(span)
       return span
     },
     context: tracer.context
   })
-}
