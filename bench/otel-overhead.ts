@@ -102,7 +102,7 @@ const handMetrics = (body: Effect.Effect<number>) => Effect.clockWith((clock) =>
     ))
 })
 
-const tracer = Otel.trace.getTracer("bench")
+const tracer = provider.getTracer("bench")
 const plainOtel = Effect.sync(() =>
   tracer.startActiveSpan("op", { attributes }, (span) => {
     span.end()
@@ -159,17 +159,23 @@ const otelOverheadOf = (body: Effect.Effect<number>) => Effect.gen(function*() {
   ])
 }).pipe(Effect.scoped)
 
-export const otelOverhead = Effect.andThen(
-  registered,
-  Effect.all({ trivial: otelOverheadOf(trivial), steps: otelOverheadOf(steps) })
-).pipe(Effect.scoped)
+export const otelOverhead = Effect.gen(function*() {
+  // Without a context manager (ApmLive's own SDK registers none), entering a context costs nothing.
+  const unregistered = yield* otelOverheadOf(trivial)
+  const { registeredTrivial, registeredSteps } = yield* Effect.andThen(
+    registered,
+    Effect.all({ registeredTrivial: otelOverheadOf(trivial), registeredSteps: otelOverheadOf(steps) })
+  ).pipe(Effect.scoped)
+  return { unregistered, registeredTrivial, registeredSteps }
+})
 
 const coreApm = Apm.layer.pipe(Layer.provide(ApmConfig.ApmConfig.layer({})))
 
 export const printOtelOverhead = (results: Effect.Success<typeof otelOverhead>) => {
   console.log("otel-overhead (median ns/op of %d alternating rounds of %d ops)", rounds, operations)
-  printCases("a trivial body (Effect.succeed)", results.trivial)
-  printCases("a body of three steps (sync, map, sync)", results.steps)
+  printCases("no context manager registered, a trivial body (Effect.succeed)", results.unregistered)
+  printCases("registered (AsyncLocalStorage), a trivial body", results.registeredTrivial)
+  printCases("registered (AsyncLocalStorage), a body of three steps (sync, map, sync)", results.registeredSteps)
 }
 
 const printCases = (title: string, r: Effect.Success<ReturnType<typeof otelOverheadOf>>) => {

@@ -5,8 +5,8 @@
  *
  * @internal
  */
-import { Clock, Context, Effect, Layer, Option, References } from "effect"
-import type { Exit, Fiber, Tracer } from "effect"
+import { Clock, Context, Effect, Layer, Option, References, Tracer } from "effect"
+import type { Exit, Fiber } from "effect"
 import { dual } from "effect/Function"
 import type { Mutable } from "effect/Types"
 import * as AnomalyDetector from "../AnomalyDetector.ts"
@@ -161,7 +161,6 @@ export interface SpanTemplate {
 }
 
 const noAttributes: Attributes = {}
-const untracedFrame = { captureStackTrace: false } as const
 
 /**
  * What `make` builds the service from.
@@ -256,7 +255,9 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
       const timed = span.status._tag === "Started" && fiber.getRef(References.TracerTimingEnabled)
       const start = timed ? span.status.startTime : clock.currentTimeNanosUnsafe()
       stats.active++
-      return Effect.onExitPrimitive(Effect.withParentSpan(self, span, untracedFrame), (exit: Exit.Exit<A, E>) => {
+      // The span as parent and nothing else: `Effect.withParentSpan` would add a stack frame, a second context
+      // change, that a defect's trace would show and the effect without `Apm.trace` would not.
+      return Effect.onExitPrimitive(Effect.provideService(self, Tracer.ParentSpan, span), (exit: Exit.Exit<A, E>) => {
         const end = clock.currentTimeNanosUnsafe()
         const duration = Number(end - start) / 1e9
         stats.active--
