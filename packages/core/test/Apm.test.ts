@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber, Layer, Logger, Metric, Option, References } from "effect"
 import { TestClock } from "effect/testing"
 import { Apm, ApmConfig } from "../src/index.ts"
-import { ApmRecorder, ApmTest, MetricSeries } from "../src/testing/index.ts"
+import { ApmRecorder, ApmTest, MetricSeries, TestResourceMonitor } from "../src/testing/index.ts"
 import { collectGarbage } from "./support/gc.ts"
 import { operationValue } from "./support/metrics.ts"
 
@@ -281,21 +281,74 @@ describe("Apm.trace", () => {
     }).pipe(Effect.provide(ApmTest.layer())))
 })
 
-describe("Apm facade", () => {
-  it("carries the profiling and one-call helpers", () => {
-    assert.strictEqual(Apm.profileCpu, Apm.profileCpu)
-    assert.strictEqual(Apm.profileMemory, Apm.profileMemory)
-    assert.strictEqual(Apm.profileQuery, Apm.profileQuery)
-    assert.strictEqual(Apm.traceExternalApi, Apm.traceExternalApi)
-    assert.strictEqual(Apm.traceHttpRequest, Apm.traceHttpRequest)
-    assert.strictEqual(Apm.traceDatabaseQuery, Apm.traceDatabaseQuery)
+describe("Apm.layer and the resource monitor", () => {
+  const config = ApmConfig.ApmConfig.layer({ memorySampleRate: 1 })
+  /** What a sampled operation, `resourceUsage` and insights show of the monitor. */
+  const observed = Effect.gen(function*() {
+    yield* Apm.trace(Effect.void, "sampled", "custom_operation")
+    const [summary] = yield* Apm.summaries
+    return {
+      usage: yield* Apm.resourceUsage,
+      sampled: yield* MetricSeries.value("apm_memory_usage_bytes", { operation_name: summary!.operationName }),
+      insights: (yield* Apm.insights).map((i) => i.type)
+    }
   })
+  const highUsage = {
+    ...TestResourceMonitor.usage,
+    cpu: { ...TestResourceMonitor.usage.cpu, machine: 97 }
+  }
+
+  it.effect("provided over it, the monitor feeds sampling, resourceUsage and the resource insights", () =>
+    Effect.gen(function*() {
+      yield* TestResourceMonitor.set(highUsage)
+      const seen = yield* observed
+      assert.deepStrictEqual(seen.usage, Option.some(highUsage))
+      assert.strictEqual(seen.sampled, 1)
+      assert.include(seen.insights, "high_cpu_usage")
+    }).pipe(
+      Effect.provide(Apm.layer.pipe(Layer.provideMerge(TestResourceMonitor.layer()), Layer.provide(config))),
+      Effect.provideService(Metric.MetricRegistry, new Map())
+    ))
+
+  it.effect("merged beside it, the monitor leaves Apm.layer's requirement open: a type error, and a defect", () =>
+    Effect.gen(function*() {
+      const beside = Layer.merge(Apm.layer, TestResourceMonitor.layer()).pipe(Layer.provide(config))
+      // @ts-expect-error the monitor beside does not reach Apm.layer, which still needs a ResourceMonitor
+      const closed: Layer.Layer<Apm.Apm> = beside
+      const exit = yield* Effect.exit(Layer.build(closed))
+      assert.isTrue(Exit.isFailure(exit) && Cause.hasDies(exit.cause))
+      assert.include(String(Exit.isFailure(exit) ? Cause.squash(exit.cause) : ""), "ResourceMonitor")
+    }).pipe(Effect.provideService(Metric.MetricRegistry, new Map())))
+
+  it.effect("layerWithoutResources samples nothing and reports no resources, whatever is beside it", () =>
+    Effect.gen(function*() {
+      yield* TestResourceMonitor.set(highUsage)
+      const seen = yield* observed
+      assert.deepStrictEqual(seen.usage, Option.none())
+      assert.isUndefined(seen.sampled)
+      assert.notInclude(seen.insights, "high_cpu_usage")
+    }).pipe(
+      Effect.provide(Layer.merge(Apm.layerWithoutResources.pipe(Layer.provide(config)), TestResourceMonitor.layer())),
+      Effect.provideService(Metric.MetricRegistry, new Map())
+    ))
 })
 
 describe("ApmTest", () => {
-  it.effect("gives each test its own registry and recorder", () =>
+  it.effect("keeps each layer's operations, spans and metrics to itself", () =>
     Effect.gen(function*() {
-      assert.deepStrictEqual(yield* Metric.snapshot, [])
-      assert.deepStrictEqual(yield* ApmRecorder.operations, [])
-    }).pipe(Effect.provide(ApmTest.layer())))
+      const traceOnce = Effect.gen(function*() {
+        yield* Apm.trace(Effect.void, "isolated", "custom_operation")
+        return {
+          operations: (yield* ApmRecorder.operations).length,
+          spans: (yield* ApmRecorder.spans).length,
+          calls: yield* MetricSeries.value("apm_operations_total", { operation_name: "isolated" })
+        }
+      })
+      const first = yield* traceOnce.pipe(Effect.provide(ApmTest.layer()))
+      const second = yield* traceOnce.pipe(Effect.provide(ApmTest.layer()))
+      assert.deepStrictEqual(first, { operations: 1, spans: 1, calls: 1 })
+      assert.deepStrictEqual(second, first)
+      // and nothing reached the registry of the test itself
+      assert.isUndefined(yield* MetricSeries.value("apm_operations_total", { operation_name: "isolated" }))
+    }))
 })

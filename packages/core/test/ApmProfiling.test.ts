@@ -198,7 +198,7 @@ describe("Apm.traceExternalApi", () => {
     }).pipe(Effect.provide(ApmTest.layer())))
 })
 
-describe("ApmProfiling one-call helpers", () => {
+describe("Apm one-call helpers", () => {
   it.effect("record what the caller timed, with bounded names", () =>
     Effect.gen(function*() {
       yield* Apm.traceHttpRequest("get", "https://shop.example/users/42/orders?page=2", 200, 0.2)

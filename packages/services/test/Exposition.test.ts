@@ -12,7 +12,8 @@ import {
   WorkflowOrchestratorApm
 } from "../src/index.ts"
 import { capturingWarnings } from "./support/observations.ts"
-import { exposition, prometheusName, promtoolCheck } from "./support/prometheus.ts"
+import { exposition, prometheusName } from "./support/prometheus.ts"
+import { promtoolCheck } from "@mcp-apm/core/test/support/prometheus"
 import { ApmTest } from "@mcp-apm/core/testing"
 
 const AllServices = Layer.mergeAll(
