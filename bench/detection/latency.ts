@@ -18,7 +18,7 @@
  */
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import type { Severity } from "@mcp-apm/core/StreamingDetector"
+import type { Severity } from "@mcp-apm/core/Severity"
 import type { LatencyTuning } from "@mcp-apm/core/StreamingDetector"
 import { detectorProfiles, StreamingDetector } from "@mcp-apm/core/StreamingDetector"
 import type { CleanRow, ContractSet, Flagger, IncidentRow } from "@mcp-apm/core/testing/LatencyContract"
