@@ -347,6 +347,7 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
   }
 }
 
+// One builder for both wirings, so that the monitor is either a typed requirement or explicitly absent.
 const layerOver = <R>(monitor: Effect.Effect<ResourceMonitorService | undefined, never, R>) =>
   Layer.effect(
     Apm,
@@ -390,7 +391,11 @@ const measuredOutcome = (operation: MeasuredOperation, rules: Rules): ExitOutcom
  *
  * @example
  * ```ts
- * const ApmNode = Apm.layer.pipe(Layer.provide(NodeResourceMonitor.layer()), Layer.provide(ApmConfig.layer()))
+ * // NodeResourceMonitor is @mcp-apm/runtime's
+ * const ApmNode = Apm.layer.pipe(
+ *   Layer.provide(NodeResourceMonitor.layer()),
+ *   Layer.provide(ApmConfig.ApmConfig.layer())
+ * )
  * ```
  *
  * @category layers
