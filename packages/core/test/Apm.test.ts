@@ -197,7 +197,8 @@ describe("Apm.trace", () => {
         attributes: { "http.response.status_code": 503 }
       })
       assert.deepStrictEqual(yield* ApmRecorder.spans, [])
-      assert.strictEqual(yield* MetricSeries.value("apm_errors_total", { operation_name: "GET /users/:id", error_type: "503" }), 1)
+      const errors = { operation_name: "GET /users/:id", error_type: "503" }
+      assert.strictEqual(yield* MetricSeries.value("apm_errors_total", errors), 1)
       assert.strictEqual(yield* operationValue("apm_slow_operations_total", "GET /users/:id"), 1)
     }).pipe(Effect.provide(ApmTest.layer())))
 

@@ -167,7 +167,10 @@ describe("Apm.trace resource sampling (integration)", () => {
   it.effect("records the rss and CPU deltas of a sampled operation into its record and histograms", () =>
     Effect.gen(function*() {
       const work = Effect.gen(function*() {
-        yield* TestResourceMonitor.setProcess({ rssBytes: TestResourceMonitor.processReading.rssBytes + 65_536, cpuMicros: 50_000 })
+        yield* TestResourceMonitor.setProcess({
+          rssBytes: TestResourceMonitor.processReading.rssBytes + 65_536,
+          cpuMicros: 50_000
+        })
         yield* Effect.sleep(100)
       })
       const fiber = yield* Effect.forkChild(work.pipe(Apm.trace("report", "custom_operation")))

@@ -53,7 +53,8 @@ describe("semantic conventions on spans", () => {
         (type) => MetricSeries.value("apm_errors_total", { operation_name: "flaky", error_type: type })
       )
       assert.strictEqual(series.filter((v) => v !== undefined).length, 20)
-      assert.strictEqual(yield* MetricSeries.value("apm_errors_total", { operation_name: "flaky", error_type: "_OTHER" }), 10)
+      const errors = { operation_name: "flaky", error_type: "_OTHER" }
+      assert.strictEqual(yield* MetricSeries.value("apm_errors_total", errors), 10)
     }).pipe(Effect.provide(ApmTest.layer())))
 
   it("ErrorType.of never returns free text", () => {

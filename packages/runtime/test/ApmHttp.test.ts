@@ -126,7 +126,11 @@ describe("ApmHttp", () => {
         countOf(yield* series("http_server_request_duration_seconds_count", { error_type: "503", http_route: "/boom" })),
         [1]
       )
-    }).pipe(Effect.provide(server(Layer.merge(App, ApmHttp.layer))), Effect.provide(otel.layer), Effect.provide(ApmTest.layer()))
+    }).pipe(
+      Effect.provide(server(Layer.merge(App, ApmHttp.layer))),
+      Effect.provide(otel.layer),
+      Effect.provide(ApmTest.layer())
+    )
   })
 
   it.live("the traced client records each call on effect/http's CLIENT span; 4xx and 5xx are errors", () => {

@@ -438,7 +438,9 @@ describe("ModelRouterApm", () => {
   it.effect("a bad price table fails the layer, naming the model and the field", () =>
     Effect.gen(function*() {
       const bad = { "gpt-4o": { inputPerMillionTokens: -1, outputPerMillionTokens: 10 } }
-      const error = yield* Effect.flip(Layer.build(ModelRouterApm.layer({ prices: bad }).pipe(Layer.provide(ApmTest.layer()))))
+      const error = yield* Effect.flip(
+        Layer.build(ModelRouterApm.layer({ prices: bad }).pipe(Layer.provide(ApmTest.layer())))
+      )
       assert.strictEqual(error._tag, "InvalidPriceTable")
       assert.include(error.message, "gpt-4o")
       assert.include(error.message, "inputPerMillionTokens")

@@ -249,7 +249,9 @@ describe("WorkflowOrchestratorApm", () => {
         yield* seriesValue("workflow_orchestrator_workflows_executed_total", { definition: "other", status: "ok" }),
         1
       )
-    }).pipe(Effect.provide(WorkflowOrchestratorApm.layer({ maxDefinitions: 2 }).pipe(Layer.provideMerge(ApmTest.layer())))))
+    }).pipe(
+      Effect.provide(WorkflowOrchestratorApm.layer({ maxDefinitions: 2 }).pipe(Layer.provideMerge(ApmTest.layer())))
+    ))
 
   it.effect("every metric has a HELP line in the Prometheus exposition", () =>
     Effect.gen(function*() {

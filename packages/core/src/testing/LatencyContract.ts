@@ -112,7 +112,9 @@ export const runClean = (workload: Workload, make: () => Flagger, seeds: number,
         close()
         episodes++
       }
-      if (severity !== undefined && (current === undefined || severityRank[severity] > severityRank[current])) current = severity
+      if (severity !== undefined && (current === undefined || severityRank[severity] > severityRank[current])) {
+        current = severity
+      }
     }
     close()
   }
