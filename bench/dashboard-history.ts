@@ -4,8 +4,9 @@
  * the tick that closes an interval of every operation, the memory it keeps
  * when full, and one `GET /api/apm/history` of everything (render and size).
  */
-import { ApmConfig, BaselineStore, ResourceMonitor } from "@mcp-apm/core"
+import { ApmConfig, BaselineStore } from "@mcp-apm/core"
 import type { PerformanceMetrics } from "@mcp-apm/core"
+import { TestResourceMonitor } from "@mcp-apm/core/testing"
 import * as History from "@mcp-apm/runtime/dashboard/History"
 import { Context, Duration, Effect } from "effect"
 import { median } from "simple-statistics"
@@ -38,7 +39,7 @@ const timed = (run: () => void, rounds: number) => {
 export const dashboardHistory = Effect.gen(function*() {
   const options = yield* ApmConfig.make()
   const caps: History.HistoryOptions = { interval: Duration.seconds(2), size: 300, maxOperations: 200 }
-  const { monitor } = ResourceMonitor.makeTest()
+  const { monitor } = TestResourceMonitor.make()
   const history = History.make(caps, {
     sensitivity: options.anomalyDetectionSensitivity,
     baselines: BaselineStore.make(options),

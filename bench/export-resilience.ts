@@ -62,7 +62,7 @@ const traced = Apm.trace(Effect.succeed(1), "op", "custom_operation", attributes
 const stack = (env: Record<string, string>, tracing: typeof Tracing.layer = Tracing.layer) =>
   Effect.gen(function*() {
     const registry = new Map()
-    const layer = Layer.mergeAll(Apm.layer, tracing).pipe(
+    const layer = Layer.mergeAll(Apm.layerWithoutResources, tracing).pipe(
       Layer.provide(ApmConfig.ApmConfig.layer()),
       Layer.provide(RuntimeConfig.layer({
         host: "127.0.0.1",

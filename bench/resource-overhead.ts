@@ -6,7 +6,7 @@
  * rates. Also the cost of one sampled operation (rate 1), and how many
  * operations were sampled, which shows that the real path was measured.
  */
-import { Apm } from "@mcp-apm/core"
+import { Apm, ApmConfig } from "@mcp-apm/core"
 import * as NodeResourceMonitor from "@mcp-apm/runtime/NodeResourceMonitor"
 import { Effect, Layer, Metric } from "effect"
 import { median } from "simple-statistics"
@@ -21,8 +21,8 @@ const sampledCount = Effect.map(Metric.snapshot, (snapshots) =>
     .filter((s) => s.id === "apm_memory_usage_bytes")
     .reduce((n, s) => n + ((s.state as { count?: number }).count ?? 0), 0))
 
-const monitored = (overrides: Parameters<typeof coreLayer>[0] = {}) =>
-  coreLayer(overrides).pipe(Layer.provide(NodeResourceMonitor.layer()))
+const monitored = (overrides: Partial<ApmConfig.ApmOptions> = {}) =>
+  Apm.layer.pipe(Layer.provide(NodeResourceMonitor.layer()), Layer.provide(ApmConfig.ApmConfig.layer(overrides)))
 
 const rounds = 7
 

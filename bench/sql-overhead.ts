@@ -53,7 +53,7 @@ export const sqlOverhead = Effect.gen(function*() {
   }
 }).pipe(
   Effect.provide(Database),
-  Effect.provide(Apm.layer.pipe(Layer.provide(ApmConfig.ApmConfig.layer({})))),
+  Effect.provide(Apm.layerWithoutResources.pipe(Layer.provide(ApmConfig.ApmConfig.layer({})))),
   Effect.provideService(Metric.MetricRegistry, new Map())
 )
 

@@ -40,7 +40,7 @@ const body = Effect.succeed(1)
 
 /** The layers a live service runs `Apm.trace` with, less the HTTP and OTLP I/O. */
 export const coreLayer = (overrides: Partial<ApmConfig.ApmOptions> = {}) =>
-  Apm.layer.pipe(Layer.provide(ApmConfig.ApmConfig.layer(overrides)))
+  Apm.layerWithoutResources.pipe(Layer.provide(ApmConfig.ApmConfig.layer(overrides)))
 
 const rounds = 15
 

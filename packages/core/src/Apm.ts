@@ -3,11 +3,12 @@
  * core metrics, a `PerformanceMetrics` record, a running summary, a
  * baseline and anomaly detection; read them back, with insights, here too.
  * The profiling and one-call helpers (`Apm.profileCpu`,
- * `Apm.traceHttpRequest`, ...) are part of it; they live in `ApmProfiling`.
+ * `Apm.traceHttpRequest`, ...) are part of it.
  *
  * @since 0.1.0
  */
 export * from "./internal/apm.ts"
+export type { ProfileOptions, QueryOptions } from "./internal/apmProfiling.ts"
 export {
   profileCpu,
   profileMemory,
@@ -16,4 +17,4 @@ export {
   traceDatabaseQuery,
   traceExternalApi,
   traceHttpRequest
-} from "./ApmProfiling.ts"
+} from "./internal/apmProfiling.ts"

@@ -3,15 +3,16 @@
  * work, written as files Chrome DevTools opens, and summarised (top
  * functions by self time, top allocating functions) for spans and logs.
  *
- * Core holds the interface, the profile formats, the summaries and a
- * deterministic test implementation; `NodeProfiler` in `@mcp-apm/runtime`
+ * Core holds the interface, the profile formats and the summaries (the
+ * deterministic test profiler is `TestProfiler` of `@mcp-apm/core/testing`); `NodeProfiler` in `@mcp-apm/runtime`
  * profiles with `node:inspector`. One profile at a time: a request that
  * arrives while another profile records is skipped and counted, never
  * queued, so that profiling can never pile up behind a slow profile.
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Metric, Option, Schema } from "effect"
+import { Context, Metric, Schema } from "effect"
+import type { Effect, Option } from "effect"
 
 /**
  * @category models
@@ -232,11 +233,7 @@ export const metricDefinitions = {
  * @category services
  * @since 0.1.0
  */
-export class Profiler extends Context.Service<Profiler, ProfilerService>()("@mcp-apm/core/Profiler") {
-  /** A deterministic profiler that records nothing real; see `makeTest`. */
-  static readonly layerTest = (options: { readonly maxFiles?: number } = {}): Layer.Layer<Profiler> =>
-    Layer.sync(Profiler, () => makeTest(options))
-}
+export class Profiler extends Context.Service<Profiler, ProfilerService>()("@mcp-apm/core/Profiler") {}
 
 /**
  * Mutable counts behind `ProfilerStats`, exported as counters.
@@ -285,77 +282,6 @@ export class ProfilerCounters {
       })
     )
     return () => registrations.forEach((r) => r.remove())
-  }
-}
-
-/**
- * The test profiler: each recording succeeds at once with a fixed summary
- * naming its label (`topFunctions[0].functionName` is the label), files are
- * named `memory://<n>-<label>.cpuprofile` and bounded to `maxFiles` (the
- * oldest dropped), and a request while another recording is open is
- * skipped and counted, as in the Node profiler. Its counters join the
- * metric registry of the first fiber that asks for a profile, so that a test
- * that never profiles sees no profiler series.
- *
- * @category constructors
- * @since 0.1.0
- */
-export const makeTest = (
-  options: { readonly maxFiles?: number } = {}
-): ProfilerService & { readonly files: () => ReadonlyArray<string> } => {
-  const counters = new ProfilerCounters()
-  let exported = false
-  const maxFiles = options.maxFiles ?? 20
-  const files: Array<string> = []
-  let busy = false
-  let sequence = 0
-  const write = (label: string, extension: string) => {
-    const file = `memory://${++sequence}-${label}.${extension}`
-    files.push(file)
-    while (files.length > maxFiles) {
-      files.shift()
-      counters.filesRemoved++
-    }
-    return file
-  }
-  const frame = (label: string) => ({ functionName: label, url: "memory://test", line: 1, column: 1 })
-  const start = <S>(kind: ProfileKind, summary: () => S) =>
-    Effect.contextWith((context: Context.Context<never>): Effect.Effect<Option.Option<ProfileRecording<S>>> => {
-      if (!exported) {
-        exported = true
-        counters.exportTo(context)
-      }
-      if (busy) {
-        counters.count(kind, "skipped")
-        return Effect.succeed(Option.none())
-      }
-      busy = true
-      return Effect.succeed(Option.some({
-        stop: Effect.sync(() => {
-          busy = false
-          counters.count(kind, "recorded")
-          return summary()
-        })
-      }))
-    })
-  return {
-    startCpu: (label) =>
-      start("cpu", () => ({
-        file: write(label, "cpuprofile"),
-        durationSeconds: 0,
-        samples: 1,
-        topFunctions: [{ ...frame(label), selfSeconds: 0, selfPercent: 100 }]
-      })),
-    startHeap: (label) =>
-      start("heap", () => ({
-        file: write(label, "heapprofile"),
-        heapUsedBefore: 0,
-        heapUsedAfter: 0,
-        sampledBytes: 0,
-        topAllocations: [{ ...frame(label), selfBytes: 0, selfPercent: 100 }]
-      })),
-    stats: Effect.sync(() => counters.stats()),
-    files: () => [...files]
   }
 }
 

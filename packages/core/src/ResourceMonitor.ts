@@ -11,7 +11,8 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, Schema } from "effect"
+import type { Effect } from "effect"
 
 /** A reading that may be unavailable on this platform. */
 const Reading = Schema.NullOr(Schema.Finite)
@@ -223,29 +224,6 @@ export interface ResourceMonitorService {
 export const defaultHistorySize = 300
 
 /**
- * A settable process probe reading, for `ResourceMonitorTest`.
- *
- * @category models
- * @since 0.1.0
- */
-export interface ProcessReading {
-  readonly rssBytes: number
-  readonly cpuMicros: number
-}
-
-/**
- * Controls the test monitor: `set` makes a reading current and appends it to
- * the history, `setProcess` sets what the process probes return.
- *
- * @category services
- * @since 0.1.0
- */
-export class ResourceMonitorTest extends Context.Service<ResourceMonitorTest, {
-  readonly set: (usage: ResourceUsage) => Effect.Effect<void>
-  readonly setProcess: (reading: ProcessReading) => Effect.Effect<void>
-}>()("@mcp-apm/core/ResourceMonitorTest") {}
-
-/**
  * The resource monitor.
  *
  * @category services
@@ -260,102 +238,7 @@ export class ResourceMonitor extends Context.Service<ResourceMonitor, ResourceMo
   static readonly history: Effect.Effect<ReadonlyArray<ResourceUsage>, never, ResourceMonitor> = ResourceMonitor.use(
     (m) => m.history
   )
-  /**
-   * A deterministic monitor whose readings the test sets through
-   * `ResourceMonitorTest`: it starts at `initial`, and its process probes
-   * return `process` until set otherwise.
-   */
-  static readonly layerTest = (
-    initial: ResourceUsage = testUsage,
-    process: ProcessReading = testProcess
-  ): Layer.Layer<ResourceMonitor | ResourceMonitorTest> =>
-    Layer.effectContext(Effect.sync(() => {
-      const { control, monitor } = makeTest(initial, process)
-      return Context.make(ResourceMonitor, monitor).pipe(Context.add(ResourceMonitorTest, control))
-    }))
 }
-
-/**
- * The test monitor and its control, for layers that assemble their context
- * by hand (`ApmTest`).
- *
- * @category constructors
- * @since 0.1.0
- */
-export const makeTest = (
-  initial: ResourceUsage = testUsage,
-  process: ProcessReading = testProcess,
-  historySize: number = defaultHistorySize
-): { readonly monitor: ResourceMonitorService; readonly control: ResourceMonitorTest["Service"] } => {
-  const history: Array<ResourceUsage> = [initial]
-  let reading = process
-  const monitor: ResourceMonitorService = {
-    current: Effect.sync(() => history[history.length - 1]!),
-    history: Effect.sync(() => [...history]),
-    process: { rssBytes: () => reading.rssBytes, cpuMicros: () => reading.cpuMicros }
-  }
-  const control: ResourceMonitorTest["Service"] = {
-    set: (usage) =>
-      Effect.sync(() => {
-        history.push(usage)
-        if (history.length > historySize) history.shift()
-      }),
-    setProcess: (next) => Effect.sync(() => void (reading = next))
-  }
-  return { monitor, control }
-}
-
-const gcKind = { count: 0, pauseSeconds: 0 }
-
-/**
- * A plausible, fixed reading: what the test monitor starts with.
- *
- * @category constants
- * @since 0.1.0
- */
-export const testUsage: ResourceUsage = {
-  timestamp: 0,
-  intervalSeconds: 1,
-  cpu: { user: 12, system: 3, total: 15, machine: 20, cores: 4 },
-  memory: {
-    rss: 128 * 1024 * 1024,
-    heapUsed: 48 * 1024 * 1024,
-    heapTotal: 64 * 1024 * 1024,
-    heapLimit: 4096 * 1024 * 1024,
-    external: 2 * 1024 * 1024,
-    arrayBuffers: 1024 * 1024,
-    limit: 1024 * 1024 * 1024,
-    limitSource: "cgroup",
-    used: 256 * 1024 * 1024,
-    usedFraction: 0.25,
-    rssFraction: 0.125
-  },
-  eventLoop: {
-    delayMin: 0.01,
-    delayMean: 0.0105,
-    delayMax: 0.02,
-    delayP50: 0.0101,
-    delayP90: 0.011,
-    delayP99: 0.015,
-    utilization: 0.1
-  },
-  gc: {
-    count: 3,
-    pauseSeconds: 0.004,
-    byKind: { major: { count: 1, pauseSeconds: 0.003 }, minor: { count: 2, pauseSeconds: 0.001 }, incremental: gcKind, weakcb: gcKind }
-  },
-  disk: { readBytes: 4096, writeBytes: 8192, readBytesPerSecond: 0, writeBytesPerSecond: 1024 },
-  network: { receivedBytes: 1_000_000, sentBytes: 500_000, receivedBytesPerSecond: 2048, sentBytesPerSecond: 1024, interfaces: 1 }
-}
-
-/**
- * What the test monitor's process probes return until set: a fixed rss and
- * no CPU time, so that sampled operations record zero deltas.
- *
- * @category constants
- * @since 0.1.0
- */
-export const testProcess: ProcessReading = { rssBytes: 128 * 1024 * 1024, cpuMicros: 0 }
 
 /**
  * The `resource` label values of the `apm_resource_usage` gauge and the

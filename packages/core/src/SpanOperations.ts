@@ -33,7 +33,7 @@
 import { Config, Context, Effect, Exit, Layer, Schema, Tracer } from "effect"
 import type { ApmService, MeasuredOperation } from "./Apm.ts"
 import { Apm, operationTypeKey } from "./Apm.ts"
-import { normalizeMethod, normalizePath } from "./ApmProfiling.ts"
+import { normalizeMethod, normalizePath } from "./HttpNormalizer.ts"
 import type { OperationType } from "./OperationType.ts"
 import type { Attributes, OperationStatus } from "./PerformanceMetrics.ts"
 import { describeExit } from "./internal/exitOutcome.ts"

@@ -29,11 +29,9 @@ import type { LatencyTuning } from "./internal/detector/latencyEngine.ts"
 import { MetricEngine, metricTuning } from "./internal/detector/metricEngine.ts"
 import type { MetricTuning } from "./internal/detector/metricEngine.ts"
 
-export type { AnomalyKind } from "./AnomalyKind.ts"
 export type { Assessment } from "./internal/detector/engine.ts"
 export type { LatencyTuning } from "./internal/detector/latencyEngine.ts"
 export type { MetricTuning } from "./internal/detector/metricEngine.ts"
-export type { Severity } from "./Severity.ts"
 export { logUpperTail, normalQuantile } from "./internal/detector/statistics.ts"
 
 /**

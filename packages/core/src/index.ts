@@ -1,5 +1,7 @@
 /**
- * @mcp-apm/core: the APM model as Effect services.
+ * @mcp-apm/core: the APM model as Effect services. What tests need
+ * (`ApmTest`, `ApmRecorder`, the test monitor and profiler) is the separate
+ * entry point `@mcp-apm/core/testing`.
  *
  * @since 0.1.0
  */
@@ -8,9 +10,6 @@ export * as AnomalyKind from "./AnomalyKind.ts"
 export * as Apm from "./Apm.ts"
 export * as ApmConfig from "./ApmConfig.ts"
 export * as ApmMetrics from "./ApmMetrics.ts"
-export * as ApmProfiling from "./ApmProfiling.ts"
-export { ApmRecorder, ApmTest } from "./ApmTest.ts"
-export * as ApmTesting from "./ApmTest.ts"
 export * as BaselineStore from "./BaselineStore.ts"
 export * as CappedLabel from "./CappedLabel.ts"
 export * as ErrorType from "./ErrorType.ts"
@@ -24,7 +23,6 @@ export * as QueryNormalizer from "./QueryNormalizer.ts"
 export * as RateLimitedLog from "./RateLimitedLog.ts"
 export * as ReadOnlyMetric from "./ReadOnlyMetric.ts"
 export * as Redaction from "./Redaction.ts"
-export * as LatencyWorkload from "./LatencyWorkload.ts"
 export * as ResourceMonitor from "./ResourceMonitor.ts"
 export * as Severity from "./Severity.ts"
 export * as SpanOperations from "./SpanOperations.ts"

@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Fiber, Metric } from "effect"
 import { TestClock } from "effect/testing"
-import { AnomalyDetector, Apm, ApmConfig, ApmTest, BaselineStore } from "../src/index.ts"
+import { AnomalyDetector, Apm, ApmConfig, BaselineStore } from "../src/index.ts"
+import { ApmTest } from "../src/testing/index.ts"
 import { record } from "./support/records.ts"
 
 const setup = (overrides: Partial<ApmConfig.ApmOptions> = {}) => {
@@ -121,5 +122,5 @@ describe("AnomalyDetector", () => {
       const types = (yield* Apm.insights).map((i) => i.type)
       assert.include(types, "anomaly")
       assert.include(types, "baseline_deviation")
-    }).pipe(Effect.provide(ApmTest)))
+    }).pipe(Effect.provide(ApmTest.layer())))
 })

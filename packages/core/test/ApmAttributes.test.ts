@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber } from "effect"
 import * as fc from "fast-check"
-import { Apm, ApmRecorder, ApmTest, ApmTesting, PerformanceMetrics } from "../src/index.ts"
+import { Apm, PerformanceMetrics } from "../src/index.ts"
+import { ApmRecorder, ApmTest } from "../src/testing/index.ts"
 
 const megabyte = "x".repeat(1024 * 1024)
 
@@ -63,7 +64,7 @@ describe("Apm.trace with hostile attributes", () => {
       assert.strictEqual(span!.attributes["apm.operation.type"], "custom_operation")
       // The record can be serialised for the dashboard and the baseline file.
       assert.isString(JSON.stringify(record))
-    }).pipe(Effect.provide(ApmTest)))
+    }).pipe(Effect.provide(ApmTest.layer())))
 
   it.effect("cuts strings to maxAttributeLength (APM_MAX_ATTRIBUTE_LENGTH)", () =>
     Effect.gen(function*() {
@@ -73,7 +74,7 @@ describe("Apm.trace with hostile attributes", () => {
       // A surrogate pair is not split in half.
       assert.strictEqual(record!.attributes["e"], "abc")
       assert.strictEqual(record!.attributes["long"], 1)
-    }).pipe(Effect.provide(ApmTesting.make({ maxAttributeLength: 4 }))))
+    }).pipe(Effect.provide(ApmTest.layer({ maxAttributeLength: 4 }))))
 
   it.effect("a name longer than maxOperationNameLength folds into the overflow operation", () =>
     Effect.gen(function*() {
@@ -83,7 +84,7 @@ describe("Apm.trace with hostile attributes", () => {
       assert.strictEqual(record!.operationName, "apm_overflow")
       const [span] = yield* ApmRecorder.spans
       assert.isAtMost(span!.name.length, 4096)
-    }).pipe(Effect.provide(ApmTest)))
+    }).pipe(Effect.provide(ApmTest.layer())))
 
   it.effect("a 10 MB error message is recorded cut short", () =>
     Effect.gen(function*() {
@@ -92,7 +93,7 @@ describe("Apm.trace with hostile attributes", () => {
       assert.isTrue(Exit.isFailure(exit))
       const [record] = yield* ApmRecorder.operations
       assert.isAtMost(record!.errorMessage!.length, PerformanceMetrics.maxErrorMessageLength)
-    }).pipe(Effect.provide(ApmTest)))
+    }).pipe(Effect.provide(ApmTest.layer())))
 
   // Every way an effect can end, with every kind of attribute value: the exit is the one it would have without Apm.
   const endings = fc.oneof(
@@ -120,5 +121,5 @@ describe("Apm.trace with hostile attributes", () => {
         }
       }
       assert.strictEqual((yield* ApmRecorder.operations).length, 300)
-    }).pipe(Effect.provide(ApmTest)))
+    }).pipe(Effect.provide(ApmTest.layer())))
 })

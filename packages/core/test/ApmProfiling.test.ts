@@ -2,13 +2,12 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Logger, References } from "effect"
 import { TestClock } from "effect/testing"
 import type { ApmConfig } from "../src/index.ts"
-import { Apm, ApmRecorder, ApmTesting } from "../src/index.ts"
-import * as ApmProfiling from "../src/ApmProfiling.ts"
+import { Apm, HttpNormalizer } from "../src/index.ts"
+import { ApmRecorder, ApmTest, MetricSeries, TestProfiler } from "../src/testing/index.ts"
 import * as Profiler from "../src/Profiler.ts"
-import { seriesState } from "./support/metrics.ts"
 
 const withProfiler = (overrides: Partial<ApmConfig.ApmOptions> = {}) =>
-  Profiler.Profiler.layerTest({ maxFiles: 2 }).pipe(Layer.provideMerge(ApmTesting.make(overrides)))
+  TestProfiler.layer({ maxFiles: 2 }).pipe(Layer.provideMerge(ApmTest.layer(overrides)))
 
 const spanNamed = (name: string) => Effect.map(ApmRecorder.spans, (spans) => spans.find((s) => s.name === name))
 
@@ -20,10 +19,10 @@ const captureLogs = () => {
   return { lines, layer: Logger.layer([logger]) }
 }
 
-describe("ApmProfiling.profileCpu", () => {
+describe("Apm.profileCpu", () => {
   it.effect("profiles a sampled run and summarises it on the span", () =>
     Effect.gen(function*() {
-      const result = yield* Effect.succeed(7).pipe(ApmProfiling.profileCpu(), Apm.trace("report", "custom_operation"))
+      const result = yield* Effect.succeed(7).pipe(Apm.profileCpu(), Apm.trace("report", "custom_operation"))
       assert.strictEqual(result, 7)
       const span = yield* spanNamed("report")
       assert.strictEqual(span!.attributes["apm.profile.cpu.file"], "memory://1-report.cpuprofile")
@@ -36,7 +35,7 @@ describe("ApmProfiling.profileCpu", () => {
   it.effect("data-first form, explicit label, and failures pass through with their profile", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(
-        ApmProfiling.profileCpu(Effect.fail("boom"), { label: "failing" }).pipe(Apm.trace("op", "custom_operation"))
+        Apm.profileCpu(Effect.fail("boom"), { label: "failing" }).pipe(Apm.trace("op", "custom_operation"))
       )
       assert.strictEqual(error, "boom")
       assert.strictEqual((yield* spanNamed("op"))!.attributes["apm.profile.cpu.file"], "memory://1-failing.cpuprofile")
@@ -49,9 +48,9 @@ describe("ApmProfiling.profileCpu", () => {
         cpuProfilingEnabled: false
       }]) {
         const stats = yield* Effect.gen(function*() {
-          yield* Effect.void.pipe(ApmProfiling.profileCpu(), Apm.trace("quiet", "custom_operation"))
+          yield* Effect.void.pipe(Apm.profileCpu(), Apm.trace("quiet", "custom_operation"))
           // an explicit rate does not override a switch
-          yield* Effect.void.pipe(ApmProfiling.profileCpu({ sampleRate: 1 }), Apm.trace("quiet", "custom_operation"))
+          yield* Effect.void.pipe(Apm.profileCpu({ sampleRate: 1 }), Apm.trace("quiet", "custom_operation"))
           return yield* Profiler.Profiler.use((p) => p.stats)
         }).pipe(Effect.provide(withProfiler(overrides)))
         assert.deepStrictEqual(stats.recorded, { cpu: 0, heap: 0 })
@@ -60,20 +59,20 @@ describe("ApmProfiling.profileCpu", () => {
 
   it.effect("does not profile at rate 0", () =>
     Effect.gen(function*() {
-      yield* Effect.void.pipe(ApmProfiling.profileCpu(), Apm.trace("quiet", "custom_operation"))
+      yield* Effect.void.pipe(Apm.profileCpu(), Apm.trace("quiet", "custom_operation"))
       assert.deepStrictEqual((yield* Profiler.Profiler.use((p) => p.stats)).recorded, { cpu: 0, heap: 0 })
     }).pipe(Effect.provide(withProfiler({ profilingSampleRate: 0 }))))
 
   it.effect("an overlapping request is skipped and counted, not queued", () =>
     Effect.gen(function*() {
-      const inner = Effect.succeed(1).pipe(ApmProfiling.profileCpu({ label: "inner" }))
-      const memory = Effect.succeed(2).pipe(ApmProfiling.profileMemory({ label: "inner-heap" }))
-      const sum = yield* Effect.all([inner, memory]).pipe(ApmProfiling.profileCpu({ label: "outer" }))
+      const inner = Effect.succeed(1).pipe(Apm.profileCpu({ label: "inner" }))
+      const memory = Effect.succeed(2).pipe(Apm.profileMemory({ label: "inner-heap" }))
+      const sum = yield* Effect.all([inner, memory]).pipe(Apm.profileCpu({ label: "outer" }))
       assert.deepStrictEqual(sum, [1, 2])
       const stats = yield* Profiler.Profiler.use((p) => p.stats)
       assert.deepStrictEqual(stats.recorded, { cpu: 1, heap: 0 })
       assert.deepStrictEqual(stats.skipped, { cpu: 1, heap: 1 })
-      const skipped = yield* seriesState("apm_profiles_skipped_total", { kind: "cpu" })
+      const skipped = yield* MetricSeries.state("apm_profiles_skipped_total", { kind: "cpu" })
       assert.strictEqual(skipped!["count"], 1)
     }).pipe(Effect.provide(withProfiler({ profilingSampleRate: 1, memorySampleRate: 1 }))))
 
@@ -85,14 +84,14 @@ describe("ApmProfiling.profileCpu", () => {
         stats: Effect.die("unused")
       })
       const { lines, layer } = captureLogs()
-      const value = yield* Effect.succeed("ok").pipe(ApmProfiling.profileCpu(), Effect.provide(failing), Effect.provide(layer))
+      const value = yield* Effect.succeed("ok").pipe(Apm.profileCpu(), Effect.provide(failing), Effect.provide(layer))
       assert.strictEqual(value, "ok")
       assert.deepStrictEqual(lines, ["Warn profiler: cpu profile failed: inspector gone"])
-    }).pipe(Effect.provide(ApmTesting.make({ profilingSampleRate: 1 }))))
+    }).pipe(Effect.provide(ApmTest.layer({ profilingSampleRate: 1 }))))
 
   it.effect("profile files are bounded, oldest dropped", () =>
     Effect.gen(function*() {
-      const profiler = Profiler.makeTest({ maxFiles: 2 })
+      const profiler = TestProfiler.make({ maxFiles: 2 })
       for (const label of ["a", "b", "c"]) {
         const recording = yield* profiler.startCpu(label)
         yield* (recording._tag === "Some" ? recording.value.stop : Effect.die("skipped"))
@@ -102,10 +101,10 @@ describe("ApmProfiling.profileCpu", () => {
     }))
 })
 
-describe("ApmProfiling.profileMemory", () => {
+describe("Apm.profileMemory", () => {
   it.effect("records heap usage and top allocations on the span for a sampled run", () =>
     Effect.gen(function*() {
-      yield* Effect.void.pipe(ApmProfiling.profileMemory(), Apm.trace("alloc", "custom_operation"))
+      yield* Effect.void.pipe(Apm.profileMemory(), Apm.trace("alloc", "custom_operation"))
       const span = yield* spanNamed("alloc")
       assert.strictEqual(span!.attributes["apm.profile.heap.file"], "memory://1-alloc.heapprofile")
       assert.strictEqual(span!.attributes["apm.profile.heap.used_before_bytes"], 0)
@@ -114,18 +113,18 @@ describe("ApmProfiling.profileMemory", () => {
 
   it.effect("memoryProfilingEnabled off turns it off", () =>
     Effect.gen(function*() {
-      yield* Effect.void.pipe(ApmProfiling.profileMemory(), Apm.trace("alloc", "custom_operation"))
+      yield* Effect.void.pipe(Apm.profileMemory(), Apm.trace("alloc", "custom_operation"))
       assert.isUndefined((yield* spanNamed("alloc"))!.attributes["apm.profile.heap.file"])
     }).pipe(Effect.provide(withProfiler({ memorySampleRate: 1, memoryProfilingEnabled: false }))))
 })
 
-describe("ApmProfiling.profileQuery", () => {
+describe("Apm.profileQuery", () => {
   it.effect("traces a query under its shape, with the normalised text and no value", () =>
     Effect.gen(function*() {
       const query = "SELECT * FROM users WHERE email = 'ada@example.com' AND id IN (1, 2, 3)"
-      const rows = yield* Effect.succeed([{ id: 1 }]).pipe(ApmProfiling.profileQuery(query))
+      const rows = yield* Effect.succeed([{ id: 1 }]).pipe(Apm.profileQuery(query))
       assert.deepStrictEqual(rows, [{ id: 1 }])
-      yield* ApmProfiling.profileQuery(Effect.void, "select * from users where email = 'bob@example.com' and id in (4)")
+      yield* Apm.profileQuery(Effect.void, "select * from users where email = 'bob@example.com' and id in (4)")
       const records = yield* ApmRecorder.operations
       assert.deepStrictEqual(records.map((r) => [r.operationName, r.operationType]), [
         ["SELECT users", "database_query"],
@@ -139,7 +138,7 @@ describe("ApmProfiling.profileQuery", () => {
         "db.collection.name": "users"
       })
       assert.notInclude(JSON.stringify(yield* ApmRecorder.spans), "example.com")
-    }).pipe(Effect.provide(ApmTesting.make())))
+    }).pipe(Effect.provide(ApmTest.layer())))
 
   it.effect("counts and logs queries slower than databaseQueryThreshold", () =>
     Effect.gen(function*() {
@@ -147,33 +146,33 @@ describe("ApmProfiling.profileQuery", () => {
       const run = (millis: number) =>
         Effect.gen(function*() {
           const fiber = yield* Effect.forkChild(
-            Effect.sleep(millis).pipe(ApmProfiling.profileQuery("UPDATE accounts SET balance = 10 WHERE id = 7"))
+            Effect.sleep(millis).pipe(Apm.profileQuery("UPDATE accounts SET balance = 10 WHERE id = 7"))
           )
           yield* TestClock.adjust(millis)
           yield* Fiber.join(fiber)
         })
       yield* run(100).pipe(Effect.provide(layer))
       yield* run(600).pipe(Effect.provide(layer))
-      const slow = yield* seriesState("apm_slow_queries_total", { db_operation_name: "UPDATE" })
+      const slow = yield* MetricSeries.state("apm_slow_queries_total", { db_operation_name: "UPDATE" })
       assert.strictEqual(slow!["count"], 1)
       assert.deepStrictEqual(lines, [
         "Warn slow query UPDATE accounts took 600.0 ms: UPDATE accounts SET balance = ? WHERE id = ?"
       ])
-    }).pipe(Effect.provide(ApmTesting.make())))
+    }).pipe(Effect.provide(ApmTest.layer())))
 
   it.effect("databaseMonitoringEnabled off leaves the query untraced", () =>
     Effect.gen(function*() {
-      assert.strictEqual(yield* Effect.succeed(1).pipe(ApmProfiling.profileQuery("SELECT 1")), 1)
+      assert.strictEqual(yield* Effect.succeed(1).pipe(Apm.profileQuery("SELECT 1")), 1)
       assert.deepStrictEqual(yield* ApmRecorder.operations, [])
-    }).pipe(Effect.provide(ApmTesting.make({ databaseMonitoringEnabled: false }))))
+    }).pipe(Effect.provide(ApmTest.layer({ databaseMonitoringEnabled: false }))))
 })
 
-describe("ApmProfiling.traceExternalApi", () => {
+describe("Apm.traceExternalApi", () => {
   it.effect("traces as external_api with a bounded name and the HTTP status", () =>
     Effect.gen(function*() {
       const response = { status: 503, body: "busy" }
       const got = yield* Effect.succeed(response).pipe(
-        ApmProfiling.traceExternalApi("stripe", "POST https://api.stripe.com/v1/charges/ch_123456789?expand=x")
+        Apm.traceExternalApi("stripe", "POST https://api.stripe.com/v1/charges/ch_123456789?expand=x")
       )
       assert.strictEqual(got, response)
       const [record] = yield* ApmRecorder.operations
@@ -183,29 +182,29 @@ describe("ApmProfiling.traceExternalApi", () => {
       assert.strictEqual(span!.attributes["http.response.status_code"], 503)
       assert.strictEqual(span!.attributes["peer.service"], "stripe")
       // A typed error that carries a response records its status too.
-      yield* Effect.flip(ApmProfiling.traceExternalApi(Effect.fail({ response: { status: 404 } }), "github", "/repos"))
+      yield* Effect.flip(Apm.traceExternalApi(Effect.fail({ response: { status: 404 } }), "github", "/repos"))
       assert.strictEqual((yield* spanNamed("github /repos"))!.attributes["http.response.status_code"], 404)
       // A value without a status records none.
-      yield* ApmProfiling.traceExternalApi(Effect.succeed("text"), "github", "/zen")
+      yield* Apm.traceExternalApi(Effect.succeed("text"), "github", "/zen")
       assert.isUndefined((yield* spanNamed("github /zen"))!.attributes["http.response.status_code"])
-    }).pipe(Effect.provide(ApmTesting.make())))
+    }).pipe(Effect.provide(ApmTest.layer())))
 
   it.effect("slow past externalApiThreshold", () =>
     Effect.gen(function*() {
-      const fiber = yield* Effect.forkChild(Effect.sleep(2500).pipe(ApmProfiling.traceExternalApi("s3", "GET /bucket")))
+      const fiber = yield* Effect.forkChild(Effect.sleep(2500).pipe(Apm.traceExternalApi("s3", "GET /bucket")))
       yield* TestClock.adjust(2500)
       yield* Fiber.join(fiber)
       assert.isTrue((yield* ApmRecorder.operations)[0]!.slow)
-    }).pipe(Effect.provide(ApmTesting.make())))
+    }).pipe(Effect.provide(ApmTest.layer())))
 })
 
-describe("ApmProfiling one-call helpers", () => {
+describe("Apm one-call helpers", () => {
   it.effect("record what the caller timed, with bounded names", () =>
     Effect.gen(function*() {
-      yield* ApmProfiling.traceHttpRequest("get", "https://shop.example/users/42/orders?page=2", 200, 0.2)
-      yield* ApmProfiling.traceHttpRequest("BREW", "/pots/6f1c2e4a-8b9d-4c3e-a1b2-c3d4e5f60718", 503, 1.5)
-      yield* ApmProfiling.traceDatabaseQuery("DELETE FROM carts WHERE user_id = 9", 0.7, false)
-      yield* ApmProfiling.recordExternalApi("billing", "/invoices/2024-0001", 0.1, true)
+      yield* Apm.traceHttpRequest("get", "https://shop.example/users/42/orders?page=2", 200, 0.2)
+      yield* Apm.traceHttpRequest("BREW", "/pots/6f1c2e4a-8b9d-4c3e-a1b2-c3d4e5f60718", 503, 1.5)
+      yield* Apm.traceDatabaseQuery("DELETE FROM carts WHERE user_id = 9", 0.7, false)
+      yield* Apm.recordExternalApi("billing", "/invoices/2024-0001", 0.1, true)
       const records = yield* ApmRecorder.operations
       assert.deepStrictEqual(records.map((r) => [r.operationName, r.operationType, r.status, r.slow]), [
         ["GET /users/:id/orders", "http_request", "ok", false],
@@ -217,9 +216,9 @@ describe("ApmProfiling one-call helpers", () => {
       assert.strictEqual(records[0]!.attributes["http.response.status_code"], 200)
       assert.strictEqual(records[1]!.errorMessage, "HTTP 503")
       assert.strictEqual(records[2]!.attributes["db.query.text"], "DELETE FROM carts WHERE user_id = ?")
-      const slow = yield* seriesState("apm_slow_queries_total", { db_operation_name: "DELETE" })
+      const slow = yield* MetricSeries.state("apm_slow_queries_total", { db_operation_name: "DELETE" })
       assert.strictEqual(slow!["count"], 1)
-    }).pipe(Effect.provide(ApmTesting.make()), Effect.provideService(References.MinimumLogLevel, "None")))
+    }).pipe(Effect.provide(ApmTest.layer()), Effect.provideService(References.MinimumLogLevel, "None")))
 
   it("normalizePath bounds paths", () => {
     const cases: ReadonlyArray<[string, string]> = [
@@ -233,7 +232,7 @@ describe("ApmProfiling one-call helpers", () => {
       ["", "/"],
       ["/a/b/c/d/e/f/g/h/i/j", "/a/b/c/d/e/f/g/h/…"]
     ]
-    for (const [input, expected] of cases) assert.strictEqual(ApmProfiling.normalizePath(input), expected, input)
-    assert.isAtMost(ApmProfiling.normalizePath("/" + "x".repeat(30) + "/".repeat(200)).length, 128)
+    for (const [input, expected] of cases) assert.strictEqual(HttpNormalizer.normalizePath(input), expected, input)
+    assert.isAtMost(HttpNormalizer.normalizePath("/" + "x".repeat(30) + "/".repeat(200)).length, 128)
   })
 })

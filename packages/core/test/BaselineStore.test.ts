@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Option } from "effect"
 import { TestClock } from "effect/testing"
-import { Apm, ApmConfig, ApmTesting, BaselineStore, OperationType, PerformanceMetrics } from "../src/index.ts"
+import { Apm, ApmConfig, BaselineStore, OperationType, PerformanceMetrics } from "../src/index.ts"
+import { ApmTest } from "../src/testing/index.ts"
 import { record } from "./support/records.ts"
 
 const options = (overrides: Partial<ApmConfig.ApmOptions> = {}) =>
@@ -107,7 +108,7 @@ describe("BaselineStore", () => {
       assert.closeTo(refreshed!.mean, 0.2, 1e-12)
       assert.strictEqual(refreshed!.sampleCount, 10)
       assert.isAbove(refreshed!.updatedAt, first!.updatedAt)
-    }).pipe(Effect.provide(ApmTesting.make({ baselineMinSamples: 5, baselineUpdateInterval: 60 }))))
+    }).pipe(Effect.provide(ApmTest.layer({ baselineMinSamples: 5, baselineUpdateInterval: 60 }))))
 
   it.effect("baselineEstimationEnabled: false turns baselines off", () =>
     Effect.gen(function*() {
@@ -115,7 +116,7 @@ describe("BaselineStore", () => {
       yield* TestClock.adjust("1 hour")
       assert.deepStrictEqual(yield* Apm.baselines, [])
       assert.isTrue(Option.isSome(yield* Apm.summary("page")))
-    }).pipe(Effect.provide(ApmTesting.make({ baselineEstimationEnabled: false, baselineMinSamples: 5 }))))
+    }).pipe(Effect.provide(ApmTest.layer({ baselineEstimationEnabled: false, baselineMinSamples: 5 }))))
 
   it.effect("a snapshot restores windows and baselines", () =>
     Effect.gen(function*() {

@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { PrometheusMetrics } from "effect/observability"
-import { Apm, ApmMetrics, ApmTest } from "../src/index.ts"
+import { Apm, ApmMetrics } from "../src/index.ts"
+import { ApmTest } from "../src/testing/index.ts"
 import { parseExposition, promtoolCheck } from "./support/prometheus.ts"
 
 const hostile = "say \"hi\" \\ back\nslash <script>alert(1)</script>"
@@ -35,5 +36,5 @@ describe("Prometheus exposition", () => {
 
       const promtool = promtoolCheck(text)
       if (promtool !== undefined) assert.strictEqual(promtool.trim(), "")
-    }).pipe(Effect.provide(ApmTest)))
+    }).pipe(Effect.provide(ApmTest.layer())))
 })

@@ -2,11 +2,11 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
 import type { AnomalyDetector, BaselineStore } from "../src/index.ts"
-import { Apm, ApmConfig, ApmTesting, Insights } from "../src/index.ts"
+import { Apm, ApmConfig, Insights } from "../src/index.ts"
+import { ApmTest } from "../src/testing/index.ts"
 import { summary } from "./support/records.ts"
 
 const options = Effect.runSync(ApmConfig.make())
-
 
 const baseline = (p95: number): BaselineStore.PerformanceBaseline => ({
   operationName: "op",
@@ -118,5 +118,5 @@ describe("Insights", () => {
       }
       const types = (yield* Apm.insights).map((i) => i.type).sort()
       assert.deepStrictEqual(types, ["high_error_rate", "slow_operation"])
-    }).pipe(Effect.provide(ApmTesting.ApmTest)))
+    }).pipe(Effect.provide(ApmTest.layer())))
 })

@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Exit } from "effect"
 import fc from "fast-check"
-import { Apm, ApmRecorder, ApmTest, Redaction } from "../src/index.ts"
+import { Apm, Redaction } from "../src/index.ts"
+import { ApmRecorder, ApmTest } from "../src/testing/index.ts"
 
 const secret = fc.stringMatching(/^[A-Za-z0-9_~-]{12,32}$/)
 const secretName = fc.constantFrom(
@@ -137,12 +138,12 @@ describe("Redaction", () => {
       assert.isTrue(Exit.isFailure(failedWith))
       const second = (yield* ApmRecorder.operations)[1]!
       assert.strictEqual(second.errorMessage, `{"password":"[REDACTED]","code":7}`)
-    }).pipe(Effect.provide(ApmTest)))
+    }).pipe(Effect.provide(ApmTest.layer())))
 
   it.effect("CurrentRules decides what Apm.trace redacts", () =>
     Effect.gen(function*() {
       yield* Apm.trace(Effect.void, "op", "custom_operation", { "url.full": "https://h/?otp=123456" })
       const [record] = yield* ApmRecorder.operations
       assert.strictEqual(record!.attributes["url.full"], "https://h/?otp=[REDACTED]")
-    }).pipe(Effect.provideService(Redaction.CurrentRules, Redaction.make(["otp"])), Effect.provide(ApmTest)))
+    }).pipe(Effect.provideService(Redaction.CurrentRules, Redaction.make(["otp"])), Effect.provide(ApmTest.layer())))
 })

@@ -1,13 +1,13 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Fiber, Metric, Option, Schema } from "effect"
 import { TestClock } from "effect/testing"
-import { Apm, ApmConfig, ApmRecorder, ApmTesting } from "../src/index.ts"
+import { Apm, ApmConfig } from "../src/index.ts"
+import { ApmRecorder, ApmTest, MetricSeries, TestResourceMonitor } from "../src/testing/index.ts"
 import * as OperationResources from "../src/internal/operationResources.ts"
 import { PerformanceMetrics } from "../src/PerformanceMetrics.ts"
 import * as ResourceMonitor from "../src/ResourceMonitor.ts"
-import { seriesState } from "./support/metrics.ts"
 
-const { ResourceMonitorTest, testUsage } = ResourceMonitor
+const testUsage = TestResourceMonitor.usage
 const later: ResourceMonitor.ResourceUsage = {
   ...testUsage,
   timestamp: 1000,
@@ -27,19 +27,19 @@ describe("ResourceMonitor", () => {
   it.effect("the test layer starts at its initial reading and follows what the test sets", () =>
     Effect.gen(function*() {
       assert.deepStrictEqual(yield* ResourceMonitor.ResourceMonitor.current, testUsage)
-      yield* ResourceMonitorTest.use((t) => t.set(later))
+      yield* TestResourceMonitor.set(later)
       assert.deepStrictEqual(yield* ResourceMonitor.ResourceMonitor.current, later)
       assert.deepStrictEqual(yield* ResourceMonitor.ResourceMonitor.history, [testUsage, later])
       const monitor = yield* ResourceMonitor.ResourceMonitor
-      assert.strictEqual(monitor.process.rssBytes(), ResourceMonitor.testProcess.rssBytes)
-      yield* ResourceMonitorTest.use((t) => t.setProcess({ rssBytes: 42, cpuMicros: 7 }))
+      assert.strictEqual(monitor.process.rssBytes(), TestResourceMonitor.processReading.rssBytes)
+      yield* TestResourceMonitor.setProcess({ rssBytes: 42, cpuMicros: 7 })
       assert.strictEqual(monitor.process.rssBytes(), 42)
       assert.strictEqual(monitor.process.cpuMicros(), 7)
-    }).pipe(Effect.provide(ResourceMonitor.ResourceMonitor.layerTest())))
+    }).pipe(Effect.provide(TestResourceMonitor.layer())))
 
   it.effect("the test history is bounded", () =>
     Effect.gen(function*() {
-      const { control, monitor } = ResourceMonitor.makeTest(testUsage, ResourceMonitor.testProcess, 3)
+      const { control, monitor } = TestResourceMonitor.make(testUsage, TestResourceMonitor.processReading, 3)
       for (let i = 1; i <= 10; i++) yield* control.set({ ...testUsage, timestamp: i })
       assert.deepStrictEqual((yield* monitor.history).map((u) => u.timestamp), [8, 9, 10])
     }))
@@ -76,7 +76,7 @@ describe("per-operation resource sampling", () => {
     Effect.gen(function*() {
       const options = yield* ApmConfig.make({ memorySampleRate: 1 })
       const { probe, reading } = manualProbe()
-      const sampler = OperationResources.make(options, { ...ResourceMonitor.makeTest().monitor, process: probe })!
+      const sampler = OperationResources.make(options, { ...TestResourceMonitor.make().monitor, process: probe })!
       const ctx = context()
       const start = sampler.start()!
       reading.rssBytes += 65_536
@@ -97,8 +97,8 @@ describe("per-operation resource sampling", () => {
         resourceUsage: usage
       })
       const labels = { operation_name: "report", operation_type: "custom_operation" }
-      const memory = yield* seriesState("apm_memory_usage_bytes", labels).pipe(Effect.provideContext(ctx))
-      const cpu = yield* seriesState("apm_cpu_usage_percent", labels).pipe(Effect.provideContext(ctx))
+      const memory = yield* MetricSeries.state("apm_memory_usage_bytes", labels).pipe(Effect.provideContext(ctx))
+      const cpu = yield* MetricSeries.state("apm_cpu_usage_percent", labels).pipe(Effect.provideContext(ctx))
       assert.strictEqual(memory!["count"], 1)
       assert.strictEqual(memory!["sum"], 65_536)
       assert.strictEqual(cpu!["sum"], 50)
@@ -108,7 +108,7 @@ describe("per-operation resource sampling", () => {
     Effect.gen(function*() {
       const options = yield* ApmConfig.make({ memorySampleRate: 1 })
       const { probe, reading } = manualProbe()
-      const sampler = OperationResources.make(options, { ...ResourceMonitor.makeTest().monitor, process: probe })!
+      const sampler = OperationResources.make(options, { ...TestResourceMonitor.make().monitor, process: probe })!
       const start = sampler.start()!
       reading.rssBytes -= 4096
       reading.cpuMicros += 10
@@ -122,7 +122,7 @@ describe("per-operation resource sampling", () => {
     Effect.gen(function*() {
       const count = (rate: number, seed?: number) =>
         Effect.map(ApmConfig.make({ memorySampleRate: rate }), (options) => {
-          const sampler = OperationResources.make(options, ResourceMonitor.makeTest().monitor, seed)
+          const sampler = OperationResources.make(options, TestResourceMonitor.make().monitor, seed)
           let sampled = 0
           for (let i = 0; i < 100_000; i++) if (sampler?.start() !== undefined) sampled++
           return sampled
@@ -135,7 +135,7 @@ describe("per-operation resource sampling", () => {
       assert.strictEqual(yield* count(0.05), fivePercent, "same seed, same decisions")
       // No aliasing: every slot of a cycle of 20 operations gets sampled.
       const options = yield* ApmConfig.make({ memorySampleRate: 0.05 })
-      const sampler = OperationResources.make(options, ResourceMonitor.makeTest().monitor)!
+      const sampler = OperationResources.make(options, TestResourceMonitor.make().monitor)!
       const slots = new Set<number>()
       for (let i = 0; i < 20_000; i++) if (sampler.start() !== undefined) slots.add(i % 20)
       assert.strictEqual(slots.size, 20)
@@ -143,7 +143,7 @@ describe("per-operation resource sampling", () => {
 
   it.effect("the switches turn the readings off", () =>
     Effect.gen(function*() {
-      const monitor = ResourceMonitor.makeTest().monitor
+      const monitor = TestResourceMonitor.make().monitor
       const off = yield* ApmConfig.make({ memorySampleRate: 1, memoryProfilingEnabled: false, cpuProfilingEnabled: false })
       assert.isUndefined(OperationResources.make(off, monitor))
       assert.isUndefined(OperationResources.make(yield* ApmConfig.make({ enabled: false }), monitor))
@@ -166,9 +166,11 @@ describe("per-operation resource sampling", () => {
 describe("Apm.trace resource sampling (integration)", () => {
   it.effect("records the rss and CPU deltas of a sampled operation into its record and histograms", () =>
     Effect.gen(function*() {
-      const control = yield* ResourceMonitorTest
       const work = Effect.gen(function*() {
-        yield* control.setProcess({ rssBytes: ResourceMonitor.testProcess.rssBytes + 65_536, cpuMicros: 50_000 })
+        yield* TestResourceMonitor.setProcess({
+          rssBytes: TestResourceMonitor.processReading.rssBytes + 65_536,
+          cpuMicros: 50_000
+        })
         yield* Effect.sleep(100)
       })
       const fiber = yield* Effect.forkChild(work.pipe(Apm.trace("report", "custom_operation")))
@@ -177,9 +179,9 @@ describe("Apm.trace resource sampling (integration)", () => {
       const [record] = yield* ApmRecorder.operations
       assert.deepStrictEqual(record!.resourceUsage, { memoryDeltaBytes: 65_536, cpuSeconds: 0.05, cpuPercent: 50 })
       const labels = { operation_name: "report", operation_type: "custom_operation" }
-      assert.strictEqual((yield* seriesState("apm_memory_usage_bytes", labels))!["sum"], 65_536)
-      assert.strictEqual((yield* seriesState("apm_cpu_usage_percent", labels))!["sum"], 50)
-    }).pipe(Effect.provide(ApmTesting.make({ memorySampleRate: 1 }))))
+      assert.strictEqual((yield* MetricSeries.state("apm_memory_usage_bytes", labels))!["sum"], 65_536)
+      assert.strictEqual((yield* MetricSeries.state("apm_cpu_usage_percent", labels))!["sum"], 50)
+    }).pipe(Effect.provide(ApmTest.layer({ memorySampleRate: 1 }))))
 
   it.effect("records nothing at rate 0 or with both switches off", () =>
     Effect.gen(function*() {
@@ -187,7 +189,7 @@ describe("Apm.trace resource sampling (integration)", () => {
         const records = yield* Effect.gen(function*() {
           yield* Apm.trace(Effect.void, "plain", "custom_operation")
           return yield* ApmRecorder.operations
-        }).pipe(Effect.provide(ApmTesting.make(overrides)))
+        }).pipe(Effect.provide(ApmTest.layer(overrides)))
         assert.isUndefined(records[0]!.resourceUsage)
       }
     }))
@@ -195,11 +197,13 @@ describe("Apm.trace resource sampling (integration)", () => {
   it.effect("Apm.resourceUsage is the monitor's reading, and high usage becomes an insight", () =>
     Effect.gen(function*() {
       assert.deepStrictEqual(yield* Apm.resourceUsage, Option.some(testUsage))
-      yield* ResourceMonitorTest.use((t) =>
-        t.set({ ...testUsage, cpu: { ...testUsage.cpu, machine: 97 }, memory: { ...testUsage.memory, usedFraction: 0.9 } })
-      )
+      yield* TestResourceMonitor.set({
+        ...testUsage,
+        cpu: { ...testUsage.cpu, machine: 97 },
+        memory: { ...testUsage.memory, usedFraction: 0.9 }
+      })
       const types = (yield* Apm.insights).map((i) => i.type)
       assert.include(types, "high_cpu_usage")
       assert.include(types, "high_memory_usage")
-    }).pipe(Effect.provide(ApmTesting.make())))
+    }).pipe(Effect.provide(ApmTest.layer())))
 })

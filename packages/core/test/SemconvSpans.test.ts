@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, References, Schema } from "effect"
 import { TestClock } from "effect/testing"
-import { AnomalyDetector, Apm, ApmProfiling, ApmRecorder, ApmTesting, ErrorType } from "../src/index.ts"
+import { AnomalyDetector, Apm, ErrorType } from "../src/index.ts"
+import { ApmRecorder, ApmTest, MetricSeries } from "../src/testing/index.ts"
 
 class CardDeclined extends Schema.TaggedError<CardDeclined>()("CardDeclined", {}) {}
 class QuotaExceeded extends Error {}
@@ -26,7 +27,7 @@ describe("semantic conventions on spans", () => {
         ["GET /users/:id", "server"],
         ["drain", "consumer"]
       ])
-    }).pipe(Effect.provide(ApmTesting.make())))
+    }).pipe(Effect.provide(ApmTest.layer())))
 
   it.effect("error.type is the _tag, the class name or _OTHER, on the span, the record and apm_errors_total", () =>
     Effect.gen(function*() {
@@ -39,21 +40,22 @@ describe("semantic conventions on spans", () => {
       const spans = yield* ApmRecorder.spans
       assert.deepStrictEqual(spans.map((s) => s.attributes["error.type"]), ["CardDeclined", "QuotaExceeded", "_OTHER", undefined])
       for (const [type, count] of [["CardDeclined", 1], ["QuotaExceeded", 1], ["_OTHER", 1]] as const) {
-        const value = yield* ApmTesting.seriesValue("apm_errors_total", { operation_name: "checkout", error_type: type })
+        const value = yield* MetricSeries.value("apm_errors_total", { operation_name: "checkout", error_type: type })
         assert.strictEqual(value, count, type)
       }
-    }).pipe(Effect.provide(ApmTesting.make())))
+    }).pipe(Effect.provide(ApmTest.layer())))
 
   it.effect("error_type label values are bounded per operation: past the cap they count as _OTHER", () =>
     Effect.gen(function*() {
       for (let i = 0; i < 30; i++) yield* Effect.exit(Apm.trace(Effect.fail({ _tag: `E${i}` }), "flaky", "custom_operation"))
       const series = yield* Effect.forEach(
         Array.from({ length: 30 }, (_, i) => `E${i}`),
-        (type) => ApmTesting.seriesValue("apm_errors_total", { operation_name: "flaky", error_type: type })
+        (type) => MetricSeries.value("apm_errors_total", { operation_name: "flaky", error_type: type })
       )
       assert.strictEqual(series.filter((v) => v !== undefined).length, 20)
-      assert.strictEqual(yield* ApmTesting.seriesValue("apm_errors_total", { operation_name: "flaky", error_type: "_OTHER" }), 10)
-    }).pipe(Effect.provide(ApmTesting.make())))
+      const errors = { operation_name: "flaky", error_type: "_OTHER" }
+      assert.strictEqual(yield* MetricSeries.value("apm_errors_total", errors), 10)
+    }).pipe(Effect.provide(ApmTest.layer())))
 
   it("ErrorType.of never returns free text", () => {
     assert.strictEqual(ErrorType.of({ _tag: "a message with spaces" }), "_OTHER")
@@ -87,17 +89,17 @@ describe("semantic conventions on spans", () => {
       assert.isNumber(ongoing!.attributes["apm.anomaly.score"])
       assert.deepStrictEqual(ongoing!.events, [])
       assert.strictEqual(anomaly!.count, 2)
-    }).pipe(Effect.provide(ApmTesting.make())))
+    }).pipe(Effect.provide(ApmTest.layer())))
 })
 
 describe("database conventions", () => {
   it.effect("profileQuery: CLIENT span named by db.query.summary, with db.system.name, and db.client.operation.duration", () =>
     Effect.gen(function*() {
-      const query = ApmProfiling.profileQuery("SELECT * FROM users WHERE id = $1", { system: "postgresql" })
+      const query = Apm.profileQuery("SELECT * FROM users WHERE id = $1", { system: "postgresql" })
       const fiber = yield* Effect.forkChild(Effect.sleep(30).pipe(query))
       yield* TestClock.adjust(30)
       yield* Fiber.join(fiber)
-      yield* Effect.exit(Effect.fail(new CardDeclined()).pipe(ApmProfiling.profileQuery("DELETE FROM carts")))
+      yield* Effect.exit(Effect.fail(new CardDeclined()).pipe(Apm.profileQuery("DELETE FROM carts")))
 
       const span = yield* spanNamed("SELECT users")
       assert.strictEqual(span.kind, "client")
@@ -106,7 +108,7 @@ describe("database conventions", () => {
       assert.strictEqual(span.attributes["db.operation.name"], "SELECT")
       assert.strictEqual(span.attributes["db.collection.name"], "users")
 
-      const ok = yield* ApmTesting.seriesState("db_client_operation_duration_seconds", {
+      const ok = yield* MetricSeries.state("db_client_operation_duration_seconds", {
         "db.system.name": "postgresql",
         "db.operation.name": "SELECT",
         "db.collection.name": "users"
@@ -115,24 +117,24 @@ describe("database conventions", () => {
       assert.strictEqual(ok!["sum"], 0.03)
       const buckets = [...(ok!["buckets"] as ReadonlyArray<readonly [number, number]>)].map(([b]) => b)
       assert.deepStrictEqual(buckets, [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, Infinity].slice(0, buckets.length))
-      const failed = yield* ApmTesting.seriesState("db_client_operation_duration_seconds", {
+      const failed = yield* MetricSeries.state("db_client_operation_duration_seconds", {
         "db.system.name": "other_sql",
         "db.operation.name": "DELETE",
         "error.type": "CardDeclined"
       })
       assert.strictEqual(failed!["count"], 1)
-    }).pipe(Effect.provide(ApmTesting.make())))
+    }).pipe(Effect.provide(ApmTest.layer())))
 
   it.effect("traceDatabaseQuery records the same attributes and histogram for a query timed by the caller", () =>
     Effect.gen(function*() {
-      yield* ApmProfiling.traceDatabaseQuery("INSERT INTO orders VALUES (1, 'x')", 0.002, true, { system: "mysql" })
-      yield* ApmProfiling.traceDatabaseQuery("INSERT INTO orders VALUES (2, 'y')", 0.004, false, { system: "mysql" })
+      yield* Apm.traceDatabaseQuery("INSERT INTO orders VALUES (1, 'x')", 0.002, true, { system: "mysql" })
+      yield* Apm.traceDatabaseQuery("INSERT INTO orders VALUES (2, 'y')", 0.004, false, { system: "mysql" })
       const [record] = yield* ApmRecorder.operations
       assert.strictEqual(record!.attributes["db.system.name"], "mysql")
       assert.strictEqual(record!.attributes["db.query.summary"], "INSERT orders")
-      const ok = yield* ApmTesting.seriesState("db_client_operation_duration_seconds", { "db.system.name": "mysql" })
+      const ok = yield* MetricSeries.state("db_client_operation_duration_seconds", { "db.system.name": "mysql" })
       assert.strictEqual(ok!["count"], 1)
-      const failed = yield* ApmTesting.seriesState("db_client_operation_duration_seconds", { "error.type": "_OTHER" })
+      const failed = yield* MetricSeries.state("db_client_operation_duration_seconds", { "error.type": "_OTHER" })
       assert.strictEqual(failed!["count"], 1)
-    }).pipe(Effect.provide(ApmTesting.make()), Effect.provideService(References.MinimumLogLevel, "None")))
+    }).pipe(Effect.provide(ApmTest.layer()), Effect.provideService(References.MinimumLogLevel, "None")))
 })

@@ -1,19 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Exit, Fiber, Layer, References, Schema, Tracer } from "effect"
 import { TestClock } from "effect/testing"
-import {
-  AnomalyDetector,
-  Apm,
-  ApmConfig,
-  ApmRecorder,
-  ApmTesting,
-  BaselineStore,
-  SpanOperations
-} from "../src/index.ts"
+import { AnomalyDetector, Apm, ApmConfig, BaselineStore, SpanOperations } from "../src/index.ts"
+import { ApmRecorder, ApmTest, MetricSeries } from "../src/testing/index.ts"
 
-const bridged = (selection: string, overrides: Parameters<typeof ApmTesting.make>[0] = {}) =>
+const bridged = (selection: string, overrides: Parameters<typeof ApmTest.layer>[0] = {}) =>
   SpanOperations.layer.pipe(
-    Layer.provideMerge(ApmTesting.make(overrides)),
+    Layer.provideMerge(ApmTest.layer(overrides)),
     Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ APM_TRACE_SPANS: selection })))
   )
 
@@ -42,7 +35,7 @@ describe("SpanOperations", () => {
         ["UserRepo.find", "custom_operation", 0.02, "ok"],
         ["cache.refresh", "custom_operation", 0.005, "ok"]
       ])
-      assert.strictEqual(yield* ApmTesting.seriesValue("apm_operations_total", { operation_name: "UserRepo.find" }), 1)
+      assert.strictEqual(yield* MetricSeries.value("apm_operations_total", { operation_name: "UserRepo.find" }), 1)
     }).pipe(Effect.provide(bridged("all"))))
 
   it.effect("a failed span is an error with error.type, on the record, the metric label and the span", () =>
@@ -53,7 +46,7 @@ describe("SpanOperations", () => {
       assert.strictEqual(record!.status, "error")
       assert.strictEqual(record!.errorType, "UserNotFound")
       assert.strictEqual(
-        yield* ApmTesting.seriesValue("apm_errors_total", { operation_name: "UserRepo.find", error_type: "UserNotFound" }),
+        yield* MetricSeries.value("apm_errors_total", { operation_name: "UserRepo.find", error_type: "UserNotFound" }),
         1
       )
     }).pipe(Effect.provide(bridged("all"))))

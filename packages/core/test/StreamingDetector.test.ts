@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { Assessment } from "../src/StreamingDetector.ts"
 import { AnomalyEpisodes, detectorProfiles, StreamingDetector } from "../src/StreamingDetector.ts"
-import type { Incident, Workload } from "../src/LatencyWorkload.ts"
+import { LatencyContract } from "../src/testing/index.ts"
 import {
   cleanWorkloads,
   heldOutCleanWorkloads,
@@ -9,47 +9,11 @@ import {
   incidents,
   lognormal,
   narrow,
-  seeded,
-  startIncident
-} from "../src/LatencyWorkload.ts"
+  seeded
+} from "../src/testing/LatencyWorkload.ts"
 
-
-// the contract of bench/detection/latency.ts, on fewer seeds: its warm-up, onset and window
-const WARM_UP = 500
-const ONSET = 1500
-
-// bench/detection/latency.ts's seeds: development from 0, held-out from a million
-const HELD_OUT = 1_000_000
-
-const episodesPer10k = (workload: Workload, seeds: number, operations: number, seedBase = 0): number => {
-  let episodes = 0
-  for (let seed = 1; seed <= seeds; seed++) {
-    const durations = workload.start(seeded(seedBase + seed))
-    const detector = new StreamingDetector()
-    const grouping = new AnomalyEpisodes()
-    for (let i = 0; i < WARM_UP; i++) detector.assess(durations(i))
-    for (let i = WARM_UP; i < WARM_UP + operations; i++) {
-      if (grouping.observe(detector.assess(durations(i)).isAnomaly)) episodes++
-    }
-  }
-  return episodes / (seeds * operations) * 10_000
-}
-
-const caught = (incident: Incident, seeds: number, seedBase = 0): number => {
-  let count = 0
-  for (let seed = 1; seed <= seeds; seed++) {
-    const durations = startIncident(incident, seeded(seedBase + 10_000 + seed), ONSET)
-    const detector = new StreamingDetector()
-    for (let i = 0; i < ONSET; i++) detector.assess(durations(i))
-    for (let j = 0; j < incident.deadline; j++) {
-      if (detector.assess(durations(ONSET + j)).isAnomaly) {
-        count++
-        break
-      }
-    }
-  }
-  return count
-}
+// the contract of bench/detection/latency.ts, counted the same way, on the same seeds
+const { heldOut, onset, runClean, runIncident, shipped, warmUp } = LatencyContract
 
 describe("StreamingDetector (latency profile, the default)", () => {
   it("is the default profile, with the threshold scaling with sensitivity", () => {
@@ -64,7 +28,7 @@ describe("StreamingDetector (latency profile, the default)", () => {
   describe("clean workloads raise at most 1 alarm episode per 10,000 operations", () => {
     for (const workload of cleanWorkloads) {
       it(workload.name, () => {
-        const rate = episodesPer10k(workload, 100, 10_000)
+        const rate = runClean(workload, shipped, 100).episodesPer10k
         assert.isAtMost(rate, 1, `${rate} episodes per 10k`)
       })
     }
@@ -81,7 +45,7 @@ describe("StreamingDetector (latency profile, the default)", () => {
     }
     for (const incident of incidents) {
       it(incident.name, () => {
-        const n = caught(incident, 100)
+        const n = runIncident(incident, shipped, 100).caught
         assert.isAtLeast(n, floors[incident.name] ?? 99, `${n} of 100 seeds within ${incident.deadline}`)
       })
     }
@@ -90,7 +54,7 @@ describe("StreamingDetector (latency profile, the default)", () => {
   describe("held-out workloads and seeds keep the contract too", () => {
     for (const workload of heldOutCleanWorkloads) {
       it(workload.name, () => {
-        const rate = episodesPer10k(workload, 100, 10_000, HELD_OUT)
+        const rate = runClean(workload, shipped, 100, heldOut.seedBase).episodesPer10k
         assert.isAtMost(rate, 1, `${rate} episodes per 10k`)
       })
     }
@@ -98,7 +62,7 @@ describe("StreamingDetector (latency profile, the default)", () => {
     const floors: Record<string, number> = { "cache 85% hit / 15% miss -> cache 55% hit / 45% miss": 79 }
     for (const incident of heldOutIncidents) {
       it(incident.name, () => {
-        const n = caught(incident, 100, HELD_OUT)
+        const n = runIncident(incident, shipped, 100, heldOut.seedBase).caught
         assert.isAtLeast(n, floors[incident.name] ?? 99, `${n} of 100 seeds within ${incident.deadline}`)
       })
     }
@@ -106,20 +70,7 @@ describe("StreamingDetector (latency profile, the default)", () => {
 
   it("pages (ERROR or worse) on a sustained 2x slowdown and a grown tail, within twice their deadline", () => {
     for (const incident of incidents.filter((i) => i.name.startsWith("2x step") || i.name.startsWith("10% of"))) {
-      let paged = 0
-      for (let seed = 1; seed <= 50; seed++) {
-        const durations = startIncident(incident, seeded(10_000 + seed), ONSET)
-        const detector = new StreamingDetector()
-        for (let i = 0; i < ONSET; i++) detector.assess(durations(i))
-        for (let j = 0; j < Math.max(2 * incident.deadline, 100); j++) {
-          const severity = detector.assess(durations(ONSET + j)).severity
-          if (severity === "ERROR" || severity === "CRITICAL") {
-            paged++
-            break
-          }
-        }
-      }
-      assert.isAtLeast(paged, 49, incident.name)
+      assert.isAtLeast(runIncident(incident, shipped, 50).paged, 49, incident.name)
     }
   })
 
@@ -130,9 +81,9 @@ describe("StreamingDetector (latency profile, the default)", () => {
       for (let seed = 1; seed <= 4; seed++) {
         const durations = workload.start(seeded(seed))
         const detector = new StreamingDetector()
-        for (let i = 0; i < WARM_UP + 10_000; i++) {
+        for (let i = 0; i < warmUp + 10_000; i++) {
           const severity = detector.assess(durations(i)).severity
-          if (i >= WARM_UP && (severity === "ERROR" || severity === "CRITICAL")) pages++
+          if (i >= warmUp && (severity === "ERROR" || severity === "CRITICAL")) pages++
         }
         operations += 10_000
       }
@@ -145,7 +96,7 @@ describe("StreamingDetector (latency profile, the default)", () => {
     const u = seeded(4000)
     const detector = new StreamingDetector()
     const durations = lognormal(0.3).start(u)
-    for (let i = 0; i < ONSET; i++) detector.assess(durations(i))
+    for (let i = 0; i < onset; i++) detector.assess(durations(i))
     let first: Assessment | undefined
     for (let i = 0; i < 200 && first === undefined; i++) {
       const a = detector.assess(1.5 * durations(i))
@@ -160,7 +111,7 @@ describe("StreamingDetector (latency profile, the default)", () => {
   it("grades a sustained 3x slowdown CRITICAL", () => {
     const detector = new StreamingDetector()
     const durations = lognormal(0.3).start(seeded(4100))
-    for (let i = 0; i < ONSET; i++) detector.assess(durations(i))
+    for (let i = 0; i < onset; i++) detector.assess(durations(i))
     const seen = new Set<string | undefined>()
     for (let i = 0; i < 40; i++) seen.add(detector.assess(3 * durations(i)).severity)
     assert.isTrue(seen.has("CRITICAL"))
@@ -171,7 +122,7 @@ describe("StreamingDetector (latency profile, the default)", () => {
     for (let seed = 1; seed <= 20; seed++) {
       const detector = new StreamingDetector()
       const durations = narrow().start(seeded(2000 + seed))
-      for (let i = 0; i < WARM_UP; i++) detector.assess(durations(i))
+      for (let i = 0; i < warmUp; i++) detector.assess(durations(i))
       let at = -1
       for (let i = 0; i < 20 && at < 0; i++) if (detector.assess(2 * durations(i)).isAnomaly) at = i
       assert.isAtLeast(at, 0)
@@ -183,7 +134,7 @@ describe("StreamingDetector (latency profile, the default)", () => {
     for (let seed = 1; seed <= 100; seed++) {
       const detector = new StreamingDetector()
       const durations = narrow().start(seeded(3000 + seed))
-      for (let i = 0; i < WARM_UP; i++) detector.assess(durations(i))
+      for (let i = 0; i < warmUp; i++) detector.assess(durations(i))
       assert.isFalse(detector.assess(6 * narrow().median).isAnomaly)
       const a = detector.assess(50 * narrow().median)
       assert.isTrue(a.isAnomaly)
@@ -196,7 +147,7 @@ describe("StreamingDetector (latency profile, the default)", () => {
     const bimodal = cleanWorkloads.find((w) => w.name.startsWith("bimodal"))!
     const detector = new StreamingDetector()
     const durations = bimodal.start(seeded(5000))
-    for (let i = 0; i < WARM_UP; i++) detector.assess(durations(i))
+    for (let i = 0; i < warmUp; i++) detector.assess(durations(i))
     assert.isFalse(detector.assess(25 * bimodal.median).isAnomaly)
   })
 
@@ -239,11 +190,44 @@ describe("StreamingDetector (latency profile, the default)", () => {
 })
 
 describe("StreamingDetector (metric profile)", () => {
-  it("flags a level shift of a gauge and a new extreme", () => {
+  const warmed = () => {
     const gauge = narrow(50).start(seeded(6000))
     const detector = new StreamingDetector({ profile: "metric" })
-    for (let i = 0; i < 1000; i++) detector.assess(gauge(i))
-    assert.isTrue(detector.assess(120).isAnomaly)
+    let min = Infinity
+    let max = -Infinity
+    for (let i = 0; i < 1000; i++) {
+      const x = gauge(i)
+      min = Math.min(min, x)
+      max = Math.max(max, x)
+      detector.assess(x)
+    }
+    return { detector, min, max }
+  }
+
+  /** The index of the first of `count` samples of `next` that `detector` flags, or -1. */
+  const firstFlag = (detector: StreamingDetector, next: (i: number) => number, count: number) => {
+    for (let i = 0; i < count; i++) if (detector.assess(next(i)).isAnomaly) return i
+    return -1
+  }
+
+  it("flags a level shift of a gauge and a new extreme", () => {
+    // the level moves 20% up and steadies, every sample inside the range already seen: no extreme, only the level
+    const shift = warmed()
+    const shifted = narrow(60, 0.02).start(seeded(6001))
+    const samples = Array.from({ length: 200 }, (_, i) => shifted(i))
+    assert.isAbove(Math.min(...samples), shift.min)
+    assert.isBelow(Math.max(...samples), shift.max)
+    const at = firstFlag(shift.detector, (i) => samples[i]!, samples.length)
+    assert.isAtLeast(at, 1, "a shift is flagged once it is sustained, not on its first sample")
+    assert.isAtMost(at, 50)
+    // the same steadier spread at the old level is no anomaly: the level is what was flagged
+    const steady = warmed()
+    const unshifted = narrow(50, 0.02).start(seeded(6001))
+    assert.strictEqual(firstFlag(steady.detector, unshifted, 200), -1)
+
+    const extreme = warmed()
+    assert.isAbove(120, extreme.max)
+    assert.isTrue(extreme.detector.assess(120).isAnomaly)
   })
 })
 

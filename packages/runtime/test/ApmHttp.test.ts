@@ -1,7 +1,7 @@
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
 import { NodeHttpServer } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { ApmRecorder, ApmTest } from "@mcp-apm/core"
+
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api"
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Deferred, Effect, Exit, Fiber, Layer } from "effect"
@@ -11,6 +11,7 @@ import { TestClock } from "effect/testing"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { ApmHttp } from "../src/index.ts"
+import { ApmRecorder, ApmTest } from "@mcp-apm/core/testing"
 
 const App = Layer.mergeAll(
   HttpRouter.add("GET", "/users/:id", HttpServerResponse.text("Ada")),
@@ -125,7 +126,11 @@ describe("ApmHttp", () => {
         countOf(yield* series("http_server_request_duration_seconds_count", { error_type: "503", http_route: "/boom" })),
         [1]
       )
-    }).pipe(Effect.provide(server(Layer.merge(App, ApmHttp.layer))), Effect.provide(otel.layer), Effect.provide(ApmTest))
+    }).pipe(
+      Effect.provide(server(Layer.merge(App, ApmHttp.layer))),
+      Effect.provide(otel.layer),
+      Effect.provide(ApmTest.layer())
+    )
   })
 
   it.live("the traced client records each call on effect/http's CLIENT span; 4xx and 5xx are errors", () => {
@@ -169,7 +174,7 @@ describe("ApmHttp", () => {
       assert.deepStrictEqual(countOf(notFound), [1])
       const okBuckets = yield* series("http_client_request_duration_seconds_bucket", { http_response_status_code: "200" })
       assert.deepStrictEqual(bucketsOf(okBuckets), [...specBuckets, "+Inf"])
-    }).pipe(Effect.provide(server(App)), Effect.provide(otel.layer), Effect.provide(ApmTest))
+    }).pipe(Effect.provide(server(App)), Effect.provide(otel.layer), Effect.provide(ApmTest.layer()))
   })
 
   it.effect("server and client durations are read from the Clock: exactly the time the handler took", () =>
@@ -197,7 +202,7 @@ describe("ApmHttp", () => {
         ["external_api", "GET 127.0.0.1:PORT/slow/:id"]
       ])
       assert.deepStrictEqual(records.map((r) => r.duration), [0.25, 0.25])
-    }).pipe(Effect.provide(ApmTest)))
+    }).pipe(Effect.provide(ApmTest.layer())))
 
   it.live("a failed call passes through unchanged and is recorded with its error type, the password redacted", () =>
     Effect.gen(function*() {
@@ -217,5 +222,5 @@ describe("ApmHttp", () => {
       assert.strictEqual(record!.operationName, `GET 127.0.0.1:${port}/users/:value`)
       const recorded = JSON.stringify(record)
       for (const secret of ["hunter2", "t0ps3cret", "alice@example.com"]) assert.notInclude(recorded, secret)
-    }).pipe(Effect.provide(FetchHttpClient.layer), Effect.provide(ApmTest)))
+    }).pipe(Effect.provide(FetchHttpClient.layer), Effect.provide(ApmTest.layer())))
 })

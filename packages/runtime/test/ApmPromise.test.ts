@@ -1,12 +1,13 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Apm, ApmRecorder, ApmTest } from "@mcp-apm/core"
+import { Apm } from "@mcp-apm/core"
+import { ApmRecorder, ApmTest } from "@mcp-apm/core/testing"
 import { ApmPromise } from "../src/index.ts"
 
 class PaymentDeclined extends Error {}
 
 describe("ApmPromise", () => {
   it("traces async and sync functions; values and thrown errors pass through unchanged", async () => {
-    const apm = await ApmPromise.make(ApmTest)
+    const apm = await ApmPromise.make(ApmTest.layer())
     try {
       assert.strictEqual(await apm.trace("load_user", "database_query", async () => "Ada", { table: "users" }), "Ada")
       const declined = new PaymentDeclined("card declined")

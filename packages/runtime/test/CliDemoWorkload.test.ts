@@ -5,7 +5,8 @@
  */
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { AnomalyDetector, Apm, ApmRecorder, ApmTest } from "@mcp-apm/core"
+import { AnomalyDetector, Apm } from "@mcp-apm/core"
+import { ApmRecorder, ApmTest } from "@mcp-apm/core/testing"
 import {
   GitWorktreeApm,
   ModelRouterApm,
@@ -23,7 +24,7 @@ const services = Layer.mergeAll(
   GitWorktreeApm.layer().pipe(Layer.provide(NodeServices.layer)),
   WorkflowOrchestratorApm.layer(),
   VerificationFeedbackApm.layer()
-).pipe(Layer.provideMerge(ApmTest))
+).pipe(Layer.provideMerge(ApmTest.layer()))
 
 const fault = Option.some({ start: Duration.seconds(2), length: Duration.seconds(2) })
 

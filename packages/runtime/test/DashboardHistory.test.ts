@@ -5,7 +5,8 @@
  * flat over a long run with more operations than the cap.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { AnomalyDetector, Apm, ApmConfig, BaselineStore, ResourceMonitor } from "@mcp-apm/core"
+import { AnomalyDetector, Apm, ApmConfig, BaselineStore } from "@mcp-apm/core"
+import { TestResourceMonitor } from "@mcp-apm/core/testing"
 import { ConfigProvider, Duration, Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import * as History from "../src/dashboard/History.ts"
@@ -15,7 +16,7 @@ const stack = (options: History.HistoryOptions) =>
     Layer.provideMerge(History.layerWith(options)),
     Layer.provideMerge(AnomalyDetector.layer),
     Layer.provideMerge(BaselineStore.layer),
-    Layer.provideMerge(ResourceMonitor.ResourceMonitor.layerTest()),
+    Layer.provideMerge(TestResourceMonitor.layer()),
     Layer.provideMerge(ApmConfig.ApmConfig.layer({ baselineUpdateInterval: 1 }))
   )
 
@@ -53,7 +54,7 @@ describe("DashboardHistory", () => {
       assert.isNotNull(idle.baselineMean[0])
       assert.isTrue(idle.baselineStddev[0]! > 0)
       assert.deepStrictEqual(second.resources.time, idle.time)
-      assert.deepStrictEqual(second.resources.rss, [ResourceMonitor.testUsage.memory.rss])
+      assert.deepStrictEqual(second.resources.rss, [TestResourceMonitor.usage.memory.rss])
       assert.deepStrictEqual((yield* history.query({ operations: ["nope"] })).operations, [])
     }).pipe(Effect.provide(stack({ interval: Duration.seconds(1), size: 10, maxOperations: 10 }))))
 

@@ -8,16 +8,16 @@
 import { assert, describe, it } from "@effect/vitest"
 import { AnomalyDetector } from "@mcp-apm/core"
 import { execFileSync } from "node:child_process"
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
 import { render, ruleFiles } from "../src/monitoring/files.ts"
 import * as RuleOptions from "../src/monitoring/RuleOptions.ts"
 import { parse } from "yaml"
 import { dashboardExpressions, ruleExpressions, rules } from "./support/monitoringQueries.ts"
+import { promtool } from "@mcp-apm/core/test/support/prometheus"
 
 const root = join(import.meta.dirname, "../../../monitoring")
-const promtool = ["/usr/bin/promtool", "/usr/local/bin/promtool"].find(existsSync)
 // CI installs Debian's prometheus package; there a missing promtool fails the tests, elsewhere it skips them.
 const needsPromtool = it.skipIf(promtool === undefined && process.env["CI"] !== "true")
 const run = (args: ReadonlyArray<string>) => {

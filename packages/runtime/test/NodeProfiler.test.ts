@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Apm, ApmRecorder, ApmTesting } from "@mcp-apm/core"
-import * as ApmProfiling from "@mcp-apm/core/ApmProfiling"
+import { Apm } from "@mcp-apm/core"
+import { ApmRecorder, ApmTest } from "@mcp-apm/core/testing"
 import * as Profiler from "@mcp-apm/core/Profiler"
 import { Effect, Layer, Metric, Option } from "effect"
 import * as fs from "node:fs/promises"
@@ -124,11 +124,11 @@ describe("NodeProfiler", () => {
     Effect.gen(function*() {
       const directory = yield* tempDir
       const live = NodeProfiler.layer({ directory, cpuSamplingInterval: 100 }).pipe(
-        Layer.provideMerge(ApmTesting.make({ profilingSampleRate: 1 }))
+        Layer.provideMerge(ApmTest.layer({ profilingSampleRate: 1 }))
       )
       yield* Effect.gen(function*() {
         yield* Effect.sync(() => burnCpuForProfilerTest(200)).pipe(
-          ApmProfiling.profileCpu(),
+          Apm.profileCpu(),
           Apm.trace("crunch", "custom_operation")
         )
         const span = (yield* ApmRecorder.spans).find((s) => s.name === "crunch")!

@@ -3,14 +3,12 @@ import * as ResourceMonitor from "@mcp-apm/core/ResourceMonitor"
 import { Effect, Layer, Metric, Schema, Scope } from "effect"
 import { PrometheusMetrics } from "effect/observability"
 import { TestClock } from "effect/testing"
-import { execFileSync } from "node:child_process"
 import { existsSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-// @ts-expect-error the parser ships no type declarations
-import parsePrometheusTextFormat from "parse-prometheus-text-format"
 import * as NodeResourceMonitor from "../src/NodeResourceMonitor.ts"
+import { parseExposition, promtoolCheck } from "@mcp-apm/core/test/support/prometheus"
 
 const { ResourceMonitor: Monitor } = ResourceMonitor
 
@@ -190,8 +188,7 @@ describe("NodeResourceMonitor", () => {
       garbage.length = 0
       yield* Effect.sleep(250)
       const text = yield* PrometheusMetrics.format()
-      const families: ReadonlyArray<{ name: string; type: string; help: string; metrics: ReadonlyArray<{ labels?: Record<string, string> }> }> =
-        parsePrometheusTextFormat(text)
+      const families = parseExposition(text)
       const byName = new Map(families.map((f) => [f.name, f]))
       const resource = byName.get("apm_resource_usage")!
       assert.strictEqual(resource.type, "GAUGE")
@@ -223,9 +220,7 @@ describe("NodeResourceMonitor", () => {
         assert.include(text, `v8js_gc_duration_seconds_count{v8js_gc_type="${type}"}`)
       }
       assert.isTrue(byName.get("v8js_memory_heap_used_bytes")!.metrics.some((m) => m.labels?.["v8js_heap_space_name"] === "old_space"))
-      const promtool = ["/usr/bin/promtool", "/usr/local/bin/promtool"].find(existsSync)
-      if (promtool !== undefined) {
-        assert.strictEqual(execFileSync(promtool, ["check", "metrics"], { input: text, encoding: "utf8" }).trim(), "")
-      }
+      const promtool = promtoolCheck(text)
+      if (promtool !== undefined) assert.strictEqual(promtool.trim(), "")
     }).pipe(Effect.provide(NodeResourceMonitor.layer({ interval: 100 })), isolated))
 })

@@ -1,7 +1,7 @@
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
 import { NodeHttpServer } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { ApmTest } from "@mcp-apm/core"
+
 import { SpanKind } from "@opentelemetry/api"
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Effect, Layer } from "effect"
@@ -10,6 +10,7 @@ import { createServer, type IncomingHttpHeaders } from "node:http"
 import type { AddressInfo } from "node:net"
 import { ApmHttp } from "../src/index.ts"
 import { baseUrl } from "./support/live.ts"
+import { ApmTest } from "@mcp-apm/core/testing"
 
 /** A server on 127.0.0.1 that answers 204 and keeps the headers of every request it receives. */
 const downstream = Effect.gen(function*() {
@@ -48,7 +49,7 @@ const service = (target: string, exporter: InMemorySpanExporter) =>
   ).pipe(
     Layer.provideMerge(NodeHttpServer.layerTest),
     Layer.provide(NodeSdk.layer(() => ({ spanProcessor: new SimpleSpanProcessor(exporter) }))),
-    Layer.provideMerge(ApmTest)
+    Layer.provideMerge(ApmTest.layer())
   )
 
 /** Calls `/call` from outside, with plain `fetch` and the given headers. */

@@ -1,6 +1,6 @@
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
 import { assert, describe, it } from "@effect/vitest"
-import { Apm, ApmConfig, ApmProfiling } from "@mcp-apm/core"
+import { Apm, ApmConfig } from "@mcp-apm/core"
 import { SpanKind } from "@opentelemetry/api"
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Effect, Fiber, Layer, Metric, Schema } from "effect"
@@ -10,7 +10,7 @@ class CardDeclined extends Schema.TaggedError<CardDeclined>()("CardDeclined", {}
 
 // An exporter per test: releasing the SDK layer shuts its exporter down for good.
 const stack = (exported: InMemorySpanExporter) =>
-  Apm.layer.pipe(
+  Apm.layerWithoutResources.pipe(
     Layer.provide(ApmConfig.ApmConfig.layer({})),
     Layer.provideMerge(NodeSdk.layer(() => ({ spanProcessor: new SimpleSpanProcessor(exported) }))),
     Layer.provide(Layer.succeed(Metric.MetricRegistry, new Map()))
@@ -28,7 +28,7 @@ describe("semantic conventions in exported OpenTelemetry spans", () => {
     const exported = new InMemorySpanExporter()
     return Effect.gen(function*() {
       yield* Effect.exit(new CardDeclined().pipe(Apm.trace("checkout", "business_transaction")))
-      yield* Effect.void.pipe(ApmProfiling.profileQuery("SELECT * FROM users WHERE id = 1", { system: "postgresql" }))
+      yield* Effect.void.pipe(Apm.profileQuery("SELECT * FROM users WHERE id = 1", { system: "postgresql" }))
       const spans = new Map(exported.getFinishedSpans().map((s) => [s.name, s]))
       const checkout = spans.get("checkout")!
       assert.strictEqual(checkout.kind, SpanKind.INTERNAL)

@@ -15,7 +15,7 @@ const App = Layer.mergeAll(
 const exported = new InMemorySpanExporter()
 const records: Array<PerformanceMetrics.PerformanceMetrics> = []
 
-const apm = Apm.layer.pipe(
+const apm = Apm.layerWithoutResources.pipe(
   Layer.provide(ApmConfig.ApmConfig.layer({})),
   Layer.provide(Layer.succeed(Apm.OperationListeners, [(record) => void records.push(record)])),
   Layer.provide(Layer.succeed(Metric.MetricRegistry, new Map()))

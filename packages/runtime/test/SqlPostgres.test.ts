@@ -1,7 +1,8 @@
 import { PgClient } from "@effect/sql-pg"
 import { assert, layer } from "@effect/vitest"
-import { Apm, ApmRecorder, ApmTesting, SqlMonitoring } from "@mcp-apm/core"
+import { Apm, SqlMonitoring } from "@mcp-apm/core"
 import type { ApmConfig } from "@mcp-apm/core"
+import { ApmRecorder, ApmTest, MetricSeries } from "@mcp-apm/core/testing"
 import { Clock, Effect, Exit, Layer, Option } from "effect"
 import { TestClock } from "effect/testing"
 import { SqlClient } from "effect/sql"
@@ -12,7 +13,7 @@ const Database = Layer.unwrap(Effect.map(EmbeddedPostgres.start, (pg) =>
   PgClient.layer({ host: pg.host, port: pg.port, database: pg.database, username: pg.username }))).pipe(Layer.orDie)
 
 const monitored = (overrides: Partial<ApmConfig.ApmOptions> = {}) =>
-  SqlMonitoring.layer.pipe(Layer.provideMerge(ApmTesting.make(overrides)), Layer.orDie)
+  SqlMonitoring.layer.pipe(Layer.provideMerge(ApmTest.layer(overrides)), Layer.orDie)
 
 const setUp = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
@@ -48,7 +49,7 @@ layer(Database, { timeout: 60_000 })("SqlMonitoring against a real PostgreSQL", 
       assert.strictEqual(span.kind, "client")
       assert.strictEqual(span.attributes["db.query.text"], "SELECT id, email FROM users WHERE id = $1")
       assert.strictEqual(span.attributes["apm.operation.type"], "database_query")
-      const histogram = yield* ApmTesting.seriesState("db_client_operation_duration_seconds", {
+      const histogram = yield* MetricSeries.state("db_client_operation_duration_seconds", {
         "db.system.name": "postgresql",
         "db.operation.name": "SELECT",
         "db.collection.name": "users"
@@ -109,7 +110,7 @@ layer(Database, { timeout: 60_000 })("SqlMonitoring against a real PostgreSQL", 
       const slow = (yield* databaseOperations).filter((o) => o.operationName === "SELECT")
       assert.strictEqual(slow.length, 3)
       assert.isTrue(slow.every((o) => o.slow && o.duration >= 0.06))
-      assert.strictEqual(yield* ApmTesting.seriesValue("apm_slow_queries_total", { db_operation_name: "SELECT" }), 3)
+      assert.strictEqual(yield* MetricSeries.value("apm_slow_queries_total", { db_operation_name: "SELECT" }), 3)
       const insights = yield* SqlMonitoring.SqlMonitoring.use((m) => m.insights())
       const dominant = insights.find((i) => i.type === "query_dominates_operation")!
       assert.strictEqual(dominant.operationName, "build_report")
@@ -159,7 +160,7 @@ layer(Database, { timeout: 60_000 })("SqlMonitoring against a real PostgreSQL", 
       const [operation] = (yield* databaseOperations).filter((o) => o.operationName === "SELECT no_such_table")
       assert.strictEqual(operation!.status, "error")
       assert.strictEqual(operation!.errorType, "SqlError")
-      const histogram = yield* ApmTesting.seriesState("db_client_operation_duration_seconds", {
+      const histogram = yield* MetricSeries.state("db_client_operation_duration_seconds", {
         "db.collection.name": "no_such_table",
         "error.type": "SqlError"
       })

@@ -28,7 +28,7 @@ const App = HttpRouter.add(
   }).pipe(Effect.orDie)
 )
 
-const apm = Apm.layer.pipe(
+const apm = Apm.layerWithoutResources.pipe(
   Layer.provide(ApmConfig.ApmConfig.layer({})),
   Layer.provide(Layer.succeed(Apm.OperationListeners, [(record) => void records.push(record)])),
   Layer.provide(Layer.succeed(Metric.MetricRegistry, new Map()))

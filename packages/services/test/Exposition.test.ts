@@ -1,7 +1,7 @@
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import { assert, describe, it } from "@effect/vitest"
-import { ApmTest } from "@mcp-apm/core"
+
 import { Effect, Layer, Option } from "effect"
 import {
   GitWorktreeApm,
@@ -12,7 +12,9 @@ import {
   WorkflowOrchestratorApm
 } from "../src/index.ts"
 import { capturingWarnings } from "./support/observations.ts"
-import { exposition, prometheusName, promtoolCheck } from "./support/prometheus.ts"
+import { exposition, prometheusName } from "./support/prometheus.ts"
+import { promtoolCheck } from "@mcp-apm/core/test/support/prometheus"
+import { ApmTest } from "@mcp-apm/core/testing"
 
 const AllServices = Layer.mergeAll(
   ModelRouterApm.layer({ prices: { "gpt-4o": { inputPerMillionTokens: 2.5, outputPerMillionTokens: 10 } } }),
@@ -20,7 +22,7 @@ const AllServices = Layer.mergeAll(
   GitWorktreeApm.layer().pipe(Layer.provide(Layer.merge(NodeFileSystem.layer, NodePath.layer))),
   WorkflowOrchestratorApm.layer(),
   VerificationFeedbackApm.layer()
-).pipe(Layer.provideMerge(ApmTest))
+).pipe(Layer.provideMerge(ApmTest.layer()))
 
 const allDefinitions = [
   ModelRouterApm.definitions,

@@ -1,7 +1,7 @@
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import { assert, describe, it } from "@effect/vitest"
-import { ApmRecorder, ApmTest } from "@mcp-apm/core"
+
 import { readdirSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { Effect, FileSystem, Layer } from "effect"
@@ -12,13 +12,14 @@ import { git, gitOk } from "./support/git.ts"
 import { series, seriesState, seriesValue } from "./support/metrics.ts"
 import { assertOutcomeUnchanged, capturingWarnings, hostileValue, invalidCount, outcomes } from "./support/observations.ts"
 import { exposition, prometheusName } from "./support/prometheus.ts"
+import { ApmRecorder, ApmTest } from "@mcp-apm/core/testing"
 
 const Platform = Layer.merge(NodeFileSystem.layer, NodePath.layer)
 const TestLayer = GitWorktreeApm.layer().pipe(
-  Layer.provideMerge(Layer.merge(ApmTest, Platform))
+  Layer.provideMerge(Layer.merge(ApmTest.layer(), Platform))
 )
 const StrictLayer = GitWorktreeApm.layer({ strict: true }).pipe(
-  Layer.provideMerge(Layer.merge(ApmTest, Platform))
+  Layer.provideMerge(Layer.merge(ApmTest.layer(), Platform))
 )
 
 /** The apparent size of the files under `dir`, without the top-level .git, by node:fs. */

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ApmRecorder, ApmTest } from "@mcp-apm/core"
+
 import { Effect, Layer, Option } from "effect"
 import { TestClock } from "effect/testing"
 import fc from "fast-check"
@@ -16,15 +16,16 @@ import {
   outcomes
 } from "./support/observations.ts"
 import { exposition, prometheusName } from "./support/prometheus.ts"
+import { ApmRecorder, ApmTest } from "@mcp-apm/core/testing"
 
-const TestLayer = ModelRouterApm.layer().pipe(Layer.provideMerge(ApmTest))
-const StrictLayer = ModelRouterApm.layer({ strict: true }).pipe(Layer.provideMerge(ApmTest))
-const CapturingLayer = ModelRouterApm.layer({ captureContent: true }).pipe(Layer.provideMerge(ApmTest))
+const TestLayer = ModelRouterApm.layer().pipe(Layer.provideMerge(ApmTest.layer()))
+const StrictLayer = ModelRouterApm.layer({ strict: true }).pipe(Layer.provideMerge(ApmTest.layer()))
+const CapturingLayer = ModelRouterApm.layer({ captureContent: true }).pipe(Layer.provideMerge(ApmTest.layer()))
 const prices = {
   "gpt-4o": { inputPerMillionTokens: 2.5, outputPerMillionTokens: 10 },
   "claude-3-sonnet-20240229": { inputPerMillionTokens: 3, outputPerMillionTokens: 15 }
 }
-const PricedLayer = ModelRouterApm.layer({ prices }).pipe(Layer.provideMerge(ApmTest))
+const PricedLayer = ModelRouterApm.layer({ prices }).pipe(Layer.provideMerge(ApmTest.layer()))
 
 const prompt = "Summarise the quarterly report for ACME Corp, account 4711"
 
@@ -373,7 +374,7 @@ describe("ModelRouterApm", () => {
       assert.strictEqual(yield* seriesValue("model_router_model_requests_total", { model: "other" }), 2)
       // The span still names the model that was asked for.
       assert.strictEqual((yield* ApmRecorder.spans)[3]!.attributes["gen_ai.request.model"], "m-4")
-    }).pipe(Effect.provide(ModelRouterApm.layer({ maxModels: 2 }).pipe(Layer.provideMerge(ApmTest)))))
+    }).pipe(Effect.provide(ModelRouterApm.layer({ maxModels: 2 }).pipe(Layer.provideMerge(ApmTest.layer())))))
 
   it.effect("every metric has a HELP line in the Prometheus exposition", () =>
     Effect.gen(function*() {
@@ -437,7 +438,9 @@ describe("ModelRouterApm", () => {
   it.effect("a bad price table fails the layer, naming the model and the field", () =>
     Effect.gen(function*() {
       const bad = { "gpt-4o": { inputPerMillionTokens: -1, outputPerMillionTokens: 10 } }
-      const error = yield* Effect.flip(Layer.build(ModelRouterApm.layer({ prices: bad }).pipe(Layer.provide(ApmTest))))
+      const error = yield* Effect.flip(
+        Layer.build(ModelRouterApm.layer({ prices: bad }).pipe(Layer.provide(ApmTest.layer())))
+      )
       assert.strictEqual(error._tag, "InvalidPriceTable")
       assert.include(error.message, "gpt-4o")
       assert.include(error.message, "inputPerMillionTokens")

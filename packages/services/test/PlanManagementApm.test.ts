@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Apm, ApmRecorder, ApmTest } from "@mcp-apm/core"
+import { Apm } from "@mcp-apm/core"
+import { ApmRecorder, ApmTest } from "@mcp-apm/core/testing"
 import { Effect, Layer, Option } from "effect"
 import { TestClock } from "effect/testing"
 import fc from "fast-check"
@@ -9,8 +10,8 @@ import { seriesState, seriesValue } from "./support/metrics.ts"
 import { assertOutcomeUnchanged, capturingWarnings, hostileValue, invalidCount, outcomes } from "./support/observations.ts"
 import { exposition, prometheusName } from "./support/prometheus.ts"
 
-const TestLayer = PlanManagementApm.layer().pipe(Layer.provideMerge(ApmTest))
-const StrictLayer = PlanManagementApm.layer({ strict: true }).pipe(Layer.provideMerge(ApmTest))
+const TestLayer = PlanManagementApm.layer().pipe(Layer.provideMerge(ApmTest.layer()))
+const StrictLayer = PlanManagementApm.layer({ strict: true }).pipe(Layer.provideMerge(ApmTest.layer()))
 
 describe("PlanManagementApm", () => {
   it.effect("a plan generation is the parent of its decomposition, consensus and storage", () =>

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ApmRecorder, ApmTest } from "@mcp-apm/core"
+
 import { Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import fc from "fast-check"
@@ -8,9 +8,10 @@ import { after } from "./support/clock.ts"
 import { seriesState, seriesValue } from "./support/metrics.ts"
 import { assertOutcomeUnchanged, capturingWarnings, hostileValue, invalidCount, outcomes } from "./support/observations.ts"
 import { exposition, prometheusName } from "./support/prometheus.ts"
+import { ApmRecorder, ApmTest } from "@mcp-apm/core/testing"
 
-const TestLayer = VerificationFeedbackApm.layer().pipe(Layer.provideMerge(ApmTest))
-const StrictLayer = VerificationFeedbackApm.layer({ strict: true }).pipe(Layer.provideMerge(ApmTest))
+const TestLayer = VerificationFeedbackApm.layer().pipe(Layer.provideMerge(ApmTest.layer()))
+const StrictLayer = VerificationFeedbackApm.layer({ strict: true }).pipe(Layer.provideMerge(ApmTest.layer()))
 
 const findings: ReadonlyArray<VerificationFeedbackApm.Finding & { readonly file: string }> = [
   { severity: "high", file: "src/auth.ts" },

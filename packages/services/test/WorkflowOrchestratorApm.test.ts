@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ApmRecorder, ApmTest } from "@mcp-apm/core"
+
 import { Deferred, Effect, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import fc from "fast-check"
@@ -15,9 +15,10 @@ import {
   outcomes
 } from "./support/observations.ts"
 import { exposition, prometheusName } from "./support/prometheus.ts"
+import { ApmRecorder, ApmTest } from "@mcp-apm/core/testing"
 
-const TestLayer = WorkflowOrchestratorApm.layer().pipe(Layer.provideMerge(ApmTest))
-const StrictLayer = WorkflowOrchestratorApm.layer({ strict: true }).pipe(Layer.provideMerge(ApmTest))
+const TestLayer = WorkflowOrchestratorApm.layer().pipe(Layer.provideMerge(ApmTest.layer()))
+const StrictLayer = WorkflowOrchestratorApm.layer({ strict: true }).pipe(Layer.provideMerge(ApmTest.layer()))
 
 const stateCounts = Effect.gen(function*() {
   const counts: Record<string, number | undefined> = {}
@@ -248,7 +249,9 @@ describe("WorkflowOrchestratorApm", () => {
         yield* seriesValue("workflow_orchestrator_workflows_executed_total", { definition: "other", status: "ok" }),
         1
       )
-    }).pipe(Effect.provide(WorkflowOrchestratorApm.layer({ maxDefinitions: 2 }).pipe(Layer.provideMerge(ApmTest)))))
+    }).pipe(
+      Effect.provide(WorkflowOrchestratorApm.layer({ maxDefinitions: 2 }).pipe(Layer.provideMerge(ApmTest.layer())))
+    ))
 
   it.effect("every metric has a HELP line in the Prometheus exposition", () =>
     Effect.gen(function*() {

@@ -1,6 +1,6 @@
 /**
  * The `Apm` service and its combinators, which the public `Apm` module
- * re-exports beside the profiling helpers; here so that `ApmProfiling`,
+ * re-exports beside the profiling helpers; here so that `internal/apmProfiling.ts`,
  * which builds on `trace`, does not import the module that re-exports it.
  *
  * @internal
@@ -354,9 +354,23 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
   }
 }
 
+// One builder for both wirings, so that the monitor is either a typed requirement or explicitly absent.
+const layerOver = <R>(monitor: Effect.Effect<ResourceMonitorService | undefined, never, R>) =>
+  Layer.effect(
+    Apm,
+    Effect.gen(function*() {
+      return make(yield* ApmConfig, {
+        baselines: yield* BaselineStore.BaselineStore,
+        detector: yield* AnomalyDetector.AnomalyDetector,
+        listeners: yield* OperationListeners,
+        monitor: yield* monitor
+      })
+    })
+  )
+
 /**
- * The service over the configuration, baseline store and detector in
- * context.
+ * The service over the configuration, baseline store, detector and
+ * resource monitor in context.
  *
  * @category layers
  * @since 0.1.0
@@ -364,18 +378,8 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
 export const layerNoDeps: Layer.Layer<
   Apm,
   never,
-  ApmConfig | BaselineStore.BaselineStore | AnomalyDetector.AnomalyDetector
-> = Layer.effect(
-  Apm,
-  Effect.gen(function*() {
-    return make(yield* ApmConfig, {
-      baselines: yield* BaselineStore.BaselineStore,
-      detector: yield* AnomalyDetector.AnomalyDetector,
-      listeners: yield* OperationListeners,
-      monitor: Option.getOrUndefined(yield* Effect.serviceOption(ResourceMonitor))
-    })
-  })
-)
+  ApmConfig | BaselineStore.BaselineStore | AnomalyDetector.AnomalyDetector | ResourceMonitor
+> = layerOver(ResourceMonitor)
 
 const measuredOutcome = (operation: MeasuredOperation, rules: Rules): ExitOutcome => {
   const failed = operation.status === "error" || operation.status === "defect"
@@ -388,7 +392,18 @@ const measuredOutcome = (operation: MeasuredOperation, rules: Rules): ExitOutcom
 
 /**
  * The service with an in-memory baseline store and detector, over the
- * `ApmConfig` in context.
+ * `ApmConfig` and the `ResourceMonitor` in context: the monitor's readings
+ * feed `resourceUsage`, the resource insights and the memory and CPU deltas
+ * of the sampled operations. Without a monitor, use `layerWithoutResources`.
+ *
+ * @example
+ * ```ts
+ * // NodeResourceMonitor is @mcp-apm/runtime's
+ * const ApmNode = Apm.layer.pipe(
+ *   Layer.provide(NodeResourceMonitor.layer()),
+ *   Layer.provide(ApmConfig.ApmConfig.layer())
+ * )
+ * ```
  *
  * @category layers
  * @since 0.1.0
@@ -396,8 +411,24 @@ const measuredOutcome = (operation: MeasuredOperation, rules: Rules): ExitOutcom
 export const layer: Layer.Layer<
   Apm | BaselineStore.BaselineStore | AnomalyDetector.AnomalyDetector,
   never,
-  ApmConfig
+  ApmConfig | ResourceMonitor
 > = layerNoDeps.pipe(
+  Layer.provideMerge(AnomalyDetector.layer),
+  Layer.provideMerge(BaselineStore.layer)
+)
+
+/**
+ * `layer` with no resource monitor: `resourceUsage` is `None`, no operation
+ * samples memory or CPU, and insights leave resources out.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerWithoutResources: Layer.Layer<
+  Apm | BaselineStore.BaselineStore | AnomalyDetector.AnomalyDetector,
+  never,
+  ApmConfig
+> = layerOver(Effect.undefined).pipe(
   Layer.provideMerge(AnomalyDetector.layer),
   Layer.provideMerge(BaselineStore.layer)
 )
@@ -573,7 +604,7 @@ export const insights: Effect.Effect<ReadonlyArray<Insights.Insight>, never, Apm
 
 /**
  * The resource monitor's current reading (CPU, memory, event loop, GC, disk
- * and network I/O); `None` when no `ResourceMonitor` was provided.
+ * and network I/O); `None` under `Apm.layerWithoutResources`.
  *
  * @category accessors
  * @since 0.1.0

@@ -1,5 +1,5 @@
 /**
- * The database conventions shared by `ApmProfiling.profileQuery` (queries
+ * The database conventions shared by `Apm.profileQuery` (queries
  * the user names) and `SqlMonitoring` (queries effect/sql runs): the
  * attributes of a query, the `db.client.operation.duration` histogram and
  * the slow-query counter, for effects and for span callbacks alike.

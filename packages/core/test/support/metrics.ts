@@ -1,7 +1,5 @@
-import { ApmTesting } from "../../src/index.ts"
-
-export const seriesState = ApmTesting.seriesState
+import { MetricSeries } from "../../src/testing/index.ts"
 
 /** A counter's count, or a gauge's value, for one operation. */
 export const operationValue = (id: string, operationName: string) =>
-  ApmTesting.seriesValue(id, { operation_name: operationName })
+  MetricSeries.value(id, { operation_name: operationName })

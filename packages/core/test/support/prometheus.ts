@@ -20,13 +20,17 @@ export interface MetricFamily {
 /** Parses a Prometheus text exposition; throws on malformed input. */
 export const parseExposition = (text: string): ReadonlyArray<MetricFamily> => parsePrometheusTextFormat(text)
 
-const promtool = ["/usr/bin/promtool", "/usr/local/bin/promtool"].find(existsSync)
+/**
+ * Where promtool is, if Debian's prometheus package is installed (`.ci/run`
+ * installs it). The one lookup of the three packages' tests, which import it
+ * as `@mcp-apm/core/test/support/prometheus`.
+ */
+export const promtool: string | undefined = ["/usr/bin/promtool", "/usr/local/bin/promtool"].find(existsSync)
 
 /**
- * `promtool check metrics` over the text, where Debian's prometheus package is
- * installed (`.ci/run` installs it). Returns what promtool printed, or
- * undefined without promtool. promtool exits non-zero on a format error and
- * on lint problems; both are thrown.
+ * `promtool check metrics` over the text, where promtool is installed.
+ * Returns what promtool printed, or undefined without promtool. promtool
+ * exits non-zero on a format error and on lint problems; both are thrown.
  */
 export const promtoolCheck = (text: string): string | undefined =>
   promtool === undefined ? undefined : execFileSync(promtool, ["check", "metrics"], { input: text, encoding: "utf8" })

@@ -17,6 +17,7 @@
  * @since 0.1.0
  */
 import { Apm, ApmConfig, BaselineStore, RateLimitedLog, ResourceMonitor } from "@mcp-apm/core"
+import { TestResourceMonitor } from "@mcp-apm/core/testing"
 import { Clock, Config, Context, Duration, Effect, Layer, Option, Schedule, Schema } from "effect"
 
 /**
@@ -284,7 +285,7 @@ const resourcePoint = (time: number, usage: ResourceMonitor.ResourceUsage): Reso
   networkSentBytesPerSecond: usage.network?.sentBytesPerSecond ?? null
 })
 
-const resourceKeys = Object.keys(resourcePoint(0, ResourceMonitor.testUsage)) as ReadonlyArray<keyof ResourcePoint>
+const resourceKeys = Object.keys(resourcePoint(0, TestResourceMonitor.usage)) as ReadonlyArray<keyof ResourcePoint>
 
 /**
  * The store over its options, the baselines it copies into each interval,

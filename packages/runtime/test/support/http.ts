@@ -8,7 +8,7 @@ import * as MetricsServer from "../../src/MetricsServer.ts"
 /** The guarded server with the core `Apm` behind it, no OTLP and no files. */
 export const guardedServer = (options: Partial<MetricsServer.Options> = {}) =>
   MetricsServer.layerWith({ host: "127.0.0.1", port: 0, token: Option.none(), ...options }).pipe(
-    Layer.provideMerge(Apm.layer.pipe(Layer.provide(ApmConfig.ApmConfig.layer())))
+    Layer.provideMerge(Apm.layerWithoutResources.pipe(Layer.provide(ApmConfig.ApmConfig.layer())))
   )
 
 /** The server's port. */

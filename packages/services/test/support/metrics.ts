@@ -1,6 +1,8 @@
+import { MetricSeries } from "@mcp-apm/core/testing"
 import { Effect, Metric } from "effect"
 
-export { seriesState, seriesValue } from "@mcp-apm/core/ApmTest"
+export const seriesState = MetricSeries.state
+export const seriesValue = MetricSeries.value
 
 /** Every series of `id`, as its attributes and state. */
 export const series = (id: string) =>

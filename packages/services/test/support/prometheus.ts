@@ -1,5 +1,3 @@
-import { execFileSync } from "node:child_process"
-import { existsSync } from "node:fs"
 import { Effect } from "effect"
 import { PrometheusMetrics } from "effect/observability"
 
@@ -15,12 +13,3 @@ export const exposition = Effect.map(PrometheusMetrics.format(), (text) => {
 
 /** The Prometheus family name of a metric id, as Effect's formatter sanitises it. */
 export const prometheusName = (id: string): string => id.replace(/[^a-zA-Z0-9_:]/g, "_")
-
-const promtool = ["/usr/bin/promtool", "/usr/local/bin/promtool"].find(existsSync)
-
-/**
- * `promtool check metrics` over the text where promtool is installed: what it
- * printed, or undefined without it. A format error or lint problem throws.
- */
-export const promtoolCheck = (text: string): string | undefined =>
-  promtool === undefined ? undefined : execFileSync(promtool, ["check", "metrics"], { input: text, encoding: "utf8" })

@@ -81,16 +81,16 @@ export const latencyTuning: LatencyTuning = {
 }
 
 // 1024 bins of 2% in log duration, centred on the first duration, cover a factor e^10 (22,000) either way
-const CDF_BINS = 1024
-const CDF_WIDTH = 0.02
+const cdfBins = 1024
+const cdfWidth = 0.02
 // the tail CUSUM is tuned for a rate this many times the reference's
-const TAIL_RATE_RATIO = 4
-const WINSOR = 4
-const TAIL_REFRESH = 8
+const tailRateRatio = 4
+const winsorLimit = 4
+const tailRefresh = 8
 
 // the tail channel counts durations beyond p90 times tailFactor, and beyond p90 times its square: a few
 // slow outliers more (a lock) and many a little slower (a cache-miss share) each have a cut that suits them
-const TAIL_CUTS = 2
+const tailCutCount = 2
 
 /** what the tail and spike channels read off the tail reference */
 interface TailReference {
@@ -109,7 +109,7 @@ interface TailCuts {
   readonly cusum: Float64Array
 }
 // the level statistic's mean square starts as if this many stationary samples (mean square 1) had been seen
-const SPREAD_PRIOR = 100
+const spreadPrior = 100
 
 export class LatencyEngine implements Engine {
   private readonly tuning: LatencyTuning
@@ -141,15 +141,15 @@ export class LatencyEngine implements Engine {
     this.profileThreshold = profileThreshold
     this.threshold = threshold
     this.minSamples = minSamples
-    this.reference = new DecayedCdf(tuning.horizon, CDF_BINS, CDF_WIDTH)
-    this.tailReference = new DecayedCdf(tuning.tailHorizon, CDF_BINS, CDF_WIDTH)
+    this.reference = new DecayedCdf(tuning.horizon, cdfBins, cdfWidth)
+    this.tailReference = new DecayedCdf(tuning.tailHorizon, cdfBins, cdfWidth)
     this.tailCuts = {
-      offset: Float64Array.from({ length: TAIL_CUTS }, (_, k) => (k + 1) * Math.log(tuning.tailFactor)),
-      exceeding: new Float64Array(TAIL_CUTS),
-      within: new Float64Array(TAIL_CUTS),
-      cusum: new Float64Array(TAIL_CUTS)
+      offset: Float64Array.from({ length: tailCutCount }, (_, k) => (k + 1) * Math.log(tuning.tailFactor)),
+      exceeding: new Float64Array(tailCutCount),
+      within: new Float64Array(tailCutCount),
+      cusum: new Float64Array(tailCutCount)
     }
-    this.spreadWeight = SPREAD_PRIOR
+    this.spreadWeight = spreadPrior
     this.spread = tuning.spreadHorizon > 0 ? tuning.initialSpread : 1
     this.meanSquare = this.spread * this.spread
     this.level = new Moments(tuning.horizon)
@@ -199,7 +199,7 @@ export class LatencyEngine implements Engine {
     const cut = this.tailCuts
     for (let k = 0; k < cut.offset.length; k++) {
       const p0 = 1 - tails.cdf(p90 + cut.offset[k]!)
-      const p1 = Math.min(0.95, TAIL_RATE_RATIO * p0)
+      const p1 = Math.min(0.95, tailRateRatio * p0)
       cut.exceeding[k] = Math.log(p1 / p0)
       cut.within[k] = Math.log((1 - p1) / (1 - p0))
     }
@@ -223,8 +223,8 @@ export class LatencyEngine implements Engine {
     const referenceMedian = ready ? this.toDuration(this.reference.quantile(0.5)) : x
     const slowdown = referenceMedian > 0 ? median / referenceMedian : median > 0 ? Number.POSITIVE_INFINITY : 1
     // the tail reference (horizon `tailHorizon`) moves by a fraction of a percent per sample: its quantiles
-    // and rates are refreshed every `TAIL_REFRESH` samples, which halves the engine's cost
-    if (ready && (n % TAIL_REFRESH === 0 || this.tails.stale)) this.refreshTails()
+    // and rates are refreshed every `tailRefresh` samples, which halves the engine's cost
+    if (ready && (n % tailRefresh === 0 || this.tails.stale)) this.refreshTails()
     const tails = this.tails
     const p90 = ready ? tails.p90 : y
     const p99 = ready ? tails.p99 : y
@@ -244,11 +244,11 @@ export class LatencyEngine implements Engine {
     }
 
     const zValue = (y - this.level.mean) / (this.level.sd() + 1e-9)
-    this.raw.update(x, WINSOR)
+    this.raw.update(x, winsorLimit)
     if (n > w) {
       this.reference.add(leaving)
       this.tailReference.add(leaving)
-      this.level.update(leaving, WINSOR)
+      this.level.update(leaving, winsorLimit)
     }
     // the reference must hold `minSamples` durations before anything is judged against it
     if (n <= this.minSamples + w) {

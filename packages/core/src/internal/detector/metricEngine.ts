@@ -45,8 +45,8 @@ export const metricTuning: MetricTuning = {
   slowLikelihoodWindow: 100
 }
 
-const WINSOR = 4
-const LIKELIHOOD_WINDOW = 10
+const winsorLimit = 4
+const likelihoodWindow = 10
 
 /** Severity by how far above the threshold the score lies, in quarters of the remaining range. */
 export const severityOf = (score: number, threshold: number): Severity => {
@@ -76,8 +76,8 @@ export class MetricEngine implements Engine {
     this.refractory = Math.max(1, Math.round(windowSize))
     this.value = new Moments(tuning.horizon)
     this.histogram = new DensityHistogram(tuning.maxBins, tuning.likelihoodHorizon)
-    this.valueLikelihood = new Likelihood(tuning.likelihoodHorizon, LIKELIHOOD_WINDOW)
-    this.densityLikelihood = new Likelihood(tuning.likelihoodHorizon, LIKELIHOOD_WINDOW)
+    this.valueLikelihood = new Likelihood(tuning.likelihoodHorizon, likelihoodWindow)
+    this.densityLikelihood = new Likelihood(tuning.likelihoodHorizon, likelihoodWindow)
     this.slowLikelihood = tuning.slowLikelihoodWindow > 0
       ? new Likelihood(tuning.likelihoodHorizon, tuning.slowLikelihoodWindow)
       : undefined
@@ -94,7 +94,7 @@ export class MetricEngine implements Engine {
     const valueSurprise = twoSided(zValue)
     const valued = this.valueLikelihood.next(valueSurprise)
     const slow = this.slowLikelihood?.next(Math.max(densitySurprise, valueSurprise)) ?? 0
-    this.value.update(x, WINSOR)
+    this.value.update(x, winsorLimit)
 
     let score = warm ? Math.max(density, valued, slow) : 0
     // one event, one alarm: a red sample within `windowSize` of the previous red one continues that event

@@ -6,7 +6,7 @@
  * O(log bins) per sample with bounded memory.
  */
 
-const LN10 = Math.log(10)
+const ln10 = Math.log(10)
 
 /** log P(Z >= z) for a standard normal, accurate to ~1e-7 relative and free of underflow (Numerical Recipes erfc) */
 export const logUpperTail = (z: number): number => {
@@ -40,7 +40,7 @@ export const normalQuantile = (p: number): number => {
 
 /** -log10(p) / 10, clamped to [0, 1]: Numenta's way from a probability to a score */
 export const decades = (logP: number): number => {
-  const s = -logP / LN10 / 10
+  const s = -logP / ln10 / 10
   return s > 0 ? (s < 1 ? s : 1) : 0
 }
 
@@ -75,7 +75,7 @@ export class Moments {
   }
 }
 
-const LIKELIHOOD_FLOOR = 0.01
+const likelihoodFloor = 0.01
 
 /** Numenta's anomaly likelihood: the short average of a surprise against that average's long-run Gaussian. */
 export class Likelihood {
@@ -92,7 +92,7 @@ export class Likelihood {
     this.sum += surprise - this.ring[k]!
     this.ring[k] = surprise
     const avg = this.sum / Math.min(this.n, this.ring.length)
-    const z = (avg - this.dist.mean) / Math.max(this.dist.sd(), LIKELIHOOD_FLOOR)
+    const z = (avg - this.dist.mean) / Math.max(this.dist.sd(), likelihoodFloor)
     this.dist.update(avg, 0)
     return decades(logUpperTail(Math.max(z, 0)))
   }

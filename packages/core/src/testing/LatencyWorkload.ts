@@ -1,9 +1,10 @@
 /**
  * Seeded synthetic operation durations that look like production, and the
  * incidents an APM must catch in them. The latency detector's contract
- * (`bench/detection/latency.ts`, `test/LatencyContract.test.ts`) is stated
- * on these: at most one alarm episode per 10,000 operations on every clean
- * workload, each incident caught within its deadline. They are also handy
+ * (`LatencyContract`, which the detector's tests and
+ * `bench/detection/latency.ts` count with) is stated on these: at most one
+ * alarm episode per 10,000 operations on every clean workload, each incident
+ * caught within its deadline. They are also handy
  * for a dashboard or a demo that needs believable timings.
  *
  * Durations are in seconds, as `Apm.trace` records them. A workload is a

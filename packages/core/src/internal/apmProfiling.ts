@@ -11,35 +11,20 @@
  * Profiling never changes what the profiled effect does: a profiler that
  * fails (or is busy) is logged and skipped, and the effect runs as it would.
  *
- * @since 0.1.0
+ * The public `Apm` module re-exports these, so that each has one name.
+ *
+ * @internal
  */
 import { Clock, Context, Effect, Exit, Option, Random, Tracer } from "effect"
-import * as DatabaseMetrics from "./internal/databaseMetrics.ts"
 import { dual } from "effect/Function"
-import type { ApmOptions } from "./ApmConfig.ts"
-import { Apm, recordMeasured, trace } from "./internal/apm.ts"
-import * as ErrorType from "./ErrorType.ts"
-import type { CpuProfileSummary, HeapProfileSummary, ProfileRecording, ProfilerError } from "./Profiler.ts"
-import { describeFunction, Profiler } from "./Profiler.ts"
-import { shape } from "./QueryNormalizer.ts"
-import { normalizeEndpoint, normalizeMethod, normalizePath } from "./HttpNormalizer.ts"
-
-/**
- * The metrics of this module.
- *
- * @category metrics
- * @since 0.1.0
- */
-export const metricDefinitions = DatabaseMetrics.definitions
-
-/**
- * The buckets of `db.client.operation.duration`, in seconds, as the
- * OpenTelemetry database conventions give them.
- *
- * @category constants
- * @since 0.1.0
- */
-export const dbOperationDurationBuckets: ReadonlyArray<number> = DatabaseMetrics.durationBuckets
+import type { ApmOptions } from "../ApmConfig.ts"
+import * as ErrorType from "../ErrorType.ts"
+import { normalizeEndpoint, normalizeMethod, normalizePath } from "../HttpNormalizer.ts"
+import type { CpuProfileSummary, HeapProfileSummary, ProfileRecording, ProfilerError } from "../Profiler.ts"
+import { describeFunction, Profiler } from "../Profiler.ts"
+import { shape } from "../QueryNormalizer.ts"
+import { Apm, recordMeasured, trace } from "./apm.ts"
+import * as DatabaseMetrics from "./databaseMetrics.ts"
 
 /**
  * @category models
@@ -138,7 +123,7 @@ const profiling = <S>(
  *
  * @example
  * ```ts
- * const report = buildReport.pipe(ApmProfiling.profileCpu(), Apm.trace("report", "business_transaction"))
+ * const report = buildReport.pipe(Apm.profileCpu(), Apm.trace("report", "business_transaction"))
  * ```
  *
  * @category combinators
@@ -193,14 +178,6 @@ export interface QueryOptions {
   readonly system?: string | undefined
 }
 
-/**
- * The `db.system.name` of a query whose system was not given.
- *
- * @category constants
- * @since 0.1.0
- */
-export const defaultDbSystem = DatabaseMetrics.defaultSystem
-
 const { queryAttributes, recordDuration: recordDbDuration, slowQuery } = DatabaseMetrics
 const systemOf = (options: QueryOptions | undefined): string => DatabaseMetrics.systemOf(options?.system)
 
@@ -219,7 +196,7 @@ const systemOf = (options: QueryOptions | undefined): string => DatabaseMetrics.
  * @example
  * ```ts
  * const user = sql`SELECT * FROM users WHERE id = ${id}`.pipe(
- *   ApmProfiling.profileQuery("SELECT * FROM users WHERE id = $1", { system: "postgresql" })
+ *   Apm.profileQuery("SELECT * FROM users WHERE id = $1", { system: "postgresql" })
  * )
  * ```
  *
@@ -254,19 +231,6 @@ export const profileQuery: {
   })
 })
 
-// Kept here too: the normalisers were part of this module's API before they had one of their own.
-export {
-  /**
-   * @category normalisation
-   * @since 0.1.0
-   */
-  normalizeMethod,
-  /**
-   * @category normalisation
-   * @since 0.1.0
-   */
-  normalizePath
-} from "./HttpNormalizer.ts"
 
 const serviceName = (service: string): string => {
   const cleaned = service.trim().replace(/[^\w.-]/g, "_").slice(0, 64)
@@ -298,7 +262,7 @@ const annotateStatus = (exit: Exit.Exit<unknown, unknown>) => {
  *
  * @example
  * ```ts
- * const charge = callStripe.pipe(ApmProfiling.traceExternalApi("stripe", "POST /v1/charges"))
+ * const charge = callStripe.pipe(Apm.traceExternalApi("stripe", "POST /v1/charges"))
  * ```
  *
  * @category combinators
