@@ -9,6 +9,7 @@
  */
 import * as OtelTracer from "@effect/opentelemetry/OtelTracer"
 import { Apm, ApmConfig, SpanOperations, SqlMonitoring } from "@mcp-apm/core"
+import * as NodeResourceMonitor from "@mcp-apm/runtime/NodeResourceMonitor"
 import * as Tracing from "@mcp-apm/runtime/Tracing"
 import { RuntimeConfig } from "@mcp-apm/runtime/RuntimeConfig"
 import * as Otel from "@opentelemetry/api"
@@ -55,6 +56,7 @@ const effectOtel = OtelTracer.layer.pipe(Layer.provide(providerLayer))
 const apmOtel = SqlMonitoring.layer.pipe(
   Layer.provideMerge(SpanOperations.layer.pipe(Layer.provideMerge(Tracing.layerExistingProvider))),
   Layer.provideMerge(Apm.layer),
+  Layer.provide(NodeResourceMonitor.layer()),
   Layer.provide(ApmConfig.ApmConfig.layer({})),
   Layer.provide(RuntimeConfig.layerFromEnvironment),
   Layer.provide(providerLayer)
@@ -169,7 +171,7 @@ export const otelOverhead = Effect.gen(function*() {
   return { unregistered, registeredTrivial, registeredSteps }
 })
 
-const coreApm = Apm.layer.pipe(Layer.provide(ApmConfig.ApmConfig.layer({})))
+const coreApm = Apm.layerWithoutResources.pipe(Layer.provide(ApmConfig.ApmConfig.layer({})))
 
 export const printOtelOverhead = (results: Effect.Success<typeof otelOverhead>) => {
   console.log("otel-overhead (median ns/op of %d alternating rounds of %d ops)", rounds, operations)

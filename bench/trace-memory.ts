@@ -41,7 +41,7 @@ const heapAlong = <R>(op: (i: number) => Effect.Effect<number, never, R>, marks:
   })
 
 const body = Effect.succeed(1)
-const coreApm = Apm.layer.pipe(Layer.provide(ApmConfig.ApmConfig.layer({})))
+const coreApm = Apm.layerWithoutResources.pipe(Layer.provide(ApmConfig.ApmConfig.layer({})))
 
 const oneName = heapAlong(
   () => Apm.trace(body, "checkout", "business_transaction", attributes),

@@ -29,7 +29,7 @@ const setup = Effect.gen(function*() {
   const services = yield* Layer.build(
     OtelSpanTracer.layer.pipe(
       Layer.provide(Layer.succeed(OtelTracer.OtelTracerProvider, provider)),
-      Layer.merge(Apm.layer.pipe(Layer.provide(ApmConfig.ApmConfig.layer({})))),
+      Layer.merge(Apm.layerWithoutResources.pipe(Layer.provide(ApmConfig.ApmConfig.layer({})))),
       Layer.provide(Layer.succeed(Apm.OperationListeners, [(record) => void records.push(record)]))
     )
   )

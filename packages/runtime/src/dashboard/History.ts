@@ -17,7 +17,6 @@
  * @since 0.1.0
  */
 import { Apm, ApmConfig, BaselineStore, RateLimitedLog, ResourceMonitor } from "@mcp-apm/core"
-import { TestResourceMonitor } from "@mcp-apm/core/testing"
 import { Clock, Config, Context, Duration, Effect, Layer, Option, Schedule, Schema } from "effect"
 
 /**
@@ -285,7 +284,24 @@ const resourcePoint = (time: number, usage: ResourceMonitor.ResourceUsage): Reso
   networkSentBytesPerSecond: usage.network?.sentBytesPerSecond ?? null
 })
 
-const resourceKeys = Object.keys(resourcePoint(0, TestResourceMonitor.usage)) as ReadonlyArray<keyof ResourcePoint>
+// Every field of a point, in column order; the record type makes the compiler check that none is missing.
+const resourceFields: Record<keyof ResourcePoint, true> = {
+  time: true,
+  cpuProcess: true,
+  cpuMachine: true,
+  rss: true,
+  heapUsed: true,
+  memoryFraction: true,
+  eventLoopDelayP99: true,
+  eventLoopUtilization: true,
+  gcPauseSeconds: true,
+  diskReadBytesPerSecond: true,
+  diskWriteBytesPerSecond: true,
+  networkReceivedBytesPerSecond: true,
+  networkSentBytesPerSecond: true
+}
+
+const resourceKeys = Object.keys(resourceFields) as ReadonlyArray<keyof ResourcePoint>
 
 /**
  * The store over its options, the baselines it copies into each interval,
