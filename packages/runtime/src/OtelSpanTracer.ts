@@ -113,8 +113,7 @@ const propagated = (span: Tracer.AnySpan | undefined): Tracer.AnySpan | undefine
 }
 
 /** The non-Effect span active where a root span starts, as its parent. */
-const activeParent = (active: Otel.Context, annotations: Context.Context<never>): Option.Option<Tracer.AnySpan> => {
-  const span = Otel.trace.getSpan(active)
+const activeParent = (span: Otel.Span | undefined, annotations: Context.Context<never>): Option.Option<Tracer.AnySpan> => {
   if (span === undefined || effectSpans.has(span)) return Option.none()
   const parent = span.spanContext()
   if (!Otel.trace.isSpanContextValid(parent)) return Option.none()
@@ -125,6 +124,10 @@ const activeParent = (active: Otel.Context, annotations: Context.Context<never>)
     annotations
   }))
 }
+
+/** `context` without a span in it: a new context only when it has one. */
+const withoutSpan = (context: Otel.Context): Otel.Context =>
+  Otel.trace.getSpan(context) === undefined ? context : Otel.trace.deleteSpan(context)
 
 /**
  * An Effect span backed by an OpenTelemetry span.
@@ -164,12 +167,12 @@ export class OtelBridgeSpan implements Tracer.Span {
       parentContext = contextOf(options.parent.value)
     } else if (options.root) {
       this.parent = options.parent
-      parentContext = Otel.trace.deleteSpan(Otel.context.active())
+      parentContext = withoutSpan(Otel.context.active())
     } else {
       // Keeps the active span object itself: some SDKs, such as Sentry's, record children on it.
-      parentContext = Otel.context.active()
-      this.parent = activeParent(parentContext, options.annotations)
-      if (Option.isNone(this.parent)) parentContext = Otel.trace.deleteSpan(parentContext)
+      const active = Otel.context.active()
+      this.parent = activeParent(Otel.trace.getSpan(active), options.annotations)
+      parentContext = Option.isSome(this.parent) ? active : withoutSpan(active)
     }
     this.span = tracer.startSpan(
       options.name,
