@@ -11,8 +11,8 @@ import * as OtelTracer from "@effect/opentelemetry/OtelTracer"
 import { Apm, ApmConfig, SpanOperations, SqlMonitoring } from "@mcp-apm/core"
 import * as NodeResourceMonitor from "@mcp-apm/runtime/NodeResourceMonitor"
 import * as Tracing from "@mcp-apm/runtime/Tracing"
+import { registeredProvider } from "@mcp-apm/runtime/test/support/registeredProvider"
 import { RuntimeConfig } from "@mcp-apm/runtime/RuntimeConfig"
-import * as Otel from "@opentelemetry/api"
 import { ExportResultCode } from "@opentelemetry/core"
 import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from "@opentelemetry/sdk-trace-base"
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node"
@@ -37,15 +37,7 @@ const provider = new NodeTracerProvider({
 })
 
 // As NodeSdk does: the global provider and the AsyncLocalStorage context manager non-Effect code reads; unset after.
-const registered = Effect.acquireRelease(
-  Effect.sync(() => provider.register()),
-  () =>
-    Effect.promise(async () => {
-      await provider.shutdown()
-      Otel.trace.disable()
-      Otel.context.disable()
-    })
-)
+const registered = registeredProvider(provider)
 
 const providerLayer = Layer.succeed(OtelTracer.OtelTracerProvider, provider)
 

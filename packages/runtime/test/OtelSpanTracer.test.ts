@@ -6,6 +6,7 @@ import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@o
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node"
 import { Effect, Fiber, Layer, Metric } from "effect"
 import * as OtelSpanTracer from "../src/OtelSpanTracer.ts"
+import { registeredProvider } from "./support/registeredProvider.ts"
 
 /**
  * A registered provider (the AsyncLocalStorage context manager that
@@ -16,15 +17,7 @@ import * as OtelSpanTracer from "../src/OtelSpanTracer.ts"
 const setup = Effect.gen(function*() {
   const exporter = new InMemorySpanExporter()
   const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })
-  yield* Effect.acquireRelease(
-    Effect.sync(() => provider.register()),
-    () =>
-      Effect.promise(async () => {
-        await provider.shutdown()
-        Otel.trace.disable()
-        Otel.context.disable()
-      })
-  )
+  yield* registeredProvider(provider)
   const records: Array<PerformanceMetrics.PerformanceMetrics> = []
   const services = yield* Layer.build(
     OtelSpanTracer.layer.pipe(
