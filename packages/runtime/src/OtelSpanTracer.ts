@@ -20,8 +20,10 @@
  * non-Effect instrumentation (an incoming HTTP request's span), external
  * parents (`OtelTracer.withSpanContext`, `OtelTracer.makeExternalSpan`) with
  * their trace flags and state, links, events, exact start and end times,
- * status and exceptions as `@effect/opentelemetry` records them, and
- * `OtelTracer.currentOtelSpan`, which finds the OpenTelemetry span itself.
+ * exceptions and the error status as `@effect/opentelemetry` records them,
+ * and `OtelTracer.currentOtelSpan`, which finds the OpenTelemetry span
+ * itself. Unlike it, a span that succeeds keeps the status unset, as the
+ * specification asks of instrumentation.
  *
  * @since 0.1.0
  */
@@ -213,18 +215,15 @@ export class OtelBridgeSpan implements Tracer.Span {
     if (this.status._tag === "Ended") return
     this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
     const time = hrTime(endTime)
-    if (Exit.isSuccess(exit)) {
-      this.span.setStatus({ code: Otel.SpanStatusCode.OK })
-    } else if (Cause.hasInterruptsOnly(exit.cause)) {
-      this.span.setAttribute("effect.fiber.interrupted", true)
-    } else {
-      const errors = Cause.prettyErrors(exit.cause, { includeCauseInStack: true })
-      for (const error of errors) this.span.recordException(error, time)
-      this.span.setStatus(
-        errors.length === 0
-          ? { code: Otel.SpanStatusCode.OK }
-          : { code: Otel.SpanStatusCode.ERROR, message: errors[0]!.message }
-      )
+    // Success leaves the status unset: the specification has instrumentation set OK only when configured to.
+    if (Exit.isFailure(exit)) {
+      if (Cause.hasInterruptsOnly(exit.cause)) {
+        this.span.setAttribute("effect.fiber.interrupted", true)
+      } else {
+        const errors = Cause.prettyErrors(exit.cause, { includeCauseInStack: true })
+        for (const error of errors) this.span.recordException(error, time)
+        if (errors.length > 0) this.span.setStatus({ code: Otel.SpanStatusCode.ERROR, message: errors[0]!.message })
+      }
     }
     this.span.end(time)
   }
