@@ -349,6 +349,7 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
 
 /**
  * The service over the configuration, baseline store and detector in
+ * context; its insights include those of the `Insights.InsightSources` in
  * context.
  *
  * @category layers
@@ -361,12 +362,16 @@ export const layerNoDeps: Layer.Layer<
 > = Layer.effect(
   Apm,
   Effect.gen(function*() {
-    return make(yield* ApmConfig, {
+    const apm = make(yield* ApmConfig, {
       baselines: yield* BaselineStore.BaselineStore,
       detector: yield* AnomalyDetector.AnomalyDetector,
       listeners: yield* OperationListeners,
       monitor: Option.getOrUndefined(yield* Effect.serviceOption(ResourceMonitor))
     })
+    const sources = yield* Insights.InsightSources
+    return sources.length === 0
+      ? apm
+      : { ...apm, insights: Insights.withSources(apm.insights, apm.options, apm.summaries, sources) }
   })
 )
 
