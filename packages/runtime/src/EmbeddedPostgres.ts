@@ -5,14 +5,16 @@
  * on 127.0.0.1 and a free port only, stopped and removed when the scope
  * closes. PostgreSQL refuses to run as root, so under root (CI) the server
  * runs as `nobody`. A machine without PostgreSQL fails with an error that
- * says what is missing.
+ * says what is missing. A process that exits without closing the scope (a
+ * second Ctrl-C, a shutdown deadline) still stops the server and removes its
+ * directory, from an exit hook.
  *
  * @since 0.1.0
  */
 import { Data, Effect } from "effect"
 import type { Scope } from "effect"
 import { execFile } from "node:child_process"
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -32,6 +34,8 @@ export class PostgresError extends Data.TaggedError("PostgresError")<{ readonly 
  * @since 0.1.0
  */
 export interface Postgres {
+  /** The major version, as installed (`15`). */
+  readonly version: string
   readonly host: string
   readonly port: number
   readonly database: string
@@ -40,12 +44,35 @@ export interface Postgres {
 
 const debianRoot = "/usr/lib/postgresql"
 
-/** The bin directory of the newest installed PostgreSQL. */
-const binDirectory = (): string | undefined => {
+/** The newest installed PostgreSQL's major version. */
+const newestVersion = (): string | undefined => {
   if (!existsSync(debianRoot)) return undefined
   const versions = readdirSync(debianRoot).filter((v) => existsSync(join(debianRoot, v, "bin", "initdb")))
   versions.sort((a, b) => Number(b) - Number(a))
-  return versions[0] === undefined ? undefined : join(debianRoot, versions[0], "bin")
+  return versions[0]
+}
+
+/**
+ * Whether `start` finds a PostgreSQL to run.
+ *
+ * @category predicates
+ * @since 0.1.0
+ */
+export const isInstalled = (): boolean => newestVersion() !== undefined
+
+/**
+ * For an exit that skips the scope's finalizers, where only synchronous
+ * code runs: SIGQUIT is PostgreSQL's immediate shutdown, sent to the
+ * postmaster whose pid heads `postmaster.pid`.
+ */
+const stopNow = (directory: string) => {
+  try {
+    const pid = Number(readFileSync(join(directory, "data", "postmaster.pid"), "utf8").split("\n", 1)[0])
+    if (Number.isInteger(pid) && pid > 0) process.kill(pid, "SIGQUIT")
+  } catch {
+    // not started, or already stopped
+  }
+  rmSync(directory, { recursive: true, force: true })
 }
 
 const freePort = Effect.callback<number, PostgresError>((resume) => {
@@ -80,20 +107,27 @@ const run = (program: string, args: ReadonlyArray<string>) =>
  * @since 0.1.0
  */
 export const start: Effect.Effect<Postgres, PostgresError, Scope.Scope> = Effect.gen(function*() {
-  const bin = binDirectory()
-  if (bin === undefined) {
+  const version = newestVersion()
+  if (version === undefined) {
     return yield* new PostgresError({
       message: `PostgreSQL is not installed (no ${debianRoot}/<version>/bin/initdb): apt-get install postgresql`
     })
   }
+  const bin = join(debianRoot, version, "bin")
   const directory = yield* Effect.acquireRelease(
     Effect.sync(() => {
       const dir = mkdtempSync(join(tmpdir(), "mcp-apm-pg-"))
       if (asRoot) chownSync(dir, 65534, 65534)
-      return dir
+      const onExit = () => stopNow(dir)
+      process.once("exit", onExit)
+      return { dir, onExit }
     }),
-    (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-  )
+    ({ dir, onExit }) =>
+      Effect.sync(() => {
+        process.removeListener("exit", onExit)
+        rmSync(dir, { recursive: true, force: true })
+      })
+  ).pipe(Effect.map(({ dir }) => dir))
   const data = join(directory, "data")
   yield* run(join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"])
   const port = yield* freePort
@@ -102,5 +136,5 @@ export const start: Effect.Effect<Postgres, PostgresError, Scope.Scope> = Effect
     run(join(bin, "pg_ctl"), ["-D", data, "-o", options, "-l", join(directory, "server.log"), "-w", "start"]),
     () => run(join(bin, "pg_ctl"), ["-D", data, "-m", "immediate", "-w", "stop"]).pipe(Effect.ignore)
   )
-  return { host: "127.0.0.1", port, database: "postgres", username: "postgres" }
+  return { version, host: "127.0.0.1", port, database: "postgres", username: "postgres" }
 })

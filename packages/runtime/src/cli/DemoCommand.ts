@@ -2,7 +2,9 @@
  * `mcp-apm demo` (`npm start`): the five MCP services simulated under load
  * with a scheduled fault, monitored by `ApmLive`: `/metrics` and the
  * dashboard are served while it runs, and what the APM finds is printed as it
- * happens (`demo/Narration.ts`) and at the end (`demo/Report.ts`). It stops by itself after `--duration` seconds, or on
+ * happens (`demo/Narration.ts`) and at the end (`demo/Report.ts`). Plans
+ * are stored in an embedded PostgreSQL when one is installed, else in the
+ * process (`demo/PlanStore.ts`), as its output says. It stops by itself after `--duration` seconds, or on
  * SIGINT / SIGTERM (the report is printed either way). `--seed` repeats a
  * run's random choices; `--rate`, `--fault-at` and `--faults` shape the load.
  */
@@ -15,6 +17,7 @@ import { NetAddress } from "effect/net"
 import { GitRepository } from "../demo/GitRepository.ts"
 import * as McpWorkload from "../demo/McpWorkload.ts"
 import * as Narration from "../demo/Narration.ts"
+import { PlanStore } from "../demo/PlanStore.ts"
 import { report } from "../demo/Report.ts"
 import { McpServicesLive } from "../McpServicesLive.ts"
 import { RuntimeConfig } from "../RuntimeConfig.ts"
@@ -127,10 +130,12 @@ export const demoCommand = Command.make(
                 }.`
             })
         )
+        const plans = yield* PlanStore
+        yield* Console.log(`plan storage: ${plans.description}`)
         // the ready line: the server is listening
         yield* Console.log(`metrics: ${url}/metrics   dashboard: ${url}/`)
         const repository = Option.getOrUndefined(yield* Effect.serviceOption(GitRepository))
-        yield* McpWorkload.run({ rate: options.rate, fault, seed, git: repository }).pipe(
+        yield* McpWorkload.run({ rate: options.rate, fault, seed, git: repository, plans }).pipe(
           Effect.raceFirst(
             Effect.all([Narration.narrate(), Effect.repeat(progress, Schedule.spaced("10 seconds"))], {
               concurrency: "unbounded"
@@ -148,6 +153,8 @@ export const demoCommand = Command.make(
         Effect.provide(
           options.git === "real" ? GitRepository.layer.pipe(Layer.provide(NodeServices.layer)) : Layer.empty
         ),
+        // PostgreSQL when it is installed, stopped and removed with the layer (on a signal too)
+        Effect.provide(PlanStore.layer),
         Effect.provide(RuntimeConfig.layerFromEnvironment),
         Effect.provide(portOverride(options.port))
       )
