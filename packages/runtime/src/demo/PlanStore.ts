@@ -148,4 +148,7 @@ export class PlanStore extends Context.Service<PlanStore, PlanStoreService>()("@
     PlanStore,
     postgres.pipe(Effect.catch((error) => Effect.succeed(makeMemory(`no PostgreSQL: ${error.message}`))))
   )
+
+  /** The in-process store, as asked for. */
+  static readonly layerMemory: Layer.Layer<PlanStore> = Layer.sync(PlanStore, () => makeMemory("--plans memory"))
 }
