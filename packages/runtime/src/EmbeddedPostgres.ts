@@ -5,17 +5,18 @@
  * on 127.0.0.1 and a free port only, stopped and removed when the scope
  * closes. PostgreSQL refuses to run as root, so under root (CI) the server
  * runs as `nobody`. A machine without PostgreSQL fails with an error that
- * says what is missing. A process that exits without closing the scope (a
- * second Ctrl-C, a shutdown deadline) still stops the server and removes its
- * directory, from an exit hook.
+ * says what is missing. A process that dies without closing the scope (a
+ * SIGKILL, a second Ctrl-C) still has the server stopped and its directory
+ * removed, by a watchdog.
  *
  * @since 0.1.0
  */
 import { Data, Effect } from "effect"
 import type { Scope } from "effect"
-import { execFile } from "node:child_process"
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
+import { execFile, spawn } from "node:child_process"
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
+import type { Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 
@@ -40,6 +41,8 @@ export interface Postgres {
   readonly port: number
   readonly database: string
   readonly username: string
+  /** The temporary directory of the cluster, its socket and `server.log`; removed with the scope. */
+  readonly directory: string
 }
 
 const debianRoot = "/usr/lib/postgresql"
@@ -61,19 +64,27 @@ const newestVersion = (): string | undefined => {
 export const isInstalled = (): boolean => newestVersion() !== undefined
 
 /**
- * For an exit that skips the scope's finalizers, where only synchronous
- * code runs: SIGQUIT is PostgreSQL's immediate shutdown, sent to the
- * postmaster whose pid heads `postmaster.pid`.
+ * Stops the server and removes `directory` once this process is gone, however
+ * it goes (a SIGKILL, a shutdown deadline's exit) without closing the scope:
+ * a shell that waits on a pipe from this process sees it close when the
+ * process dies, and sends SIGQUIT, PostgreSQL's immediate shutdown, to the
+ * postmaster whose pid heads `postmaster.pid`. A scope that closes kills
+ * the watchdog after stopping the server itself.
  */
-const stopNow = (directory: string) => {
-  try {
-    const pid = Number(readFileSync(join(directory, "data", "postmaster.pid"), "utf8").split("\n", 1)[0])
-    if (Number.isInteger(pid) && pid > 0) process.kill(pid, "SIGQUIT")
-  } catch {
-    // not started, or already stopped
-  }
-  rmSync(directory, { recursive: true, force: true })
-}
+const watchdog = (directory: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const script = `read -r _; kill -QUIT "$(head -n 1 "$1/data/postmaster.pid" 2>/dev/null)" 2>/dev/null; rm -rf "$1"`
+      const child = spawn("sh", ["-c", script, "sh", directory], { detached: true, stdio: ["pipe", "ignore", "ignore"] })
+      child.on("error", () => {})
+      child.unref()
+      // the pipe must not keep this process alive either
+      const pipe = child.stdin as Socket
+      pipe.unref()
+      return child
+    }),
+    (child) => Effect.sync(() => child.kill("SIGKILL"))
+  )
 
 const freePort = Effect.callback<number, PostgresError>((resume) => {
   const server = createServer()
@@ -118,16 +129,11 @@ export const start: Effect.Effect<Postgres, PostgresError, Scope.Scope> = Effect
     Effect.sync(() => {
       const dir = mkdtempSync(join(tmpdir(), "mcp-apm-pg-"))
       if (asRoot) chownSync(dir, 65534, 65534)
-      const onExit = () => stopNow(dir)
-      process.once("exit", onExit)
-      return { dir, onExit }
+      return dir
     }),
-    ({ dir, onExit }) =>
-      Effect.sync(() => {
-        process.removeListener("exit", onExit)
-        rmSync(dir, { recursive: true, force: true })
-      })
-  ).pipe(Effect.map(({ dir }) => dir))
+    (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+  )
+  yield* watchdog(directory)
   const data = join(directory, "data")
   yield* run(join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"])
   const port = yield* freePort
@@ -136,5 +142,5 @@ export const start: Effect.Effect<Postgres, PostgresError, Scope.Scope> = Effect
     run(join(bin, "pg_ctl"), ["-D", data, "-o", options, "-l", join(directory, "server.log"), "-w", "start"]),
     () => run(join(bin, "pg_ctl"), ["-D", data, "-m", "immediate", "-w", "stop"]).pipe(Effect.ignore)
   )
-  return { version, host: "127.0.0.1", port, database: "postgres", username: "postgres" }
+  return { version, host: "127.0.0.1", port, database: "postgres", username: "postgres", directory }
 })
