@@ -10,11 +10,11 @@
  * before it is exported, this module normalises `db.query.text` (no literal
  * survives), adds `db.query.summary`, `db.operation.name` and
  * `db.collection.name`, names the span by its summary (`SELECT users`), and
- * records the operation: metrics, summary,
- * baseline and anomaly detection like every operation, the
- * `db.client.operation.duration` histogram, and the slow-query counter and
- * log (rate-limited per query) past `databaseQueryThreshold`. With
- * `databaseMonitoringEnabled` (or `enabled`) off, spans are left as they are.
+ * records the operation: metrics, summary, baseline and anomaly detection
+ * like every operation, the `db.client.operation.duration` histogram, and
+ * the slow-query counter and log (rate-limited per query) past
+ * `databaseQueryThreshold`. With `databaseMonitoringEnabled` (or `enabled`)
+ * off, spans are left as they are.
  *
  * Each query is also counted against its parent operation (the nearest
  * enclosing `Apm.trace` span, else the outermost local span, such as the
@@ -24,9 +24,8 @@
  * Two layers: `layerPatterns` below `Apm` (whose insights it adds to), and
  * `layer`, the tracer, above it. The tracer wraps the one in context:
  * install it above `SpanOperations`, whose bridge then skips the spans
- * recorded here. The span ends exactly as
- * it would; a failure to record is logged (rate-limited) and never reaches
- * the application.
+ * recorded here. The span ends exactly as it would; a failure to record is
+ * logged (rate-limited) and never reaches the application.
  *
  * @since 0.1.0
  */
