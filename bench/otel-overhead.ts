@@ -48,6 +48,7 @@ const effectOtel = OtelTracer.layer.pipe(Layer.provide(providerLayer))
 const apmOtel = SqlMonitoring.layer.pipe(
   Layer.provideMerge(SpanOperations.layer.pipe(Layer.provideMerge(Tracing.layerExistingProvider))),
   Layer.provideMerge(Apm.layer),
+  Layer.provideMerge(SqlMonitoring.layerPatterns()),
   Layer.provide(NodeResourceMonitor.layer()),
   Layer.provide(ApmConfig.ApmConfig.layer({})),
   Layer.provide(RuntimeConfig.layerFromEnvironment),

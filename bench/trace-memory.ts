@@ -59,7 +59,8 @@ const throughOtel = Effect.gen(function*() {
   })
   const stack = SqlMonitoring.layer.pipe(
     Layer.provideMerge(OtelSpanTracer.layer.pipe(Layer.provide(Layer.succeed(OtelTracer.OtelTracerProvider, provider)))),
-    Layer.provideMerge(coreApm)
+    Layer.provideMerge(coreApm),
+    Layer.provideMerge(SqlMonitoring.layerPatterns())
   )
   return yield* heapAlong(
     () => Apm.trace(body, "checkout", "business_transaction", attributes),

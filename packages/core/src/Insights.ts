@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import { Clock, Context, Effect, Schema } from "effect"
 import type { ApmOptions } from "./ApmConfig.ts"
 import type { Anomaly } from "./AnomalyDetector.ts"
 import { Severity, severityRank } from "./Severity.ts"
@@ -334,3 +334,57 @@ const databaseRules = (input: DatabaseRulesInput): Array<Insight> => [
  */
 export const computeDatabase = (input: DatabaseRulesInput): ReadonlyArray<Insight> =>
   databaseRules(input).sort(bySeverity)
+
+/**
+ * What an extra insight source reads: the configuration, every operation's
+ * summary and the current time (epoch milliseconds).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface SourceInput {
+  readonly options: ApmOptions
+  readonly summaries: ReadonlyArray<OperationSummary>
+  readonly now: number
+}
+
+/**
+ * Insights computed outside `Apm` from what another module saw (the
+ * database insights of `SqlMonitoring`). Synchronous and pure, like the
+ * rules here.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type InsightSource = (input: SourceInput) => ReadonlyArray<Insight>
+
+/**
+ * The extra sources `Apm.insights` adds to its own rules, read when the
+ * `Apm` layer is built: a layer that provides it (appending to what is
+ * already there) must sit below `Apm`.
+ *
+ * @category references
+ * @since 0.1.0
+ */
+export const InsightSources = Context.Reference<ReadonlyArray<InsightSource>>(
+  "@mcp-apm/core/Insights/InsightSources",
+  { defaultValue: () => [] }
+)
+
+/**
+ * `own` with the insights of `sources` over the same summaries, most
+ * severe first.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const withSources = (
+  own: Effect.Effect<ReadonlyArray<Insight>>,
+  options: ApmOptions,
+  summaries: Effect.Effect<ReadonlyArray<OperationSummary>>,
+  sources: ReadonlyArray<InsightSource>
+): Effect.Effect<ReadonlyArray<Insight>> =>
+  Effect.gen(function*() {
+    const input: SourceInput = { options, summaries: yield* summaries, now: yield* Clock.currentTimeMillis }
+    return [...yield* own, ...sources.flatMap((source) => source(input))].sort(bySeverity)
+  })

@@ -9,25 +9,27 @@
  * placeholders, and any literal the app wrote into it). As the span ends,
  * before it is exported, this module normalises `db.query.text` (no literal
  * survives), adds `db.query.summary`, `db.operation.name` and
- * `db.collection.name`, and records the operation: metrics, summary,
- * baseline and anomaly detection like every operation, the
- * `db.client.operation.duration` histogram, and the slow-query counter and
- * log (rate-limited per query) past `databaseQueryThreshold`. With
- * `databaseMonitoringEnabled` (or `enabled`) off, spans are left as they are.
+ * `db.collection.name`, names the span by its summary (`SELECT users`), and
+ * records the operation: metrics, summary, baseline and anomaly detection
+ * like every operation, the `db.client.operation.duration` histogram, and
+ * the slow-query counter and log (rate-limited per query) past
+ * `databaseQueryThreshold`. With `databaseMonitoringEnabled` (or `enabled`)
+ * off, spans are left as they are.
  *
  * Each query is also counted against its parent operation (the nearest
  * enclosing `Apm.trace` span, else the outermost local span, such as the
  * HTTP server span) in a bounded `QueryPatterns`, from which the N+1,
- * dominant-query and regression insights are read.
+ * dominant-query and regression insights are read, by `Apm.insights` too.
  *
- * The tracer wraps the one in context: install it above `SpanOperations`,
- * whose bridge then skips the spans recorded here. The span ends exactly as
- * it would; a failure to record is logged (rate-limited) and never reaches
- * the application.
+ * Two layers: `layerPatterns` below `Apm` (whose insights it adds to), and
+ * `layer`, the tracer, above it. The tracer wraps the one in context:
+ * install it above `SpanOperations`, whose bridge then skips the spans
+ * recorded here. The span ends exactly as it would; a failure to record is
+ * logged (rate-limited) and never reaches the application.
  *
  * @since 0.1.0
  */
-import { Context, Effect, Exit, Layer, Metric, Tracer } from "effect"
+import { Clock, Context, Effect, Exit, Layer, Metric, Tracer } from "effect"
 import type { ApmService } from "./Apm.ts"
 import { Apm, operationTypeKey } from "./Apm.ts"
 import * as ErrorType from "./ErrorType.ts"
@@ -104,6 +106,22 @@ const parentOf = (span: Tracer.Span): Tracer.Span | undefined => {
   return outermost
 }
 
+/**
+ * Names a span as OpenTelemetry's database conventions do, `{db.query.summary}`;
+ * effect/sql names it before the statement is known. Effect's spans have no
+ * rename: `@effect/opentelemetry`'s keeps the SDK's span, renamed through it
+ * before it ends; any other span's `name` is set where it can be (what a
+ * tracer reads at the end).
+ */
+const rename = (span: Tracer.Span, name: string): void => {
+  const sdkSpan: unknown = (span as { readonly span?: unknown }).span
+  if (typeof sdkSpan === "object" && sdkSpan !== null && "updateName" in sdkSpan &&
+    typeof sdkSpan.updateName === "function") {
+    sdkSpan.updateName(name)
+  }
+  Reflect.set(span, "name", name)
+}
+
 const operationNameOf = (span: Tracer.Span): string =>
   span.attributes.has(operationTypeKey) ? span.name : classify(span).name
 
@@ -158,6 +176,7 @@ export const make = (
     // db.system.name and the connection attributes are effect/sql's own, already on the span.
     for (const key in statement.attributes) if (key !== "db.system.name") span.attribute(key, statement.attributes[key])
     span.attribute(operationTypeKey, "database_query")
+    rename(span, query.operationName)
     // A span without timing (TracerTimingEnabled off) ends at 0: no duration, not a negative one.
     const duration = endTime > start ? Number(endTime - start) / 1e9 : 0
     const startMillis = Number(start) / 1e6
@@ -202,41 +221,69 @@ export const make = (
 }
 
 /**
- * The service and its tracer over the tracer in context, with the bounds
- * of `options` (see `QueryPatterns`).
+ * The query patterns of one APM, kept below `Apm` so that `Apm.insights`
+ * reads the database insights from them.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class Patterns extends Context.Service<Patterns, QueryPatterns>()("@mcp-apm/core/SqlMonitoring/Patterns") {}
+
+const databaseInsights = (
+  patterns: QueryPatterns,
+  { now, options, summaries }: Insights.SourceInput,
+  since = now - options.baselineUpdateInterval * 1000
+): ReadonlyArray<Insights.Insight> =>
+  Insights.computeDatabase({
+    options,
+    summaries,
+    database: {
+      nPlusOne: patterns.nPlusOne(),
+      nPlusOneThreshold: patterns.options.nPlusOneThreshold,
+      parentsOf: (name) => patterns.parentsOf(name),
+      samples: (name) => patterns.samples(name),
+      since
+    }
+  })
+
+/**
+ * The query patterns, with the bounds of `options` (see `QueryPatterns`),
+ * and their database insights appended to `Insights.InsightSources`. Goes
+ * below `Apm`, and `layer` above it.
  *
  * @category layers
  * @since 0.1.0
  */
-export const layerOptions = (options: Partial<PatternOptions> = {}): Layer.Layer<SqlMonitoring, never, Apm> =>
+export const layerPatterns = (options: Partial<PatternOptions> = {}): Layer.Layer<Patterns> =>
   Layer.effectContext(Effect.gen(function*() {
-    const apm = yield* Apm
-    const context = yield* Effect.context<never>()
     const patterns = new QueryPatterns(options)
-    const insights = (insightOptions?: InsightOptions) =>
-      Effect.gen(function*() {
-        const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
-        return Insights.computeDatabase({
-          options: apm.options,
-          summaries: yield* apm.summaries,
-          database: {
-            nPlusOne: patterns.nPlusOne(),
-            nPlusOneThreshold: patterns.options.nPlusOneThreshold,
-            parentsOf: (name) => patterns.parentsOf(name),
-            samples: (name) => patterns.samples(name),
-            since: insightOptions?.since ?? now - apm.options.baselineUpdateInterval * 1000
-          }
-        })
-      })
-    return Context.make(SqlMonitoring, SqlMonitoring.of({ patterns, insights })).pipe(
-      Context.add(Tracer.Tracer, make(yield* Tracer.Tracer, apm, patterns, context))
+    const sources = yield* Insights.InsightSources
+    return Context.make(Patterns, patterns).pipe(
+      Context.add(Insights.InsightSources, [...sources, (input) => databaseInsights(patterns, input)])
     )
   }))
 
 /**
- * The service with the default bounds.
+ * The service and its tracer over the tracer in context, recording into the
+ * `Patterns` in context.
  *
  * @category layers
  * @since 0.1.0
  */
-export const layer: Layer.Layer<SqlMonitoring, never, Apm> = layerOptions()
+export const layer: Layer.Layer<SqlMonitoring, never, Apm | Patterns> = Layer.effectContext(Effect.gen(function*() {
+  const apm = yield* Apm
+  const patterns = yield* Patterns
+  const context = yield* Effect.context<never>()
+  const insights = (insightOptions?: InsightOptions) =>
+    Effect.gen(function*() {
+      const input = {
+        options: apm.options,
+        summaries: yield* apm.summaries,
+        now: yield* Clock.currentTimeMillis
+      }
+      return databaseInsights(patterns, input, insightOptions?.since)
+    })
+  return Context.make(SqlMonitoring, SqlMonitoring.of({ patterns, insights })).pipe(
+    Context.add(Tracer.Tracer, make(yield* Tracer.Tracer, apm, patterns, context))
+  )
+}))

@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import type { OperationSummary } from "../src/index.ts"
-import { ApmConfig, Insights, QueryPatterns } from "../src/index.ts"
+import { Apm, ApmConfig, Insights, QueryPatterns, SqlMonitoring } from "../src/index.ts"
+import { ApmTest } from "../src/testing/index.ts"
 import { summary as healthy } from "./support/records.ts"
 
 const options = Effect.runSync(ApmConfig.make({ insightMinOperations: 3, anomalyWindowSize: 4 }))
@@ -114,4 +115,44 @@ describe("Insights from database queries", () => {
     // Split where nothing changed: no claim.
     assert.deepStrictEqual(insightsOf(patterns, summaries, 1002), [])
   })
+})
+
+describe("Insights.InsightSources", () => {
+  it.effect("Apm.insights adds what each source finds over the same summaries, most severe first", () =>
+    Effect.gen(function*() {
+      yield* Apm.trace(Effect.void, "checkout", "business_transaction")
+      const insights = yield* Apm.insights
+      assert.deepStrictEqual(insights.map((i) => [i.severity, i.message]), [
+        ["ERROR", "error: 1 operations"],
+        ["INFO", "info: checkout"]
+      ])
+    }).pipe(Effect.provide(ApmTest.layer().pipe(
+      Layer.provide(Layer.succeed(Insights.InsightSources, [
+        ({ summaries }) => [{
+          type: "slow_operation",
+          severity: "INFO",
+          message: `info: ${summaries.map((s) => s.operationName).join()}`,
+          recommendation: "none",
+          values: {}
+        }],
+        ({ summaries }) => [{
+          type: "slow_operation",
+          severity: "ERROR",
+          message: `error: ${summaries.length} operations`,
+          recommendation: "none",
+          values: {}
+        }]
+      ]))
+    ))))
+
+  it.effect("SqlMonitoring.layerPatterns below Apm puts the database insights into Apm.insights", () =>
+    Effect.gen(function*() {
+      const patterns = yield* SqlMonitoring.Patterns
+      for (let i = 0; i < 6; i++) patterns.query("parent-1", "SELECT orders", text, i, 0.001)
+      patterns.parentEnded("parent-1", "GET /orders", 10)
+      const [nPlusOne] = yield* Apm.insights
+      assert.strictEqual(nPlusOne!.type, "n_plus_one_query")
+      assert.strictEqual(nPlusOne!.operationName, "GET /orders")
+      assert.strictEqual(nPlusOne!.values.count, 6)
+    }).pipe(Effect.provide(ApmTest.layer().pipe(Layer.provideMerge(SqlMonitoring.layerPatterns())))))
 })

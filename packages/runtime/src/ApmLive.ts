@@ -81,6 +81,8 @@ export const make = <E1, E2>(
     OtlpLogs.layer.pipe(Layer.provide(Tracing.layerResource), Layer.provideMerge(Logging.layer))
   ).pipe(
     Layer.provideMerge(Apm.layerNoDeps),
+    // below Apm, whose insights read the query patterns it adds
+    Layer.provideMerge(SqlMonitoring.layerPatterns()),
     // below Apm, which reads the listeners it adds; above the baselines and the monitor it reads
     Layer.provideMerge(History.layer),
     Layer.provideMerge(Layer.merge(NodeResourceMonitor.layer(), profiler)),

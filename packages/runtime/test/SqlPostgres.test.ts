@@ -13,7 +13,11 @@ const Database = Layer.unwrap(Effect.map(EmbeddedPostgres.start, (pg) =>
   PgClient.layer({ host: pg.host, port: pg.port, database: pg.database, username: pg.username }))).pipe(Layer.orDie)
 
 const monitored = (overrides: Partial<ApmConfig.ApmOptions> = {}) =>
-  SqlMonitoring.layer.pipe(Layer.provideMerge(ApmTest.layer(overrides)), Layer.orDie)
+  SqlMonitoring.layer.pipe(
+    Layer.provideMerge(ApmTest.layer(overrides)),
+    Layer.provideMerge(SqlMonitoring.layerPatterns()),
+    Layer.orDie
+  )
 
 const setUp = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
@@ -46,6 +50,8 @@ layer(Database, { timeout: 60_000 })("SqlMonitoring against a real PostgreSQL", 
         "db.query.text": "SELECT id, email FROM users WHERE id = $1"
       })
       const span = (yield* ApmRecorder.spans).find((s) => s.attributes["db.query.summary"] === "SELECT users")!
+      // OpenTelemetry's database span name, {db.query.summary}, not effect/sql's (the database name)
+      assert.strictEqual(span.name, "SELECT users")
       assert.strictEqual(span.kind, "client")
       assert.strictEqual(span.attributes["db.query.text"], "SELECT id, email FROM users WHERE id = $1")
       assert.strictEqual(span.attributes["apm.operation.type"], "database_query")
@@ -100,6 +106,9 @@ layer(Database, { timeout: 60_000 })("SqlMonitoring against a real PostgreSQL", 
       assert.deepInclude(finding, { parentName: "GET /users/orders", queryName: "SELECT orders", count: 12, runs: 1 })
       // The one query for the user list is no pattern.
       assert.isFalse(insights.some((i) => i.message.includes("ORDER BY")))
+      // Apm.insights, the dashboard's and the demo's, says the same beside its own rules.
+      const fromApm = (yield* Apm.insights).filter((i) => i.type === "n_plus_one_query")
+      assert.deepStrictEqual(fromApm, nPlusOne)
     }).pipe(Effect.provide(monitored())))
 
   it.effect("a slow pg_sleep is counted, flagged slow, and its query is most of its operation's time", () =>
@@ -173,6 +182,7 @@ layer(Database, { timeout: 60_000 })("SqlMonitoring against a real PostgreSQL", 
       yield* sql.unsafe("SELECT 'kept' AS word")
       assert.deepStrictEqual(yield* databaseOperations, [])
       const span = (yield* ApmRecorder.spans).find((s) => s.attributes["db.system.name"] === "postgresql")!
+      assert.strictEqual(span.name, "postgres")
       assert.strictEqual(span.attributes["db.query.text"], "SELECT 'kept' AS word")
       assert.isUndefined(span.attributes["db.query.summary"])
     }).pipe(Effect.provide(monitored({ databaseMonitoringEnabled: false }))))

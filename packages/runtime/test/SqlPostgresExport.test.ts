@@ -31,7 +31,8 @@ const App = HttpRouter.add(
 const apm = Apm.layerWithoutResources.pipe(
   Layer.provide(ApmConfig.ApmConfig.layer({})),
   Layer.provide(Layer.succeed(Apm.OperationListeners, [(record) => void records.push(record)])),
-  Layer.provide(Layer.succeed(Metric.MetricRegistry, new Map()))
+  Layer.provide(Layer.succeed(Metric.MetricRegistry, new Map())),
+  Layer.provideMerge(SqlMonitoring.layerPatterns())
 )
 // As ApmLive wires it: SqlMonitoring over the span bridge (here selecting every span) over the OpenTelemetry tracer.
 const tracing = SqlMonitoring.layer.pipe(
@@ -67,6 +68,8 @@ describe("SqlMonitoring over OpenTelemetry and effect/http, against a real Postg
         ["SELECT id FROM members WHERE team = $1 ORDER BY id", "SELECT total FROM orders WHERE member_id = $1"]
       )
       assert.strictEqual(queries[1]!.attributes["db.query.summary"], "SELECT orders")
+      // named as OpenTelemetry's database conventions say: {db.query.summary}
+      assert.deepStrictEqual(queries.map((s) => s.name), ["SELECT members", ...Array.from({ length: 7 }, () => "SELECT orders")])
       assert.strictEqual(queries[1]!.attributes["db.collection.name"], "orders")
 
       // Each query is one operation: the span bridge, which selects every span, does not count it again.

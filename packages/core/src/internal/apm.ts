@@ -359,18 +359,23 @@ const layerOver = <R>(monitor: Effect.Effect<ResourceMonitorService | undefined,
   Layer.effect(
     Apm,
     Effect.gen(function*() {
-      return make(yield* ApmConfig, {
+      const apm = make(yield* ApmConfig, {
         baselines: yield* BaselineStore.BaselineStore,
         detector: yield* AnomalyDetector.AnomalyDetector,
         listeners: yield* OperationListeners,
         monitor: yield* monitor
       })
+      const sources = yield* Insights.InsightSources
+      return sources.length === 0
+        ? apm
+        : { ...apm, insights: Insights.withSources(apm.insights, apm.options, apm.summaries, sources) }
     })
   )
 
 /**
  * The service over the configuration, baseline store, detector and
- * resource monitor in context.
+ * resource monitor in context. Its insights include those of the
+ * `Insights.InsightSources` in context.
  *
  * @category layers
  * @since 0.1.0

@@ -5,6 +5,8 @@
  * happens (`demo/Narration.ts`) and at the end (`demo/Report.ts`). It stops by itself after `--duration` seconds, or on
  * SIGINT / SIGTERM (the report is printed either way). `--seed` repeats a
  * run's random choices; `--rate`, `--fault-at` and `--faults` shape the load.
+ * Plans are stored in an embedded PostgreSQL when one is installed, else in
+ * the process (`demo/PlanStore.ts`, `--plans`), as its output says.
  */
 import { NodeServices } from "@effect/platform-node"
 import { Apm } from "@mcp-apm/core"
@@ -15,6 +17,7 @@ import { NetAddress } from "effect/net"
 import { GitRepository } from "../demo/GitRepository.ts"
 import * as McpWorkload from "../demo/McpWorkload.ts"
 import * as Narration from "../demo/Narration.ts"
+import { PlanStore } from "../demo/PlanStore.ts"
 import { report } from "../demo/Report.ts"
 import { McpServicesLive } from "../McpServicesLive.ts"
 import { RuntimeConfig } from "../RuntimeConfig.ts"
@@ -65,6 +68,14 @@ const git = Flag.Literals("git", ["real", "simulated"]).pipe(
   Flag.withDefault("real")
 )
 
+const plans = Flag.Literals("plans", ["postgres", "memory"]).pipe(
+  Flag.withDescription(
+    "postgres: plans kept in an embedded PostgreSQL when one is installed, else in the process (default); " +
+      "memory: in the process"
+  ),
+  Flag.withDefault("postgres")
+)
+
 interface DemoOptions {
   readonly duration: number
   readonly port: Option.Option<number>
@@ -73,6 +84,7 @@ interface DemoOptions {
   readonly rate: number
   readonly faults: "default" | "none"
   readonly git: "real" | "simulated"
+  readonly plans: "postgres" | "memory"
 }
 
 /** The fault of a run, or the usage error of flags that contradict each other. */
@@ -110,7 +122,7 @@ const formatSeconds = (seconds: number) => Duration.format(Duration.seconds(seco
  */
 export const demoCommand = Command.make(
   "demo",
-  { duration, port, seed, faultAt, rate, faults, git },
+  { duration, port, seed, faultAt, rate, faults, git, plans },
   (options) =>
     Effect.gen(function*() {
       const fault = yield* faultOf(options)
@@ -127,10 +139,12 @@ export const demoCommand = Command.make(
                 }.`
             })
         )
+        const store = yield* PlanStore
+        yield* Console.log(`plan storage: ${store.description}`)
         // the ready line: the server is listening
         yield* Console.log(`metrics: ${url}/metrics   dashboard: ${url}/`)
         const repository = Option.getOrUndefined(yield* Effect.serviceOption(GitRepository))
-        yield* McpWorkload.run({ rate: options.rate, fault, seed, git: repository }).pipe(
+        yield* McpWorkload.run({ rate: options.rate, fault, seed, git: repository, plans: store }).pipe(
           Effect.raceFirst(
             Effect.all([Narration.narrate(), Effect.repeat(progress, Schedule.spaced("10 seconds"))], {
               concurrency: "unbounded"
@@ -148,6 +162,8 @@ export const demoCommand = Command.make(
         Effect.provide(
           options.git === "real" ? GitRepository.layer.pipe(Layer.provide(NodeServices.layer)) : Layer.empty
         ),
+        // PostgreSQL when it is installed, stopped and removed with the layer (on a signal too)
+        Effect.provide(options.plans === "postgres" ? PlanStore.layer : PlanStore.layerMemory),
         Effect.provide(RuntimeConfig.layerFromEnvironment),
         Effect.provide(portOverride(options.port))
       )

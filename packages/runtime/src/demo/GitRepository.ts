@@ -71,13 +71,22 @@ export class GitRepository extends Context.Service<GitRepository, GitRepositoryS
       }
       const git = (cwd: string, ...args: ReadonlyArray<string>) =>
         Effect.callback<{ exitCode: number; stdout: string; stderr: string }, GitError>((resume) => {
-          execFile("git", [...args], { cwd, env }, (error, stdout, stderr) => {
+          const child = execFile("git", [...args], { cwd, env }, (error, stdout, stderr) => {
             const exitCode = error === null ? 0 : typeof error.code === "number" ? error.code : undefined
             resume(
               exitCode === undefined
                 ? Effect.fail(new GitError({ command: args.join(" "), exitCode: null, stderr: String(error?.message) }))
                 : Effect.succeed({ exitCode, stdout: String(stdout), stderr: String(stderr) })
             )
+          })
+          // Interrupted (the end of the run): a git still writing into the repository would race its removal.
+          return Effect.callback<void>((exited) => {
+            if (child.exitCode === null && child.signalCode === null) {
+              child.once("exit", () => exited(Effect.void))
+              child.kill("SIGKILL")
+            } else {
+              exited(Effect.void)
+            }
           })
         })
       const gitOk = (cwd: string, ...args: ReadonlyArray<string>) =>

@@ -2,6 +2,7 @@
  * The demo workload: the five MCP services simulated under load, through
  * their service APMs, with a scheduled fault (a slowdown of model requests
  * and an error burst in plan storage) so that anomalies and insights appear.
+ * Plan management saves each plan and reads it back through a `PlanStore`.
  *
  * @since 0.1.0
  */
@@ -14,6 +15,8 @@ import {
 } from "@mcp-apm/services"
 import { Clock, Duration, Effect, Option, Random, Schedule, Semaphore } from "effect"
 import type { GitRepositoryService } from "./GitRepository.ts"
+import { makeMemory } from "./PlanStore.ts"
+import type { PlanStoreError, PlanStoreService } from "./PlanStore.ts"
 
 /**
  * When the fault starts and how long it lasts, from the start of the run.
@@ -71,25 +74,32 @@ class StorageUnavailable extends Error {
   override readonly name = "StorageUnavailable"
 }
 
-const planManagement = (faulty: Effect.Effect<boolean>) =>
+const planManagement = (faulty: Effect.Effect<boolean>, store: PlanStoreService) =>
   Effect.gen(function*() {
     const plans = yield* PlanManagementApm.PlanManagementApm
     const planId = `plan-${yield* Random.nextIntBetween(1, 1_000_000)}`
-    yield* plans.tracePlanGeneration(
+    const tasks = yield* plans.tracePlanGeneration(
       Effect.gen(function*() {
         const tasks = yield* plans.traceTaskDecomposition(
-          Effect.andThen(latency(15), Effect.map(Random.nextIntBetween(2, 8), (n) => Array.from({ length: n }))),
+          Effect.andThen(
+            latency(15),
+            Effect.map(Random.nextIntBetween(2, 8), (n) => Array.from({ length: n }, (_, i) => `${planId} task ${i + 1}`))
+          ),
           planId
         )
         yield* plans.traceConsensus(latency(10 + tasks.length * 2), { mechanism: "majority", participants: 3 })
+        return tasks
       }),
       planId
     )
     // rolled whether or not the fault is on, so that the sequence of draws does not depend on timing
     const roll = yield* chance(0.5)
     const failing = (yield* faulty) && roll
-    yield* plans.traceStorage(
-      Effect.andThen(latency(8), failing ? Effect.fail(new StorageUnavailable("plan store timed out")) : Effect.void).pipe(
+    const save: Effect.Effect<number, StorageUnavailable | PlanStoreError> = failing
+      ? Effect.fail(new StorageUnavailable("plan store timed out"))
+      : store.save({ key: planId, tasks })
+    const id = yield* plans.traceStorage(
+      save.pipe(
         // as a service would, inside the storage span, so that the log record carries its trace
         Effect.tapError((error) =>
           Effect.logWarning("plan storage write failed").pipe(
@@ -99,6 +109,8 @@ const planManagement = (faulty: Effect.Effect<boolean>) =>
       ),
       "save"
     )
+    // read back, as the plan's first reader would
+    yield* plans.traceStorage(store.load(id), "load")
   })
 
 const simulatedGitWorktree = Effect.gen(function*() {
@@ -183,6 +195,8 @@ export interface WorkloadOptions {
   readonly seed: number
   /** A real repository for the git worktree service; without one its commands are simulated. */
   readonly git?: GitRepositoryService | undefined
+  /** Where plan management keeps its plans; without one, in the process. */
+  readonly plans?: PlanStoreService | undefined
 }
 
 /**
@@ -218,7 +232,7 @@ export const run = (options: WorkloadOptions) =>
     const operations: ReadonlyArray<Effect.Effect<void, unknown, ServiceApms>> = [
       modelRouter(faulty),
       modelRouter(faulty),
-      planManagement(faulty),
+      planManagement(faulty, options.plans ?? makeMemory("none given")),
       gitWorktree,
       workflowOrchestrator,
       verificationFeedback
