@@ -108,6 +108,8 @@ export class QueryPatterns {
   private readonly open = new Map<string, Map<string, Counted>>()
   private readonly findings = new Map<string, NPlusOne>()
   private readonly histories = new Map<string, QueryHistory>()
+  /** The history sampled last, already the most recently used: a query run in a loop is not moved again. */
+  private lastSampled: QueryHistory | undefined
 
   constructor(options: Partial<Options> = {}) {
     this.options = { ...defaultOptions, ...options }
@@ -189,7 +191,8 @@ export class QueryPatterns {
       const size = this.options.samplesPerQuery
       h = { parents: new Set(), ends: new Float64Array(size), durations: new Float64Array(size), next: 0, size: 0 }
     }
-    touch(this.histories, queryName, h, this.options.maxQueries)
+    if (h !== this.lastSampled) touch(this.histories, queryName, h, this.options.maxQueries)
+    this.lastSampled = h
     h.ends[h.next] = endMillis
     h.durations[h.next] = duration
     h.next = (h.next + 1) % h.ends.length
