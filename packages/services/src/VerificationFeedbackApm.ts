@@ -246,7 +246,10 @@ const recordFindings = (verifier: Verifier, findings: ReadonlyArray<Finding>) =>
     )
   })
 
-const traceSecurityScanIn = <F extends Finding, E, R>(verifier: Verifier, self: Effect.Effect<ReadonlyArray<F>, E, R>) =>
+const traceSecurityScanIn = <F extends Finding, E, R>(
+  verifier: Verifier,
+  self: Effect.Effect<ReadonlyArray<F>, E, R>
+) =>
   analysisOperation(verifier, Effect.tap(self, (findings) => recordFindings(verifier, findings)), "security_scan")
 
 const recordScore = (verifier: Verifier, dimension: string, assessment: QualityAssessment) =>
