@@ -197,7 +197,11 @@ export interface Parts {
   readonly path: Path.Path
 }
 
-/** What one service instance keeps: its parts, checks and worktree label cap. */
+/**
+ * What one service instance keeps: its parts, checks and worktree label
+ * cap. Each method of the service is the function `<method>In` below, over
+ * it.
+ */
 interface GitTracer extends Parts {
   readonly validate: Validator.Validator
   readonly worktreeLabels: CappedLabel.CappedLabel

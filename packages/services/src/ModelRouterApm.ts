@@ -351,7 +351,11 @@ const internal = { kind: "internal" } as const
 const inputMessages = (text: string): string =>
   JSON.stringify([{ role: "user", parts: [{ type: "text", content: text }] }])
 
-/** What one service instance keeps: the `Apm` it records into, its checks, label caps, prices and cache counts. */
+/**
+ * What one service instance keeps: the `Apm` it records into, its checks,
+ * label caps, prices and cache hit counts. Each method of the service is
+ * the function `<method>In` below, over it.
+ */
 interface Router {
   readonly apm: Apm.ApmService
   readonly validate: Validator.Validator

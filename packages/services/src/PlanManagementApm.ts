@@ -145,7 +145,11 @@ export interface Options {
 
 const planIdKey = "mcp.plan_management.plan.id"
 
-/** What one service instance keeps: the `Apm` it records into and its checks. */
+/**
+ * What one service instance keeps: the `Apm` it records into and its
+ * checks. Each method of the service is the function `<method>In` below,
+ * over it.
+ */
 interface Planner {
   readonly apm: Apm.ApmService
   readonly validate: Validator.Validator

@@ -201,7 +201,11 @@ const CurrentPipeline = Context.Reference<string | undefined>(
 
 const noPipeline = "none"
 
-/** What one service instance keeps: the `Apm` it records into, its checks and label caps. */
+/**
+ * What one service instance keeps: the `Apm` it records into, its checks
+ * and label caps. Each method of the service is the function `<method>In`
+ * below, over it.
+ */
 interface Verifier {
   readonly apm: Apm.ApmService
   readonly validate: Validator.Validator

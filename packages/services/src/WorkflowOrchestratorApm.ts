@@ -177,7 +177,11 @@ const finalState: Record<PerformanceMetrics.OperationStatus, State> = {
   interrupted: "cancelled"
 }
 
-/** What one service instance keeps: the `Apm` it records into, its checks, label caps and tracked workflows. */
+/**
+ * What one service instance keeps: the `Apm` it records into, its checks,
+ * label caps and tracked workflows. Each method of the service is the
+ * function `<method>In` below, over it.
+ */
 interface Orchestrator {
   readonly apm: Apm.ApmService
   readonly validate: Validator.Validator
