@@ -423,69 +423,67 @@ const traceModelRequestIn = <A, E, R>(
     )
   })
 
-const recordTokenUsageIn = (router: Router, usage: TokenUsage): Effect.Effect<void, InvalidObservation> =>
-  Effect.gen(function*() {
-    const { validate, prices } = router
-    const request = yield* CurrentRequest
-    if (request === undefined) {
-      return yield* validate.reject("recordTokenUsage", "outside a request", "a call inside traceModelRequest")
-    }
-    const input = yield* validate.count("inputTokens", Validator.fieldOf(usage, "inputTokens"))
-    const output = yield* validate.count("outputTokens", Validator.fieldOf(usage, "outputTokens"))
-    const reported = Validator.fieldOf(usage, "responseModel")
-    const responseModel = reported === undefined ? undefined : yield* validate.token("responseModel", reported)
-    const reasons = Validator.fieldOf(usage, "finishReasons")
-    const finishReasons = reasons === undefined ? undefined : yield* Effect.forEach(
-      yield* validate.list("finishReasons", reasons),
-      (reason) => validate.token("finishReasons", reason)
-    )
-    const price = (responseModel === undefined ? undefined : prices[responseModel]) ?? prices[request.requested]
-    const cost = price === undefined || (input === undefined && output === undefined)
-      ? undefined
-      : ((input ?? 0) * price.inputPerMillionTokens + (output ?? 0) * price.outputPerMillionTokens) / 1e6
-    annotate(request.span, {
-      "gen_ai.usage.input_tokens": input,
-      "gen_ai.usage.output_tokens": output,
-      "mcp.model_router.usage.total_tokens": input === undefined || output === undefined ? undefined : input + output,
-      "gen_ai.response.model": responseModel,
-      "gen_ai.response.finish_reasons": finishReasons,
-      "gen_ai.usage.cost": cost
-    })
-    if (cost !== undefined) yield* update(metrics.cost, { model: request.model }, cost)
-    const genAi = { "gen_ai.operation.name": request.operation, "gen_ai.request.model": request.model }
-    const byType = [["input", input], ["output", output]] as const
-    yield* Effect.forEach(byType, ([type, tokens]) =>
-      tokens === undefined ? Effect.void : Effect.all([
-        update(metrics.tokenUsage, { model: request.model, token_type: type }, tokens),
-        update(metrics.genAiTokenUsage, { ...genAi, "gen_ai.token.type": type }, tokens)
-      ], { discard: true }), { discard: true })
+const recordTokenUsageIn = Effect.fnUntraced(function*(router: Router, usage: TokenUsage) {
+  const { validate, prices } = router
+  const request = yield* CurrentRequest
+  if (request === undefined) {
+    return yield* validate.reject("recordTokenUsage", "outside a request", "a call inside traceModelRequest")
+  }
+  const input = yield* validate.count("inputTokens", Validator.fieldOf(usage, "inputTokens"))
+  const output = yield* validate.count("outputTokens", Validator.fieldOf(usage, "outputTokens"))
+  const reported = Validator.fieldOf(usage, "responseModel")
+  const responseModel = reported === undefined ? undefined : yield* validate.token("responseModel", reported)
+  const reasons = Validator.fieldOf(usage, "finishReasons")
+  const finishReasons = reasons === undefined ? undefined : yield* Effect.forEach(
+    yield* validate.list("finishReasons", reasons),
+    (reason) => validate.token("finishReasons", reason)
+  )
+  const price = (responseModel === undefined ? undefined : prices[responseModel]) ?? prices[request.requested]
+  const cost = price === undefined || (input === undefined && output === undefined)
+    ? undefined
+    : ((input ?? 0) * price.inputPerMillionTokens + (output ?? 0) * price.outputPerMillionTokens) / 1e6
+  annotate(request.span, {
+    "gen_ai.usage.input_tokens": input,
+    "gen_ai.usage.output_tokens": output,
+    "mcp.model_router.usage.total_tokens": input === undefined || output === undefined ? undefined : input + output,
+    "gen_ai.response.model": responseModel,
+    "gen_ai.response.finish_reasons": finishReasons,
+    "gen_ai.usage.cost": cost
   })
+  if (cost !== undefined) yield* update(metrics.cost, { model: request.model }, cost)
+  const genAi = { "gen_ai.operation.name": request.operation, "gen_ai.request.model": request.model }
+  const byType = [["input", input], ["output", output]] as const
+  yield* Effect.forEach(byType, ([type, tokens]) =>
+    tokens === undefined ? Effect.void : Effect.all([
+      update(metrics.tokenUsage, { model: request.model, token_type: type }, tokens),
+      update(metrics.genAiTokenUsage, { ...genAi, "gen_ai.token.type": type }, tokens)
+    ], { discard: true }), { discard: true })
+})
 
-const recordDecision = (router: Router, decision: RoutingDecision): Effect.Effect<void, InvalidObservation> =>
-  Effect.gen(function*() {
-    const { validate } = router
-    const chosen = yield* validate.token("chosenModel", Validator.fieldOf(decision, "chosenModel"))
-    const candidates = yield* Effect.forEach(
-      yield* validate.list("candidates", Validator.fieldOf(decision, "candidates")),
-      (candidate) => validate.token("candidates", candidate)
-    )
-    const confidence = yield* validate.fraction("confidence", Validator.fieldOf(decision, "confidence"))
-    const reason = yield* validate.text("reason", Validator.fieldOf(decision, "reason"))
-    yield* withCurrentSpan((span) => {
-      annotate(span, {
-        "mcp.model_router.routing.chosen_model": chosen,
-        "mcp.model_router.routing.candidates": candidates.join(","),
-        "mcp.model_router.routing.candidate_count": candidates.length,
-        "mcp.model_router.routing.reason": reason === undefined ? undefined : shortText(reason),
-        "mcp.model_router.routing.confidence": confidence
-      })
-      const model = router.modelLabels.bound(chosen)
-      return Effect.all([
-        update(metrics.routingDecisions, { model }, 1),
-        confidence === undefined ? Effect.void : update(metrics.confidence, { model }, confidence)
-      ], { discard: true })
+const recordDecision = Effect.fnUntraced(function*(router: Router, decision: RoutingDecision) {
+  const { validate } = router
+  const chosen = yield* validate.token("chosenModel", Validator.fieldOf(decision, "chosenModel"))
+  const candidates = yield* Effect.forEach(
+    yield* validate.list("candidates", Validator.fieldOf(decision, "candidates")),
+    (candidate) => validate.token("candidates", candidate)
+  )
+  const confidence = yield* validate.fraction("confidence", Validator.fieldOf(decision, "confidence"))
+  const reason = yield* validate.text("reason", Validator.fieldOf(decision, "reason"))
+  yield* withCurrentSpan((span) => {
+    annotate(span, {
+      "mcp.model_router.routing.chosen_model": chosen,
+      "mcp.model_router.routing.candidates": candidates.join(","),
+      "mcp.model_router.routing.candidate_count": candidates.length,
+      "mcp.model_router.routing.reason": reason === undefined ? undefined : shortText(reason),
+      "mcp.model_router.routing.confidence": confidence
     })
+    const model = router.modelLabels.bound(chosen)
+    return Effect.all([
+      update(metrics.routingDecisions, { model }, 1),
+      confidence === undefined ? Effect.void : update(metrics.confidence, { model }, confidence)
+    ], { discard: true })
   })
+})
 
 const traceRoutingIn = <E, R>(
   router: Router,

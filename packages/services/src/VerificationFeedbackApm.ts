@@ -231,24 +231,23 @@ const analysisOperation = <A, E, R>(verifier: Verifier, self: Effect.Effect<A, E
 const traceAnalysisIn = <A, E, R>(verifier: Verifier, self: Effect.Effect<A, E, R>, analysis: Analysis) =>
   Effect.flatMap(verifier.validate.oneOf("analysis", analysis, analyses), (a) => analysisOperation(verifier, self, a))
 
-const recordFindings = (verifier: Verifier, findings: ReadonlyArray<Finding>) =>
-  Effect.gen(function*() {
-    const list = yield* verifier.validate.list("findings", findings)
-    const counts = new Map<string, number>(severities.map((s) => [s, 0]))
-    for (const finding of list) {
-      const severity = yield* verifier.validate.oneOf("severity", Validator.fieldOf(finding, "severity"), severities)
-      counts.set(severity, (counts.get(severity) ?? 0) + 1)
-    }
-    yield* Effect.annotateCurrentSpan({
-      "mcp.verification_feedback.findings.total": list.length,
-      ...Object.fromEntries([...counts].map(([severity, n]) => [`mcp.verification_feedback.findings.${severity}`, n]))
-    })
-    yield* Effect.forEach(
-      [...counts].filter(([, n]) => n > 0),
-      ([severity, n]) => update(metrics.securityFindings, { severity }, n),
-      { discard: true }
-    )
+const recordFindings = Effect.fnUntraced(function*(verifier: Verifier, findings: ReadonlyArray<Finding>) {
+  const list = yield* verifier.validate.list("findings", findings)
+  const counts = new Map<string, number>(severities.map((s) => [s, 0]))
+  for (const finding of list) {
+    const severity = yield* verifier.validate.oneOf("severity", Validator.fieldOf(finding, "severity"), severities)
+    counts.set(severity, (counts.get(severity) ?? 0) + 1)
+  }
+  yield* Effect.annotateCurrentSpan({
+    "mcp.verification_feedback.findings.total": list.length,
+    ...Object.fromEntries([...counts].map(([severity, n]) => [`mcp.verification_feedback.findings.${severity}`, n]))
   })
+  yield* Effect.forEach(
+    [...counts].filter(([, n]) => n > 0),
+    ([severity, n]) => update(metrics.securityFindings, { severity }, n),
+    { discard: true }
+  )
+})
 
 const traceSecurityScanIn = <F extends Finding, E, R>(
   verifier: Verifier,

@@ -201,14 +201,13 @@ const moveTo = (orchestrator: Orchestrator, key: string | symbol, state: State):
     )
   })
 
-const setWorkflowStateIn = (orchestrator: Orchestrator, workflowId: string, state: State) =>
-  Effect.gen(function*() {
-    const id = yield* orchestrator.validate.id("workflowId", workflowId)
-    const to = yield* orchestrator.validate.oneOf("state", state, states)
-    // A transition of an unknown workflow, or to an unknown state, moves nothing.
-    if (id === undefined || to === overflowLabel) return
-    yield* moveTo(orchestrator, id, to)
-  })
+const setWorkflowStateIn = Effect.fnUntraced(function*(orchestrator: Orchestrator, workflowId: string, state: State) {
+  const id = yield* orchestrator.validate.id("workflowId", workflowId)
+  const to = yield* orchestrator.validate.oneOf("state", state, states)
+  // A transition of an unknown workflow, or to an unknown state, moves nothing.
+  if (id === undefined || to === overflowLabel) return
+  yield* moveTo(orchestrator, id, to)
+})
 
 const traceWorkflowIn = <A, E, R>(orchestrator: Orchestrator, self: Effect.Effect<A, E, R>, workflow: Workflow) =>
   Effect.gen(function*() {
