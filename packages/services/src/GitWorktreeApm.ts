@@ -17,17 +17,20 @@
  *
  * @since 0.1.0
  */
-import { Apm } from "@mcp-apm/core"
+import { Apm, PerformanceMetrics } from "@mcp-apm/core"
+import type { CappedLabel } from "@mcp-apm/core"
 import { Context, Effect, Exit, FileSystem, Layer, Path } from "effect"
 import { dual } from "effect/Function"
 import type { PlatformError } from "effect/PlatformError"
 import type { InvalidObservation } from "./InvalidObservation.ts"
-import { CappedLabel, defaultLabelCap, overflowLabel } from "./internal/labels.ts"
-import { counter, gauge, histogram, secondsBuckets, update } from "./internal/metrics.ts"
-import { annotate, statusOf, traceOperation, withCurrentSpan } from "./internal/operation.ts"
+import { cappedLabel, overflowLabel } from "./internal/labels.ts"
+import { counter, durationHistogram, gauge, update } from "./internal/metrics.ts"
+import { annotate, traceOperation, withCurrentSpan } from "./internal/operation.ts"
 import * as Validator from "./internal/validate.ts"
 
 const service = "git_worktree"
+
+const { statusOf } = PerformanceMetrics
 
 /**
  * The git subcommands `traceGit` accepts.
@@ -107,10 +110,10 @@ export const definitions = {
 
 const metrics = {
   operations: counter(definitions.operations),
-  operationDuration: histogram(definitions.operationDuration, secondsBuckets),
+  operationDuration: durationHistogram(definitions.operationDuration),
   worktreeSize: gauge(definitions.worktreeSize),
   merges: counter(definitions.merges),
-  fileSystemDuration: histogram(definitions.fileSystemDuration, secondsBuckets)
+  fileSystemDuration: durationHistogram(definitions.fileSystemDuration)
 }
 
 /**
@@ -183,6 +186,144 @@ export class GitWorktreeApm extends Context.Service<GitWorktreeApm, GitWorktreeA
 ) {}
 
 /**
+ * What the service records into and reads the disk through.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Parts {
+  readonly apm: Apm.ApmService
+  readonly fileSystem: FileSystem.FileSystem
+  readonly path: Path.Path
+}
+
+/**
+ * What one service instance keeps: its parts, checks and worktree label
+ * cap. Each method of the service is the function `<method>In` below, over
+ * it.
+ */
+interface GitTracer extends Parts {
+  readonly validate: Validator.Validator
+  readonly worktreeLabels: CappedLabel.CappedLabel
+}
+
+// Commands and worktree actions are counted and timed alike, by `operation`.
+const gitOperation = <A, E, R>(
+  git: GitTracer,
+  self: Effect.Effect<A, E, R>,
+  operation: string,
+  spanName: string,
+  attributes: Record<string, string>
+) =>
+  traceOperation(git.apm, self, spanName, "git_operation", attributes, (seconds, exit) =>
+    Effect.all([
+      update(metrics.operations, { operation, status: statusOf(exit) }, 1),
+      update(metrics.operationDuration, { operation }, seconds)
+    ], { discard: true }))
+
+const traceGitIn = <A, E, R>(git: GitTracer, self: Effect.Effect<A, E, R>, subcommand: Subcommand) =>
+  Effect.flatMap(git.validate.oneOf("subcommand", subcommand, subcommands), (sub) =>
+    gitOperation(git, self, sub, `git ${sub}`, { "mcp.git_worktree.subcommand": sub }))
+
+const traceWorktreeIn = <A, E, R>(git: GitTracer, self: Effect.Effect<A, E, R>, action: WorktreeAction) =>
+  Effect.flatMap(git.validate.oneOf("action", action, worktreeActions), (act) =>
+    gitOperation(git, self, `worktree_${act}`, `git worktree ${act}`, {
+      "mcp.git_worktree.subcommand": "worktree",
+      "mcp.git_worktree.worktree.action": act
+    }))
+
+const traceMergeIn = <A extends MergeResult, E, R>(git: GitTracer, self: Effect.Effect<A, E, R>) =>
+  Effect.suspend(() => {
+    // A merge whose conflict count is invalid is still counted, with an outcome of `other`.
+    let outcome = "failed"
+    const recordConflicts = (result: A) =>
+      Effect.flatMap(git.validate.count("conflicts", Validator.fieldOf(result, "conflicts")), (conflicts) =>
+        withCurrentSpan((span) => {
+          outcome = conflicts === undefined ? overflowLabel : conflicts === 0 ? "clean" : "conflict"
+          annotate(span, {
+            "mcp.git_worktree.merge.conflicts": conflicts,
+            "mcp.git_worktree.merge.outcome": outcome
+          })
+          return Effect.void
+        }))
+    return gitOperation(git, Effect.tap(self, recordConflicts), "merge", "git merge", {
+      "mcp.git_worktree.subcommand": "merge"
+    }).pipe(Effect.onExit((exit) => update(metrics.merges, { outcome: Exit.isSuccess(exit) ? outcome : "failed" }, 1)))
+  })
+
+const traceFileSystemIn = <A, E, R>(git: GitTracer, self: Effect.Effect<A, E, R>, operation: FileSystemOperation) =>
+  Effect.flatMap(git.validate.oneOf("operation", operation, fileSystemOperations), (op) =>
+    traceOperation(
+      git.apm,
+      self,
+      `git_worktree.filesystem.${op}`,
+      "git_operation",
+      { "mcp.git_worktree.filesystem.operation": op },
+      (seconds) => update(metrics.fileSystemDuration, { operation: op }, seconds)
+    ))
+
+/** The apparent and allocated size of the regular files under `root`, without its `.git`. */
+const sizeOf = ({ fileSystem, path }: Parts, root: string): Effect.Effect<WorktreeSize, PlatformError> => {
+  let bytes = 0
+  let allocated: number | undefined = 0
+  let files = 0
+  const walk = (dir: string, top: boolean): Effect.Effect<void, PlatformError> =>
+    Effect.flatMap(fileSystem.readDirectoryEntries(dir), (entries) =>
+      Effect.forEach(entries, (entry) => {
+        // The repository database is shared by all worktrees of a repository, not part of one.
+        if (top && entry.name === ".git") return Effect.void
+        const full = path.join(dir, entry.name)
+        if (entry.type === "Directory") return walk(full, false)
+        if (entry.type !== "File") return Effect.void
+        return Effect.map(fileSystem.stat(full), (info) => {
+          files++
+          bytes += Number(info.size)
+          allocated = allocated === undefined || info.blocks._tag === "None"
+            ? undefined
+            : allocated + Number(info.blocks.value) * 512
+        })
+      }, { concurrency: 8, discard: true }))
+  return Effect.map(walk(root, true), () => ({ bytes, allocatedBytes: allocated, files }))
+}
+
+const measureWorktreeSizeIn = (git: GitTracer, root: string, name: string) =>
+  Effect.flatMap(git.validate.token("name", name), (checked) => {
+    const label = git.worktreeLabels.bound(checked)
+    const measured = sizeOf(git, root).pipe(Effect.tap((size) =>
+      Effect.annotateCurrentSpan({
+        "mcp.git_worktree.worktree.name": checked,
+        "mcp.git_worktree.worktree.size_bytes": size.bytes,
+        "mcp.git_worktree.worktree.files": size.files
+      })
+    ))
+    return traceFileSystemIn(git, measured, "measure_size").pipe(
+      Effect.tap((size) => update(metrics.worktreeSize, { worktree: label }, size.bytes))
+    )
+  })
+
+/**
+ * The service recording into `parts.apm` and reading the disk through its
+ * `fileSystem` and `path`.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (parts: Parts, options: Options = {}): GitWorktreeApmService => {
+  const git: GitTracer = {
+    ...parts,
+    validate: Validator.make(service, options),
+    worktreeLabels: cappedLabel(options.maxWorktrees)
+  }
+  return GitWorktreeApm.of({
+    traceGit: (self, subcommand) => traceGitIn(git, self, subcommand),
+    traceWorktree: (self, action) => traceWorktreeIn(git, self, action),
+    traceMerge: (self) => traceMergeIn(git, self),
+    traceFileSystem: (self, operation) => traceFileSystemIn(git, self, operation),
+    measureWorktreeSize: (path, name) => measureWorktreeSizeIn(git, path, name)
+  })
+}
+
+/**
  * The service over the `Apm`, `FileSystem` and `Path` in context.
  *
  * @category layers
@@ -194,106 +335,8 @@ export const layer = (
   Layer.effect(
     GitWorktreeApm,
     Effect.gen(function*() {
-      const apm = yield* Apm.Apm
-      const fs = yield* FileSystem.FileSystem
-      const path = yield* Path.Path
-      const validate = Validator.make(service, options)
-      const worktrees = new CappedLabel(options.maxWorktrees ?? defaultLabelCap)
-
-      const gitOperation = <A, E, R>(
-        self: Effect.Effect<A, E, R>,
-        operation: string,
-        spanName: string,
-        attributes: Record<string, string>
-      ) =>
-        traceOperation(apm, self, spanName, "git_operation", attributes, (seconds, exit) =>
-          Effect.all([
-            update(metrics.operations, { operation, status: statusOf(exit) }, 1),
-            update(metrics.operationDuration, { operation }, seconds)
-          ], { discard: true }))
-
-      const traceGit = <A, E, R>(self: Effect.Effect<A, E, R>, subcommand: Subcommand) =>
-        Effect.flatMap(validate.oneOf("subcommand", subcommand, subcommands), (sub) =>
-          gitOperation(self, sub, `git ${sub}`, { "mcp.git_worktree.subcommand": sub }))
-
-      const traceWorktree = <A, E, R>(self: Effect.Effect<A, E, R>, action: WorktreeAction) =>
-        Effect.flatMap(validate.oneOf("action", action, worktreeActions), (act) =>
-          gitOperation(self, `worktree_${act}`, `git worktree ${act}`, {
-            "mcp.git_worktree.subcommand": "worktree",
-            "mcp.git_worktree.worktree.action": act
-          }))
-
-      const traceMerge = <A extends MergeResult, E, R>(self: Effect.Effect<A, E, R>) =>
-        Effect.suspend(() => {
-          // A merge whose conflict count is invalid is still counted, with an outcome of `other`.
-          let outcome = "failed"
-          return gitOperation(
-            Effect.tap(self, (result) =>
-              Effect.flatMap(validate.count("conflicts", Validator.fieldOf(result, "conflicts")), (conflicts) =>
-                withCurrentSpan((span) => {
-                  outcome = conflicts === undefined ? overflowLabel : conflicts === 0 ? "clean" : "conflict"
-                  annotate(span, {
-                    "mcp.git_worktree.merge.conflicts": conflicts,
-                    "mcp.git_worktree.merge.outcome": outcome
-                  })
-                  return Effect.void
-                }))),
-            "merge",
-            "git merge",
-            { "mcp.git_worktree.subcommand": "merge" }
-          ).pipe(Effect.onExit((exit) => update(metrics.merges, { outcome: Exit.isSuccess(exit) ? outcome : "failed" }, 1)))
-        })
-
-      const traceFileSystem = <A, E, R>(self: Effect.Effect<A, E, R>, operation: FileSystemOperation) =>
-        Effect.flatMap(validate.oneOf("operation", operation, fileSystemOperations), (op) =>
-          traceOperation(
-            apm,
-            self,
-            `git_worktree.filesystem.${op}`,
-            "git_operation",
-            { "mcp.git_worktree.filesystem.operation": op },
-            (seconds) => update(metrics.fileSystemDuration, { operation: op }, seconds)
-          ))
-
-      const sizeOf = (root: string): Effect.Effect<WorktreeSize, PlatformError> => {
-        let bytes = 0
-        let allocated: number | undefined = 0
-        let files = 0
-        const walk = (dir: string, top: boolean): Effect.Effect<void, PlatformError> =>
-          Effect.flatMap(fs.readDirectoryEntries(dir), (entries) =>
-            Effect.forEach(entries, (entry) => {
-              // The repository database is shared by all worktrees of a repository, not part of one.
-              if (top && entry.name === ".git") return Effect.void
-              const full = path.join(dir, entry.name)
-              if (entry.type === "Directory") return walk(full, false)
-              if (entry.type !== "File") return Effect.void
-              return Effect.map(fs.stat(full), (info) => {
-                files++
-                bytes += Number(info.size)
-                allocated = allocated === undefined || info.blocks._tag === "None"
-                  ? undefined
-                  : allocated + Number(info.blocks.value) * 512
-              })
-            }, { concurrency: 8, discard: true }))
-        return Effect.map(walk(root, true), () => ({ bytes, allocatedBytes: allocated, files }))
-      }
-
-      const measureWorktreeSize = (root: string, name: string) =>
-        Effect.flatMap(validate.token("name", name), (checked) => {
-          const label = worktrees.bound(checked)
-          return traceFileSystem(
-            sizeOf(root).pipe(Effect.tap((size) =>
-              Effect.annotateCurrentSpan({
-                "mcp.git_worktree.worktree.name": checked,
-                "mcp.git_worktree.worktree.size_bytes": size.bytes,
-                "mcp.git_worktree.worktree.files": size.files
-              })
-            )),
-            "measure_size"
-          ).pipe(Effect.tap((size) => update(metrics.worktreeSize, { worktree: label }, size.bytes)))
-        })
-
-      return GitWorktreeApm.of({ traceGit, traceWorktree, traceMerge, traceFileSystem, measureWorktreeSize })
+      const parts = { apm: yield* Apm.Apm, fileSystem: yield* FileSystem.FileSystem, path: yield* Path.Path }
+      return make(parts, options)
     })
   )
 

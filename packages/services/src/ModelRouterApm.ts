@@ -25,18 +25,19 @@
  *
  * @since 0.1.0
  */
-import { Apm, CappedLabel as Capped, ErrorType } from "@mcp-apm/core"
-import type { PerformanceMetrics } from "@mcp-apm/core"
+import { Apm, CappedLabel, ErrorType, PerformanceMetrics } from "@mcp-apm/core"
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import type { Exit, Tracer } from "effect"
 import { dual } from "effect/Function"
 import type { InvalidObservation } from "./InvalidObservation.ts"
-import { CappedLabel, defaultLabelCap } from "./internal/labels.ts"
-import { counter, fractionBuckets, gauge, histogram, secondsBuckets, update } from "./internal/metrics.ts"
-import { annotate, shortText, statusOf, traceOperation, withCurrentSpan } from "./internal/operation.ts"
+import { cappedLabel, defaultLabelCap } from "./internal/labels.ts"
+import { counter, durationHistogram, fractionBuckets, gauge, histogram, update } from "./internal/metrics.ts"
+import { annotate, shortText, traceOperation, withCurrentSpan } from "./internal/operation.ts"
 import * as Validator from "./internal/validate.ts"
 
 const service = "model_router"
+
+const { statusOf } = PerformanceMetrics
 
 /**
  * The GenAI operations a request may be: the OpenTelemetry
@@ -165,7 +166,7 @@ const metrics = {
   requests: counter(definitions.requests),
   routingDecisions: counter(definitions.routingDecisions),
   tokenUsage: counter(definitions.tokenUsage),
-  requestDuration: histogram(definitions.requestDuration, secondsBuckets),
+  requestDuration: durationHistogram(definitions.requestDuration),
   confidence: histogram(definitions.confidence, fractionBuckets),
   cacheLookups: counter(definitions.cacheLookups),
   cacheHitRatio: gauge(definitions.cacheHitRatio),
@@ -351,221 +352,259 @@ const inputMessages = (text: string): string =>
   JSON.stringify([{ role: "user", parts: [{ type: "text", content: text }] }])
 
 /**
+ * What one service instance keeps: the `Apm` it records into, its checks,
+ * label caps, prices and cache hit counts. Each method of the service is
+ * the function `<method>In` below, over it.
+ */
+interface Router {
+  readonly apm: Apm.ApmService
+  readonly validate: Validator.Validator
+  readonly captureContent: boolean
+  readonly prices: Readonly<Record<string, Price>>
+  readonly modelLabels: CappedLabel.CappedLabel
+  readonly errorTypeLabels: CappedLabel.CappedLabel
+  readonly cache: Map<string, { hits: number; lookups: number }>
+}
+
+const errorTypeOf = (router: Router, exit: Exit.Exit<unknown, unknown>): Record<string, string> => {
+  const type = ErrorType.fromExit(exit)
+  return type === undefined ? {} : { "error.type": router.errorTypeLabels.bound(type) }
+}
+
+const traceModelRequestIn = <A, E, R>(
+  router: Router,
+  self: Effect.Effect<A, E, R>,
+  model: string,
+  operation: Operation,
+  requestOptions: RequestOptions = {}
+): Effect.Effect<A, E | InvalidObservation, R> =>
+  Effect.gen(function*() {
+    const { validate } = router
+    const requested = yield* validate.token("model", model)
+    const op = yield* validate.oneOf("operation", operation, operations)
+    const provider = requestOptions.provider === undefined
+      ? undefined
+      : yield* validate.token("provider", requestOptions.provider)
+    const text = requestOptions.inputText === undefined
+      ? undefined
+      : yield* validate.text("inputText", requestOptions.inputText)
+    const label = router.modelLabels.bound(requested)
+    const genAiOp = genAiOperationName(op)
+    const attributes: PerformanceMetrics.Attributes = {
+      "gen_ai.operation.name": genAiOp,
+      "gen_ai.request.model": requested,
+      ...(provider === undefined ? {} : { "gen_ai.provider.name": provider }),
+      ...(text === undefined ? {} : {
+        "mcp.model_router.input_text.length": text.length,
+        "mcp.model_router.input_text.hash": fnv1a(text)
+      })
+    }
+    const genAiLabels = {
+      "gen_ai.operation.name": genAiOp,
+      "gen_ai.request.model": label,
+      ...(provider === undefined ? {} : { "gen_ai.provider.name": provider })
+    }
+    const inner = withCurrentSpan((span) => {
+      if (router.captureContent && text !== undefined) annotate(span, { "gen_ai.input.messages": inputMessages(text) })
+      return Effect.provideService(self, CurrentRequest, { requested, model: label, operation: genAiOp, span })
+    })
+    return yield* traceOperation(
+      router.apm,
+      inner,
+      `${genAiOp} ${label}`,
+      "model_request",
+      attributes,
+      (seconds, exit) =>
+        Effect.all([
+          update(metrics.requests, { model: label, operation: op, status: statusOf(exit) }, 1),
+          update(metrics.requestDuration, { model: label, operation: op }, seconds),
+          update(metrics.genAiOperationDuration, { ...genAiLabels, ...errorTypeOf(router, exit) }, seconds)
+        ], { discard: true })
+    )
+  })
+
+const recordTokenUsageIn = Effect.fnUntraced(function*(router: Router, usage: TokenUsage) {
+  const { validate, prices } = router
+  const request = yield* CurrentRequest
+  if (request === undefined) {
+    return yield* validate.reject("recordTokenUsage", "outside a request", "a call inside traceModelRequest")
+  }
+  const input = yield* validate.count("inputTokens", Validator.fieldOf(usage, "inputTokens"))
+  const output = yield* validate.count("outputTokens", Validator.fieldOf(usage, "outputTokens"))
+  const reported = Validator.fieldOf(usage, "responseModel")
+  const responseModel = reported === undefined ? undefined : yield* validate.token("responseModel", reported)
+  const reasons = Validator.fieldOf(usage, "finishReasons")
+  const finishReasons = reasons === undefined ? undefined : yield* Effect.forEach(
+    yield* validate.list("finishReasons", reasons),
+    (reason) => validate.token("finishReasons", reason)
+  )
+  const price = (responseModel === undefined ? undefined : prices[responseModel]) ?? prices[request.requested]
+  const cost = price === undefined || (input === undefined && output === undefined)
+    ? undefined
+    : ((input ?? 0) * price.inputPerMillionTokens + (output ?? 0) * price.outputPerMillionTokens) / 1e6
+  annotate(request.span, {
+    "gen_ai.usage.input_tokens": input,
+    "gen_ai.usage.output_tokens": output,
+    "mcp.model_router.usage.total_tokens": input === undefined || output === undefined ? undefined : input + output,
+    "gen_ai.response.model": responseModel,
+    "gen_ai.response.finish_reasons": finishReasons,
+    "gen_ai.usage.cost": cost
+  })
+  if (cost !== undefined) yield* update(metrics.cost, { model: request.model }, cost)
+  const genAi = { "gen_ai.operation.name": request.operation, "gen_ai.request.model": request.model }
+  const byType = [["input", input], ["output", output]] as const
+  yield* Effect.forEach(byType, ([type, tokens]) =>
+    tokens === undefined ? Effect.void : Effect.all([
+      update(metrics.tokenUsage, { model: request.model, token_type: type }, tokens),
+      update(metrics.genAiTokenUsage, { ...genAi, "gen_ai.token.type": type }, tokens)
+    ], { discard: true }), { discard: true })
+})
+
+const recordDecision = Effect.fnUntraced(function*(router: Router, decision: RoutingDecision) {
+  const { validate } = router
+  const chosen = yield* validate.token("chosenModel", Validator.fieldOf(decision, "chosenModel"))
+  const candidates = yield* Effect.forEach(
+    yield* validate.list("candidates", Validator.fieldOf(decision, "candidates")),
+    (candidate) => validate.token("candidates", candidate)
+  )
+  const confidence = yield* validate.fraction("confidence", Validator.fieldOf(decision, "confidence"))
+  const reason = yield* validate.text("reason", Validator.fieldOf(decision, "reason"))
+  yield* withCurrentSpan((span) => {
+    annotate(span, {
+      "mcp.model_router.routing.chosen_model": chosen,
+      "mcp.model_router.routing.candidates": candidates.join(","),
+      "mcp.model_router.routing.candidate_count": candidates.length,
+      "mcp.model_router.routing.reason": reason === undefined ? undefined : shortText(reason),
+      "mcp.model_router.routing.confidence": confidence
+    })
+    const model = router.modelLabels.bound(chosen)
+    return Effect.all([
+      update(metrics.routingDecisions, { model }, 1),
+      confidence === undefined ? Effect.void : update(metrics.confidence, { model }, confidence)
+    ], { discard: true })
+  })
+})
+
+const traceRoutingIn = <E, R>(
+  router: Router,
+  self: Effect.Effect<RoutingDecision, E, R>
+): Effect.Effect<RoutingDecision, E | InvalidObservation, R> =>
+  traceOperation(
+    router.apm,
+    Effect.tap(self, (decision) => recordDecision(router, decision)),
+    "model_router.route",
+    "model_request",
+    {},
+    () => Effect.void,
+    internal
+  )
+
+const recordLookup = (router: Router, label: string, found: unknown): Effect.Effect<void, InvalidObservation> => {
+  if (!Option.isOption(found)) {
+    return router.validate.reject("result", found, "an Option (Some for a hit, None for a miss)")
+  }
+  const hit = Option.isSome(found)
+  const counts = router.cache.get(label) ?? { hits: 0, lookups: 0 }
+  counts.lookups++
+  if (hit) counts.hits++
+  router.cache.set(label, counts)
+  return Effect.all([
+    Effect.annotateCurrentSpan("mcp.model_router.cache.hit", hit),
+    update(metrics.cacheLookups, { model: label, result: hit ? "hit" : "miss" }, 1),
+    update(metrics.cacheHitRatio, { model: label }, counts.hits / counts.lookups)
+  ], { discard: true })
+}
+
+const traceCacheLookupIn = <A, E, R>(
+  router: Router,
+  self: Effect.Effect<Option.Option<A>, E, R>,
+  model: string
+): Effect.Effect<Option.Option<A>, E | InvalidObservation, R> =>
+  Effect.flatMap(router.validate.token("model", model), (requested) => {
+    const label = router.modelLabels.bound(requested)
+    return traceOperation(
+      router.apm,
+      Effect.tap(self, (found) => recordLookup(router, label, found)),
+      "model_router.cache_lookup",
+      "model_request",
+      { "gen_ai.request.model": requested },
+      () => Effect.void,
+      internal
+    )
+  })
+
+const traceEnsembleIn = <A, E, R>(
+  router: Router,
+  self: Effect.Effect<A, E, R>,
+  ensemble: Ensemble
+): Effect.Effect<A, E | InvalidObservation, R> =>
+  Effect.gen(function*() {
+    const { validate } = router
+    const names = yield* Effect.forEach(
+      yield* validate.list("models", ensemble.models, 1),
+      (model) => validate.token("models", model)
+    )
+    const combination = yield* validate.oneOf("combination", ensemble.combination, combinations)
+    return yield* traceOperation(
+      router.apm,
+      self,
+      "model_router.ensemble",
+      "model_request",
+      {
+        "mcp.model_router.ensemble.models": names.join(","),
+        "mcp.model_router.ensemble.size": names.length,
+        "mcp.model_router.ensemble.combination": combination
+      },
+      (_, exit) => update(metrics.ensembles, { combination, status: statusOf(exit) }, 1),
+      internal
+    )
+  })
+
+/**
+ * The service recording into `apm`; fails with `InvalidPriceTable` on a
+ * price table it cannot use.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (
+  apm: Apm.ApmService,
+  options: Options = {}
+): Effect.Effect<ModelRouterApmService, InvalidPriceTable> =>
+  Effect.map(
+    decodePrices(options.prices ?? {}).pipe(
+      Effect.mapError((error) => new InvalidPriceTable({ message: `ModelRouterApm: invalid prices: ${error.message}` }))
+    ),
+    (prices) => {
+      const router: Router = {
+        apm,
+        validate: Validator.make(service, options),
+        captureContent: options.captureContent ?? false,
+        prices,
+        modelLabels: cappedLabel(options.maxModels),
+        errorTypeLabels: new CappedLabel.CappedLabel(defaultLabelCap, ErrorType.other),
+        cache: new Map()
+      }
+      return ModelRouterApm.of({
+        captureContent: router.captureContent,
+        traceModelRequest: (self, model, operation, requestOptions) =>
+          traceModelRequestIn(router, self, model, operation, requestOptions),
+        recordTokenUsage: (usage) => recordTokenUsageIn(router, usage),
+        traceRouting: (self) => traceRoutingIn(router, self),
+        traceCacheLookup: (self, model) => traceCacheLookupIn(router, self, model),
+        traceEnsemble: (self, ensemble) => traceEnsembleIn(router, self, ensemble)
+      })
+    }
+  )
+
+/**
  * The service over the `Apm` in context.
  *
  * @category layers
  * @since 0.1.0
  */
 export const layer = (options: Options = {}): Layer.Layer<ModelRouterApm, InvalidPriceTable, Apm.Apm> =>
-  Layer.effect(
-    ModelRouterApm,
-    Effect.gen(function*() {
-      const apm = yield* Apm.Apm
-      const prices = yield* decodePrices(options.prices ?? {}).pipe(
-        Effect.mapError((error) => new InvalidPriceTable({ message: `ModelRouterApm.layer: invalid prices: ${error.message}` }))
-      )
-      const validate = Validator.make(service, options)
-      const captureContent = options.captureContent ?? false
-      const models = new CappedLabel(options.maxModels ?? defaultLabelCap)
-      const errorTypes = new Capped.CappedLabel(defaultLabelCap, ErrorType.other)
-      const cache = new Map<string, { hits: number; lookups: number }>()
-
-      const errorType = (exit: Exit.Exit<unknown, unknown>): Record<string, string> => {
-        const type = ErrorType.fromExit(exit)
-        return type === undefined ? {} : { "error.type": errorTypes.bound(type) }
-      }
-
-      const traceModelRequest = <A, E, R>(
-        self: Effect.Effect<A, E, R>,
-        model: string,
-        operation: Operation,
-        requestOptions: RequestOptions = {}
-      ): Effect.Effect<A, E | InvalidObservation, R> =>
-        Effect.gen(function*() {
-          const requested = yield* validate.token("model", model)
-          const op = yield* validate.oneOf("operation", operation, operations)
-          const provider = requestOptions.provider === undefined
-            ? undefined
-            : yield* validate.token("provider", requestOptions.provider)
-          const text = requestOptions.inputText === undefined
-            ? undefined
-            : yield* validate.text("inputText", requestOptions.inputText)
-          const label = models.bound(requested)
-          const genAiOp = genAiOperationName(op)
-          const attributes: PerformanceMetrics.Attributes = {
-            "gen_ai.operation.name": genAiOp,
-            "gen_ai.request.model": requested,
-            ...(provider === undefined ? {} : { "gen_ai.provider.name": provider }),
-            ...(text === undefined ? {} : {
-              "mcp.model_router.input_text.length": text.length,
-              "mcp.model_router.input_text.hash": fnv1a(text)
-            })
-          }
-          const genAiLabels = {
-            "gen_ai.operation.name": genAiOp,
-            "gen_ai.request.model": label,
-            ...(provider === undefined ? {} : { "gen_ai.provider.name": provider })
-          }
-          const inner = withCurrentSpan((span) => {
-            if (captureContent && text !== undefined) annotate(span, { "gen_ai.input.messages": inputMessages(text) })
-            return Effect.provideService(self, CurrentRequest, { requested, model: label, operation: genAiOp, span })
-          })
-          return yield* traceOperation(
-            apm,
-            inner,
-            `${genAiOp} ${label}`,
-            "model_request",
-            attributes,
-            (seconds, exit) =>
-              Effect.all([
-                update(metrics.requests, { model: label, operation: op, status: statusOf(exit) }, 1),
-                update(metrics.requestDuration, { model: label, operation: op }, seconds),
-                update(metrics.genAiOperationDuration, { ...genAiLabels, ...errorType(exit) }, seconds)
-              ], { discard: true })
-          )
-        })
-
-      const recordTokenUsage = (usage: TokenUsage): Effect.Effect<void, InvalidObservation> =>
-        Effect.gen(function*() {
-          const request = yield* CurrentRequest
-          if (request === undefined) {
-            return yield* validate.reject("recordTokenUsage", "outside a request", "a call inside traceModelRequest")
-          }
-          const input = yield* validate.count("inputTokens", Validator.fieldOf(usage, "inputTokens"))
-          const output = yield* validate.count("outputTokens", Validator.fieldOf(usage, "outputTokens"))
-          const reported = Validator.fieldOf(usage, "responseModel")
-          const responseModel = reported === undefined ? undefined : yield* validate.token("responseModel", reported)
-          const reasons = Validator.fieldOf(usage, "finishReasons")
-          const finishReasons = reasons === undefined ? undefined : yield* Effect.forEach(
-            yield* validate.list("finishReasons", reasons),
-            (reason) => validate.token("finishReasons", reason)
-          )
-          const price = (responseModel === undefined ? undefined : prices[responseModel]) ?? prices[request.requested]
-          const cost = price === undefined || (input === undefined && output === undefined)
-            ? undefined
-            : ((input ?? 0) * price.inputPerMillionTokens + (output ?? 0) * price.outputPerMillionTokens) / 1e6
-          annotate(request.span, {
-            "gen_ai.usage.input_tokens": input,
-            "gen_ai.usage.output_tokens": output,
-            "mcp.model_router.usage.total_tokens": input === undefined || output === undefined ? undefined : input + output,
-            "gen_ai.response.model": responseModel,
-            "gen_ai.response.finish_reasons": finishReasons,
-            "gen_ai.usage.cost": cost
-          })
-          if (cost !== undefined) yield* update(metrics.cost, { model: request.model }, cost)
-          const genAi = { "gen_ai.operation.name": request.operation, "gen_ai.request.model": request.model }
-          const byType = [["input", input], ["output", output]] as const
-          yield* Effect.forEach(byType, ([type, tokens]) =>
-            tokens === undefined ? Effect.void : Effect.all([
-              update(metrics.tokenUsage, { model: request.model, token_type: type }, tokens),
-              update(metrics.genAiTokenUsage, { ...genAi, "gen_ai.token.type": type }, tokens)
-            ], { discard: true }), { discard: true })
-        })
-
-      const recordDecision = (decision: RoutingDecision): Effect.Effect<void, InvalidObservation> =>
-        Effect.gen(function*() {
-          const chosen = yield* validate.token("chosenModel", Validator.fieldOf(decision, "chosenModel"))
-          const candidates = yield* Effect.forEach(
-            yield* validate.list("candidates", Validator.fieldOf(decision, "candidates")),
-            (candidate) => validate.token("candidates", candidate)
-          )
-          const confidence = yield* validate.fraction("confidence", Validator.fieldOf(decision, "confidence"))
-          const reason = yield* validate.text("reason", Validator.fieldOf(decision, "reason"))
-          yield* withCurrentSpan((span) => {
-            annotate(span, {
-              "mcp.model_router.routing.chosen_model": chosen,
-              "mcp.model_router.routing.candidates": candidates.join(","),
-              "mcp.model_router.routing.candidate_count": candidates.length,
-              "mcp.model_router.routing.reason": reason === undefined ? undefined : shortText(reason),
-              "mcp.model_router.routing.confidence": confidence
-            })
-            const model = models.bound(chosen)
-            return Effect.all([
-              update(metrics.routingDecisions, { model }, 1),
-              confidence === undefined ? Effect.void : update(metrics.confidence, { model }, confidence)
-            ], { discard: true })
-          })
-        })
-
-      const traceRouting = <E, R>(
-        self: Effect.Effect<RoutingDecision, E, R>
-      ): Effect.Effect<RoutingDecision, E | InvalidObservation, R> =>
-        traceOperation(
-          apm,
-          Effect.tap(self, recordDecision),
-          "model_router.route",
-          "model_request",
-          {},
-          () => Effect.void,
-          internal
-        )
-
-      const recordLookup = (label: string, found: unknown): Effect.Effect<void, InvalidObservation> => {
-        if (!Option.isOption(found)) return validate.reject("result", found, "an Option (Some for a hit, None for a miss)")
-        const hit = Option.isSome(found)
-        const counts = cache.get(label) ?? { hits: 0, lookups: 0 }
-        counts.lookups++
-        if (hit) counts.hits++
-        cache.set(label, counts)
-        return Effect.all([
-          Effect.annotateCurrentSpan("mcp.model_router.cache.hit", hit),
-          update(metrics.cacheLookups, { model: label, result: hit ? "hit" : "miss" }, 1),
-          update(metrics.cacheHitRatio, { model: label }, counts.hits / counts.lookups)
-        ], { discard: true })
-      }
-
-      const traceCacheLookup = <A, E, R>(
-        self: Effect.Effect<Option.Option<A>, E, R>,
-        model: string
-      ): Effect.Effect<Option.Option<A>, E | InvalidObservation, R> =>
-        Effect.flatMap(validate.token("model", model), (requested) => {
-          const label = models.bound(requested)
-          return traceOperation(
-            apm,
-            Effect.tap(self, (found) => recordLookup(label, found)),
-            "model_router.cache_lookup",
-            "model_request",
-            { "gen_ai.request.model": requested },
-            () => Effect.void,
-            internal
-          )
-        })
-
-      const traceEnsemble = <A, E, R>(
-        self: Effect.Effect<A, E, R>,
-        ensemble: Ensemble
-      ): Effect.Effect<A, E | InvalidObservation, R> =>
-        Effect.gen(function*() {
-          const names = yield* Effect.forEach(
-            yield* validate.list("models", ensemble.models, 1),
-            (model) => validate.token("models", model)
-          )
-          const combination = yield* validate.oneOf("combination", ensemble.combination, combinations)
-          return yield* traceOperation(
-            apm,
-            self,
-            "model_router.ensemble",
-            "model_request",
-            {
-              "mcp.model_router.ensemble.models": names.join(","),
-              "mcp.model_router.ensemble.size": names.length,
-              "mcp.model_router.ensemble.combination": combination
-            },
-            (_, exit) => update(metrics.ensembles, { combination, status: statusOf(exit) }, 1),
-            internal
-          )
-        })
-
-      return ModelRouterApm.of({
-        captureContent,
-        traceModelRequest,
-        recordTokenUsage,
-        traceRouting,
-        traceCacheLookup,
-        traceEnsemble
-      })
-    })
-  )
+  Layer.effect(ModelRouterApm, Effect.flatMap(Apm.Apm, (apm) => make(apm, options)))
 
 /**
  * Traces a model request (the seed's `trace_model_request`).

@@ -11,15 +11,17 @@
  *
  * @since 0.1.0
  */
-import { Apm } from "@mcp-apm/core"
+import { Apm, PerformanceMetrics } from "@mcp-apm/core"
 import { Context, Effect, Exit, Layer } from "effect"
 import { dual } from "effect/Function"
 import type { InvalidObservation } from "./InvalidObservation.ts"
-import { counter, histogram, secondsBuckets, update } from "./internal/metrics.ts"
-import { statusOf, traceOperation } from "./internal/operation.ts"
+import { counter, durationHistogram, update } from "./internal/metrics.ts"
+import { traceOperation } from "./internal/operation.ts"
 import * as Validator from "./internal/validate.ts"
 
 const service = "plan_management"
+
+const { statusOf } = PerformanceMetrics
 
 /**
  * How participants reach consensus on a plan.
@@ -85,10 +87,10 @@ export const definitions = {
 const metrics = {
   tasksCreated: counter(definitions.tasksCreated),
   decompositions: counter(definitions.decompositions),
-  consensusDuration: histogram(definitions.consensusDuration, secondsBuckets),
+  consensusDuration: durationHistogram(definitions.consensusDuration),
   storageOperations: counter(definitions.storageOperations),
-  storageDuration: histogram(definitions.storageDuration, secondsBuckets),
-  planGenerationDuration: histogram(definitions.planGenerationDuration, secondsBuckets)
+  storageDuration: durationHistogram(definitions.storageDuration),
+  planGenerationDuration: durationHistogram(definitions.planGenerationDuration)
 }
 
 /**
@@ -144,80 +146,107 @@ export interface Options {
 const planIdKey = "mcp.plan_management.plan.id"
 
 /**
+ * What one service instance keeps: the `Apm` it records into and its
+ * checks. Each method of the service is the function `<method>In` below,
+ * over it.
+ */
+interface Planner {
+  readonly apm: Apm.ApmService
+  readonly validate: Validator.Validator
+}
+
+const traceTaskDecompositionIn = <T, E, R>(
+  planner: Planner,
+  self: Effect.Effect<ReadonlyArray<T>, E, R>,
+  planId: string
+) =>
+  Effect.flatMap(planner.validate.token("planId", planId), (id) =>
+    traceOperation(
+      planner.apm,
+      Effect.tap(self, (tasks) =>
+        Effect.flatMap(planner.validate.list("tasks", tasks), (list) =>
+          Effect.annotateCurrentSpan("mcp.plan_management.tasks.count", list.length))),
+      "plan_management.decompose_tasks",
+      "plan_operation",
+      { [planIdKey]: id },
+      (_, exit) =>
+        Effect.all([
+          update(metrics.decompositions, { status: statusOf(exit) }, 1),
+          Exit.isSuccess(exit) && Array.isArray(exit.value)
+            ? update(metrics.tasksCreated, {}, exit.value.length)
+            : Effect.void
+        ], { discard: true })
+    ))
+
+const traceConsensusIn = <A, E, R>(planner: Planner, self: Effect.Effect<A, E, R>, consensus: Consensus) =>
+  Effect.gen(function*() {
+    const mechanism = yield* planner.validate.oneOf("mechanism", consensus.mechanism, consensusMechanisms)
+    const participants = yield* planner.validate.count("participants", consensus.participants)
+    return yield* traceOperation(
+      planner.apm,
+      self,
+      "plan_management.build_consensus",
+      "plan_operation",
+      {
+        "mcp.plan_management.consensus.mechanism": mechanism,
+        ...(participants === undefined ? {} : { "mcp.plan_management.consensus.participants": participants })
+      },
+      (seconds, exit) => update(metrics.consensusDuration, { mechanism, status: statusOf(exit) }, seconds)
+    )
+  })
+
+const traceStorageIn = <A, E, R>(planner: Planner, self: Effect.Effect<A, E, R>, operation: StorageOperation) =>
+  Effect.flatMap(planner.validate.oneOf("operation", operation, storageOperations), (op) =>
+    traceOperation(
+      planner.apm,
+      self,
+      `plan_management.storage.${op}`,
+      "plan_operation",
+      { "mcp.plan_management.storage.operation": op },
+      (seconds, exit) =>
+        Effect.all([
+          update(metrics.storageOperations, { operation: op, status: statusOf(exit) }, 1),
+          update(metrics.storageDuration, { operation: op }, seconds)
+        ], { discard: true }),
+      // the plan store is outside the process: a CLIENT span, as for a database call
+      { kind: "client" }
+    ))
+
+const tracePlanGenerationIn = <A, E, R>(planner: Planner, self: Effect.Effect<A, E, R>, planId: string) =>
+  Effect.flatMap(planner.validate.token("planId", planId), (id) =>
+    traceOperation(
+      planner.apm,
+      self,
+      "plan_management.generate_plan",
+      "plan_operation",
+      { [planIdKey]: id },
+      (seconds, exit) => update(metrics.planGenerationDuration, { status: statusOf(exit) }, seconds)
+    ))
+
+/**
+ * The service recording into `apm`.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (apm: Apm.ApmService, options: Options = {}): PlanManagementApmService => {
+  const planner: Planner = { apm, validate: Validator.make(service, options) }
+  return PlanManagementApm.of({
+    traceTaskDecomposition: (self, planId) => traceTaskDecompositionIn(planner, self, planId),
+    traceConsensus: (self, consensus) => traceConsensusIn(planner, self, consensus),
+    traceStorage: (self, operation) => traceStorageIn(planner, self, operation),
+    tracePlanGeneration: (self, planId) => tracePlanGenerationIn(planner, self, planId)
+  })
+}
+
+/**
  * The service over the `Apm` in context.
  *
  * @category layers
  * @since 0.1.0
  */
 export const layer = (options: Options = {}): Layer.Layer<PlanManagementApm, never, Apm.Apm> =>
-  Layer.effect(
-    PlanManagementApm,
-    Effect.map(Apm.Apm, (apm) => {
-      const validate = Validator.make(service, options)
-      return PlanManagementApm.of({
-        traceTaskDecomposition: (self, planId) =>
-          Effect.flatMap(validate.token("planId", planId), (id) =>
-            traceOperation(
-              apm,
-              Effect.tap(self, (tasks) =>
-                Effect.flatMap(validate.list("tasks", tasks), (list) =>
-                  Effect.annotateCurrentSpan("mcp.plan_management.tasks.count", list.length))),
-              "plan_management.decompose_tasks",
-              "plan_operation",
-              { [planIdKey]: id },
-              (_, exit) =>
-                Effect.all([
-                  update(metrics.decompositions, { status: statusOf(exit) }, 1),
-                  Exit.isSuccess(exit) && Array.isArray(exit.value)
-                    ? update(metrics.tasksCreated, {}, exit.value.length)
-                    : Effect.void
-                ], { discard: true })
-            )),
-        traceConsensus: (self, consensus) =>
-          Effect.gen(function*() {
-            const mechanism = yield* validate.oneOf("mechanism", consensus.mechanism, consensusMechanisms)
-            const participants = yield* validate.count("participants", consensus.participants)
-            return yield* traceOperation(
-              apm,
-              self,
-              "plan_management.build_consensus",
-              "plan_operation",
-              {
-                "mcp.plan_management.consensus.mechanism": mechanism,
-                ...(participants === undefined ? {} : { "mcp.plan_management.consensus.participants": participants })
-              },
-              (seconds, exit) => update(metrics.consensusDuration, { mechanism, status: statusOf(exit) }, seconds)
-            )
-          }),
-        traceStorage: (self, operation) =>
-          Effect.flatMap(validate.oneOf("operation", operation, storageOperations), (op) =>
-            traceOperation(
-              apm,
-              self,
-              `plan_management.storage.${op}`,
-              "plan_operation",
-              { "mcp.plan_management.storage.operation": op },
-              (seconds, exit) =>
-                Effect.all([
-                  update(metrics.storageOperations, { operation: op, status: statusOf(exit) }, 1),
-                  update(metrics.storageDuration, { operation: op }, seconds)
-                ], { discard: true }),
-              // the plan store is outside the process: a CLIENT span, as for a database call
-              { kind: "client" }
-            )),
-        tracePlanGeneration: (self, planId) =>
-          Effect.flatMap(validate.token("planId", planId), (id) =>
-            traceOperation(
-              apm,
-              self,
-              "plan_management.generate_plan",
-              "plan_operation",
-              { [planIdKey]: id },
-              (seconds, exit) => update(metrics.planGenerationDuration, { status: statusOf(exit) }, seconds)
-            ))
-      })
-    })
-  )
+  Layer.effect(PlanManagementApm, Effect.map(Apm.Apm, (apm) => make(apm, options)))
 
 /**
  * Traces a task decomposition of plan `planId`; the tasks it returns are counted as created.

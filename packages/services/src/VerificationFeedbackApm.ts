@@ -12,16 +12,19 @@
  *
  * @since 0.1.0
  */
-import { Apm } from "@mcp-apm/core"
+import { Apm, PerformanceMetrics } from "@mcp-apm/core"
+import type { CappedLabel } from "@mcp-apm/core"
 import { Context, Effect, Layer } from "effect"
 import { dual } from "effect/Function"
 import type { InvalidObservation } from "./InvalidObservation.ts"
-import { CappedLabel, defaultLabelCap } from "./internal/labels.ts"
-import { counter, gauge, histogram, secondsBuckets, update } from "./internal/metrics.ts"
-import { annotate, statusOf, traceOperation, withCurrentSpan } from "./internal/operation.ts"
+import { cappedLabel } from "./internal/labels.ts"
+import { counter, durationHistogram, gauge, update } from "./internal/metrics.ts"
+import { annotate, traceOperation, withCurrentSpan } from "./internal/operation.ts"
 import * as Validator from "./internal/validate.ts"
 
 const service = "verification_feedback"
+
+const { statusOf } = PerformanceMetrics
 
 /**
  * The kinds of analysis.
@@ -118,11 +121,11 @@ export const definitions = {
 
 const metrics = {
   analyses: counter(definitions.analyses),
-  analysisDuration: histogram(definitions.analysisDuration, secondsBuckets),
+  analysisDuration: durationHistogram(definitions.analysisDuration),
   qualityScore: gauge(definitions.qualityScore),
   securityFindings: counter(definitions.securityFindings),
   pipelineRuns: counter(definitions.pipelineRuns),
-  stageDuration: histogram(definitions.stageDuration, secondsBuckets)
+  stageDuration: durationHistogram(definitions.stageDuration)
 }
 
 /**
@@ -199,114 +202,139 @@ const CurrentPipeline = Context.Reference<string | undefined>(
 const noPipeline = "none"
 
 /**
+ * What one service instance keeps: the `Apm` it records into, its checks
+ * and label caps. Each method of the service is the function `<method>In`
+ * below, over it.
+ */
+interface Verifier {
+  readonly apm: Apm.ApmService
+  readonly validate: Validator.Validator
+  readonly pipelineLabels: CappedLabel.CappedLabel
+  readonly stageLabels: CappedLabel.CappedLabel
+}
+
+// Every kind of analysis, the scan and assessment included, is traced and counted the same way.
+const analysisOperation = <A, E, R>(verifier: Verifier, self: Effect.Effect<A, E, R>, analysis: string) =>
+  traceOperation(
+    verifier.apm,
+    self,
+    `verification_feedback.${analysis}`,
+    "verification_operation",
+    { "mcp.verification_feedback.analysis": analysis },
+    (seconds, exit) =>
+      Effect.all([
+        update(metrics.analyses, { analysis, status: statusOf(exit) }, 1),
+        update(metrics.analysisDuration, { analysis }, seconds)
+      ], { discard: true })
+  )
+
+const traceAnalysisIn = <A, E, R>(verifier: Verifier, self: Effect.Effect<A, E, R>, analysis: Analysis) =>
+  Effect.flatMap(verifier.validate.oneOf("analysis", analysis, analyses), (a) => analysisOperation(verifier, self, a))
+
+const recordFindings = Effect.fnUntraced(function*(verifier: Verifier, findings: ReadonlyArray<Finding>) {
+  const list = yield* verifier.validate.list("findings", findings)
+  const counts = new Map<string, number>(severities.map((s) => [s, 0]))
+  for (const finding of list) {
+    const severity = yield* verifier.validate.oneOf("severity", Validator.fieldOf(finding, "severity"), severities)
+    counts.set(severity, (counts.get(severity) ?? 0) + 1)
+  }
+  yield* Effect.annotateCurrentSpan({
+    "mcp.verification_feedback.findings.total": list.length,
+    ...Object.fromEntries([...counts].map(([severity, n]) => [`mcp.verification_feedback.findings.${severity}`, n]))
+  })
+  yield* Effect.forEach(
+    [...counts].filter(([, n]) => n > 0),
+    ([severity, n]) => update(metrics.securityFindings, { severity }, n),
+    { discard: true }
+  )
+})
+
+const traceSecurityScanIn = <F extends Finding, E, R>(
+  verifier: Verifier,
+  self: Effect.Effect<ReadonlyArray<F>, E, R>
+) =>
+  analysisOperation(verifier, Effect.tap(self, (findings) => recordFindings(verifier, findings)), "security_scan")
+
+const recordScore = (verifier: Verifier, dimension: string, assessment: QualityAssessment) =>
+  Effect.flatMap(verifier.validate.fraction("score", Validator.fieldOf(assessment, "score")), (score) =>
+    withCurrentSpan((span) => {
+      annotate(span, {
+        "mcp.verification_feedback.quality.dimension": dimension,
+        "mcp.verification_feedback.quality.score": score
+      })
+      return score === undefined ? Effect.void : update(metrics.qualityScore, { dimension }, score)
+    }))
+
+const traceQualityAssessmentIn = <A extends QualityAssessment, E, R>(
+  verifier: Verifier,
+  self: Effect.Effect<A, E, R>,
+  dimension: QualityDimension
+) =>
+  Effect.flatMap(verifier.validate.oneOf("dimension", dimension, qualityDimensions), (d) =>
+    analysisOperation(
+      verifier,
+      Effect.tap(self, (assessment) => recordScore(verifier, d, assessment)),
+      "quality_assessment"
+    ))
+
+const tracePipelineIn = <A, E, R>(verifier: Verifier, self: Effect.Effect<A, E, R>, pipeline: string) =>
+  Effect.flatMap(verifier.validate.token("pipeline", pipeline), (name) => {
+    const label = verifier.pipelineLabels.bound(name)
+    return traceOperation(
+      verifier.apm,
+      Effect.provideService(self, CurrentPipeline, label),
+      `verification_feedback.pipeline ${label}`,
+      "verification_operation",
+      { "mcp.verification_feedback.pipeline.name": name },
+      (_, exit) => update(metrics.pipelineRuns, { pipeline: label, status: statusOf(exit) }, 1)
+    )
+  })
+
+const traceStageIn = <A, E, R>(verifier: Verifier, self: Effect.Effect<A, E, R>, stage: string) =>
+  Effect.gen(function*() {
+    const name = yield* verifier.validate.token("stage", stage)
+    const label = verifier.stageLabels.bound(name)
+    const pipeline = (yield* CurrentPipeline) ?? noPipeline
+    return yield* traceOperation(
+      verifier.apm,
+      self,
+      `verification_feedback.stage ${label}`,
+      "verification_operation",
+      { "mcp.verification_feedback.stage.name": name },
+      (seconds, exit) => update(metrics.stageDuration, { pipeline, stage: label, status: statusOf(exit) }, seconds)
+    )
+  })
+
+/**
+ * The service recording into `apm`.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (apm: Apm.ApmService, options: Options = {}): VerificationFeedbackApmService => {
+  const verifier: Verifier = {
+    apm,
+    validate: Validator.make(service, options),
+    pipelineLabels: cappedLabel(options.maxPipelines),
+    stageLabels: cappedLabel(options.maxStages)
+  }
+  return VerificationFeedbackApm.of({
+    traceAnalysis: (self, analysis) => traceAnalysisIn(verifier, self, analysis),
+    traceSecurityScan: (self) => traceSecurityScanIn(verifier, self),
+    traceQualityAssessment: (self, dimension) => traceQualityAssessmentIn(verifier, self, dimension),
+    tracePipeline: (self, pipeline) => tracePipelineIn(verifier, self, pipeline),
+    traceStage: (self, stage) => traceStageIn(verifier, self, stage)
+  })
+}
+
+/**
  * The service over the `Apm` in context.
  *
  * @category layers
  * @since 0.1.0
  */
 export const layer = (options: Options = {}): Layer.Layer<VerificationFeedbackApm, never, Apm.Apm> =>
-  Layer.effect(
-    VerificationFeedbackApm,
-    Effect.gen(function*() {
-      const apm = yield* Apm.Apm
-      const validate = Validator.make(service, options)
-      const pipelines = new CappedLabel(options.maxPipelines ?? defaultLabelCap)
-      const stages = new CappedLabel(options.maxStages ?? defaultLabelCap)
-
-      const analysisOperation = <A, E, R>(self: Effect.Effect<A, E, R>, analysis: string) =>
-        traceOperation(
-          apm,
-          self,
-          `verification_feedback.${analysis}`,
-          "verification_operation",
-          { "mcp.verification_feedback.analysis": analysis },
-          (seconds, exit) =>
-            Effect.all([
-              update(metrics.analyses, { analysis, status: statusOf(exit) }, 1),
-              update(metrics.analysisDuration, { analysis }, seconds)
-            ], { discard: true })
-        )
-
-      const traceAnalysis = <A, E, R>(self: Effect.Effect<A, E, R>, analysis: Analysis) =>
-        Effect.flatMap(validate.oneOf("analysis", analysis, analyses), (a) => analysisOperation(self, a))
-
-      const recordFindings = (findings: ReadonlyArray<Finding>) =>
-        Effect.gen(function*() {
-          const list = yield* validate.list("findings", findings)
-          const counts = new Map<string, number>(severities.map((s) => [s, 0]))
-          for (const finding of list) {
-            const severity = yield* validate.oneOf("severity", Validator.fieldOf(finding, "severity"), severities)
-            counts.set(severity, (counts.get(severity) ?? 0) + 1)
-          }
-          yield* Effect.annotateCurrentSpan({
-            "mcp.verification_feedback.findings.total": list.length,
-            ...Object.fromEntries([...counts].map(([severity, n]) => [`mcp.verification_feedback.findings.${severity}`, n]))
-          })
-          yield* Effect.forEach(
-            [...counts].filter(([, n]) => n > 0),
-            ([severity, n]) => update(metrics.securityFindings, { severity }, n),
-            { discard: true }
-          )
-        })
-
-      const traceSecurityScan = <F extends Finding, E, R>(self: Effect.Effect<ReadonlyArray<F>, E, R>) =>
-        analysisOperation(Effect.tap(self, recordFindings), "security_scan")
-
-      const traceQualityAssessment = <A extends QualityAssessment, E, R>(
-        self: Effect.Effect<A, E, R>,
-        dimension: QualityDimension
-      ) =>
-        Effect.flatMap(validate.oneOf("dimension", dimension, qualityDimensions), (d) =>
-          analysisOperation(
-            Effect.tap(self, (assessment) =>
-              Effect.flatMap(validate.fraction("score", Validator.fieldOf(assessment, "score")), (score) =>
-                withCurrentSpan((span) => {
-                  annotate(span, {
-                    "mcp.verification_feedback.quality.dimension": d,
-                    "mcp.verification_feedback.quality.score": score
-                  })
-                  return score === undefined ? Effect.void : update(metrics.qualityScore, { dimension: d }, score)
-                }))),
-            "quality_assessment"
-          ))
-
-      const tracePipeline = <A, E, R>(self: Effect.Effect<A, E, R>, pipeline: string) =>
-        Effect.flatMap(validate.token("pipeline", pipeline), (name) => {
-          const label = pipelines.bound(name)
-          return traceOperation(
-            apm,
-            Effect.provideService(self, CurrentPipeline, label),
-            `verification_feedback.pipeline ${label}`,
-            "verification_operation",
-            { "mcp.verification_feedback.pipeline.name": name },
-            (_, exit) => update(metrics.pipelineRuns, { pipeline: label, status: statusOf(exit) }, 1)
-          )
-        })
-
-      const traceStage = <A, E, R>(self: Effect.Effect<A, E, R>, stage: string) =>
-        Effect.gen(function*() {
-          const name = yield* validate.token("stage", stage)
-          const label = stages.bound(name)
-          const pipeline = (yield* CurrentPipeline) ?? noPipeline
-          return yield* traceOperation(
-            apm,
-            self,
-            `verification_feedback.stage ${label}`,
-            "verification_operation",
-            { "mcp.verification_feedback.stage.name": name },
-            (seconds, exit) => update(metrics.stageDuration, { pipeline, stage: label, status: statusOf(exit) }, seconds)
-          )
-        })
-
-      return VerificationFeedbackApm.of({
-        traceAnalysis,
-        traceSecurityScan,
-        traceQualityAssessment,
-        tracePipeline,
-        traceStage
-      })
-    })
-  )
+  Layer.effect(VerificationFeedbackApm, Effect.map(Apm.Apm, (apm) => make(apm, options)))
 
 /**
  * Traces one analysis.

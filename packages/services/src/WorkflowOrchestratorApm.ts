@@ -13,17 +13,20 @@
  *
  * @since 0.1.0
  */
-import { Apm } from "@mcp-apm/core"
-import type { PerformanceMetrics } from "@mcp-apm/core"
+import { Apm, PerformanceMetrics } from "@mcp-apm/core"
+import type { CappedLabel } from "@mcp-apm/core"
 import { Context, Effect, Layer } from "effect"
 import { dual } from "effect/Function"
 import type { InvalidObservation } from "./InvalidObservation.ts"
-import { CappedLabel, defaultLabelCap, overflowLabel } from "./internal/labels.ts"
-import { counter, gauge, histogram, secondsBuckets, update } from "./internal/metrics.ts"
-import { statusOf, traceOperation } from "./internal/operation.ts"
+import { cappedLabel, overflowLabel } from "./internal/labels.ts"
+import { counter, durationHistogram, gauge, update } from "./internal/metrics.ts"
+import { traceOperation } from "./internal/operation.ts"
+import { TrackedStates } from "./internal/trackedStates.ts"
 import * as Validator from "./internal/validate.ts"
 
 const service = "workflow_orchestrator"
+
+const { statusOf } = PerformanceMetrics
 
 /**
  * The states of a workflow. `pending`, `running` and `paused` are active and
@@ -60,6 +63,8 @@ export const coordinationPatterns = ["sequential", "parallel", "hierarchical", "
  */
 export type CoordinationPattern = typeof coordinationPatterns[number]
 
+const defaultMaxTrackedWorkflows = 10_000
+
 /**
  * Name and description of each metric.
  *
@@ -87,8 +92,8 @@ export const definitions = {
 
 const metrics = {
   workflowsExecuted: counter(definitions.workflowsExecuted),
-  stepDuration: histogram(definitions.stepDuration, secondsBuckets),
-  agentCoordinationDuration: histogram(definitions.agentCoordinationDuration, secondsBuckets),
+  stepDuration: durationHistogram(definitions.stepDuration),
+  agentCoordinationDuration: durationHistogram(definitions.agentCoordinationDuration),
   activeWorkflows: gauge(definitions.activeWorkflows)
 }
 
@@ -100,7 +105,7 @@ export interface Options {
   /** Distinct workflow definitions, and step names, kept as label values; later ones fold into `other`. */
   readonly maxDefinitions?: number | undefined
   readonly maxSteps?: number | undefined
-  /** Active workflows tracked for the state gauge; past it the oldest is forgotten. */
+  /** Active workflows tracked for the state gauge (default 10,000); past it the one tracked longest is forgotten. */
   readonly maxTrackedWorkflows?: number | undefined
   /** Fail with `InvalidObservation` on a value that cannot be recorded, instead of folding or dropping it. For tests. */
   readonly strict?: boolean | undefined
@@ -172,7 +177,134 @@ const finalState: Record<PerformanceMetrics.OperationStatus, State> = {
   interrupted: "cancelled"
 }
 
-const isActive = (state: State): boolean => (activeStates as ReadonlyArray<string>).includes(state)
+/**
+ * What one service instance keeps: the `Apm` it records into, its checks,
+ * label caps and tracked workflows. Each method of the service is the
+ * function `<method>In` below, over it.
+ */
+interface Orchestrator {
+  readonly apm: Apm.ApmService
+  readonly validate: Validator.Validator
+  readonly definitionLabels: CappedLabel.CappedLabel
+  readonly stepLabels: CappedLabel.CappedLabel
+  // Keyed by workflow id; a workflow whose id is invalid gets a key of its own, so the gauge still counts it.
+  readonly tracked: TrackedStates<typeof activeStates[number]>
+}
+
+const moveTo = (orchestrator: Orchestrator, key: string | symbol, state: State): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    orchestrator.tracked.moveTo(key, state)
+    return Effect.forEach(
+      activeStates,
+      (active) => update(metrics.activeWorkflows, { state: active }, orchestrator.tracked.count(active)),
+      { discard: true }
+    )
+  })
+
+const setWorkflowStateIn = Effect.fnUntraced(function*(orchestrator: Orchestrator, workflowId: string, state: State) {
+  const id = yield* orchestrator.validate.id("workflowId", workflowId)
+  const to = yield* orchestrator.validate.oneOf("state", state, states)
+  // A transition of an unknown workflow, or to an unknown state, moves nothing.
+  if (id === undefined || to === overflowLabel) return
+  yield* moveTo(orchestrator, id, to)
+})
+
+const traceWorkflowIn = <A, E, R>(orchestrator: Orchestrator, self: Effect.Effect<A, E, R>, workflow: Workflow) =>
+  Effect.gen(function*() {
+    const workflowId = yield* orchestrator.validate.id("workflowId", workflow.workflowId)
+    const definitionName = yield* orchestrator.validate.token("definition", workflow.definition)
+    const definition = orchestrator.definitionLabels.bound(definitionName)
+    const key = workflowId ?? Symbol("workflow")
+    yield* moveTo(orchestrator, key, "running")
+    const inner = self.pipe(
+      Effect.provideService(CurrentWorkflow, { workflowId, definition }),
+      Effect.onExit((exit) =>
+        Effect.annotateCurrentSpan("mcp.workflow_orchestrator.workflow.outcome", finalState[statusOf(exit)])
+      )
+    )
+    return yield* traceOperation(
+      orchestrator.apm,
+      inner,
+      `workflow_orchestrator.workflow ${definition}`,
+      "workflow_operation",
+      {
+        ...(workflowId === undefined ? {} : { "mcp.workflow_orchestrator.workflow.id": workflowId }),
+        "mcp.workflow_orchestrator.workflow.definition": definitionName
+      },
+      (_, exit) =>
+        Effect.andThen(
+          update(metrics.workflowsExecuted, { definition, status: statusOf(exit) }, 1),
+          moveTo(orchestrator, key, finalState[statusOf(exit)])
+        )
+    )
+  })
+
+const traceStepIn = <A, E, R>(orchestrator: Orchestrator, self: Effect.Effect<A, E, R>, step: string) =>
+  Effect.gen(function*() {
+    const name = yield* orchestrator.validate.token("step", step)
+    const label = orchestrator.stepLabels.bound(name)
+    const workflow = yield* CurrentWorkflow
+    const definition = workflow?.definition ?? noWorkflow
+    return yield* traceOperation(
+      orchestrator.apm,
+      self,
+      `workflow_orchestrator.step ${label}`,
+      "workflow_operation",
+      {
+        "mcp.workflow_orchestrator.step.name": name,
+        ...(workflow?.workflowId === undefined ? {} : { "mcp.workflow_orchestrator.workflow.id": workflow.workflowId })
+      },
+      (seconds, exit) => update(metrics.stepDuration, { definition, step: label, status: statusOf(exit) }, seconds)
+    )
+  })
+
+const traceAgentCoordinationIn = <A, E, R>(
+  orchestrator: Orchestrator,
+  self: Effect.Effect<A, E, R>,
+  coordination: Coordination
+) =>
+  Effect.gen(function*() {
+    const { validate } = orchestrator
+    const pattern = yield* validate.oneOf("pattern", coordination.pattern, coordinationPatterns)
+    const agents = yield* Effect.forEach(
+      yield* validate.list("agents", coordination.agents, 1),
+      (agent) => validate.token("agents", agent)
+    )
+    return yield* traceOperation(
+      orchestrator.apm,
+      self,
+      "workflow_orchestrator.coordinate_agents",
+      "workflow_operation",
+      {
+        "mcp.workflow_orchestrator.coordination.pattern": pattern,
+        "mcp.workflow_orchestrator.coordination.agents": agents.join(","),
+        "mcp.workflow_orchestrator.coordination.agent_count": agents.length
+      },
+      (seconds, exit) => update(metrics.agentCoordinationDuration, { pattern, status: statusOf(exit) }, seconds)
+    )
+  })
+
+/**
+ * The service recording into `apm`.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (apm: Apm.ApmService, options: Options = {}): WorkflowOrchestratorApmService => {
+  const orchestrator: Orchestrator = {
+    apm,
+    validate: Validator.make(service, options),
+    definitionLabels: cappedLabel(options.maxDefinitions),
+    stepLabels: cappedLabel(options.maxSteps),
+    tracked: new TrackedStates(activeStates, options.maxTrackedWorkflows ?? defaultMaxTrackedWorkflows)
+  }
+  return WorkflowOrchestratorApm.of({
+    traceWorkflow: (self, workflow) => traceWorkflowIn(orchestrator, self, workflow),
+    traceStep: (self, step) => traceStepIn(orchestrator, self, step),
+    traceAgentCoordination: (self, coordination) => traceAgentCoordinationIn(orchestrator, self, coordination),
+    setWorkflowState: (workflowId, state) => setWorkflowStateIn(orchestrator, workflowId, state)
+  })
+}
 
 /**
  * The service over the `Apm` in context.
@@ -181,116 +313,7 @@ const isActive = (state: State): boolean => (activeStates as ReadonlyArray<strin
  * @since 0.1.0
  */
 export const layer = (options: Options = {}): Layer.Layer<WorkflowOrchestratorApm, never, Apm.Apm> =>
-  Layer.effect(
-    WorkflowOrchestratorApm,
-    Effect.gen(function*() {
-      const apm = yield* Apm.Apm
-      const definitionLabels = new CappedLabel(options.maxDefinitions ?? defaultLabelCap)
-      const stepLabels = new CappedLabel(options.maxSteps ?? defaultLabelCap)
-      const validate = Validator.make(service, options)
-      const maxTracked = options.maxTrackedWorkflows ?? 10_000
-      // Keyed by workflow id; a workflow whose id is invalid gets a key of its own, so the gauge still counts it.
-      const active = new Map<string | symbol, State>()
-
-      const publishStates = Effect.forEach(activeStates, (state) => {
-        let n = 0
-        for (const s of active.values()) if (s === state) n++
-        return update(metrics.activeWorkflows, { state }, n)
-      }, { discard: true })
-
-      const moveTo = (key: string | symbol, state: State): Effect.Effect<void> =>
-        Effect.suspend(() => {
-          active.delete(key)
-          if (isActive(state)) {
-            if (active.size >= maxTracked) active.delete(active.keys().next().value!)
-            active.set(key, state)
-          }
-          return publishStates
-        })
-
-      const setWorkflowState = (workflowId: string, state: State) =>
-        Effect.gen(function*() {
-          const id = yield* validate.id("workflowId", workflowId)
-          const to = yield* validate.oneOf("state", state, states)
-          // A transition of an unknown workflow, or to an unknown state, moves nothing.
-          if (id === undefined || to === overflowLabel) return
-          yield* moveTo(id, to)
-        })
-
-      const traceWorkflow = <A, E, R>(self: Effect.Effect<A, E, R>, workflow: Workflow) =>
-        Effect.gen(function*() {
-          const workflowId = yield* validate.id("workflowId", workflow.workflowId)
-          const definitionName = yield* validate.token("definition", workflow.definition)
-          const definition = definitionLabels.bound(definitionName)
-          const key = workflowId ?? Symbol("workflow")
-          yield* moveTo(key, "running")
-          const inner = self.pipe(
-            Effect.provideService(CurrentWorkflow, { workflowId, definition }),
-            Effect.onExit((exit) =>
-              Effect.annotateCurrentSpan("mcp.workflow_orchestrator.workflow.outcome", finalState[statusOf(exit)])
-            )
-          )
-          return yield* traceOperation(
-            apm,
-            inner,
-            `workflow_orchestrator.workflow ${definition}`,
-            "workflow_operation",
-            {
-              ...(workflowId === undefined ? {} : { "mcp.workflow_orchestrator.workflow.id": workflowId }),
-              "mcp.workflow_orchestrator.workflow.definition": definitionName
-            },
-            (_, exit) =>
-              Effect.andThen(
-                update(metrics.workflowsExecuted, { definition, status: statusOf(exit) }, 1),
-                moveTo(key, finalState[statusOf(exit)])
-              )
-          )
-        })
-
-      const traceStep = <A, E, R>(self: Effect.Effect<A, E, R>, step: string) =>
-        Effect.gen(function*() {
-          const name = yield* validate.token("step", step)
-          const label = stepLabels.bound(name)
-          const workflow = yield* CurrentWorkflow
-          const definition = workflow?.definition ?? noWorkflow
-          return yield* traceOperation(
-            apm,
-            self,
-            `workflow_orchestrator.step ${label}`,
-            "workflow_operation",
-            {
-              "mcp.workflow_orchestrator.step.name": name,
-              ...(workflow?.workflowId === undefined ? {} : { "mcp.workflow_orchestrator.workflow.id": workflow.workflowId })
-            },
-            (seconds, exit) =>
-              update(metrics.stepDuration, { definition, step: label, status: statusOf(exit) }, seconds)
-          )
-        })
-
-      const traceAgentCoordination = <A, E, R>(self: Effect.Effect<A, E, R>, coordination: Coordination) =>
-        Effect.gen(function*() {
-          const pattern = yield* validate.oneOf("pattern", coordination.pattern, coordinationPatterns)
-          const agents = yield* Effect.forEach(
-            yield* validate.list("agents", coordination.agents, 1),
-            (agent) => validate.token("agents", agent)
-          )
-          return yield* traceOperation(
-            apm,
-            self,
-            "workflow_orchestrator.coordinate_agents",
-            "workflow_operation",
-            {
-              "mcp.workflow_orchestrator.coordination.pattern": pattern,
-              "mcp.workflow_orchestrator.coordination.agents": agents.join(","),
-              "mcp.workflow_orchestrator.coordination.agent_count": agents.length
-            },
-            (seconds, exit) => update(metrics.agentCoordinationDuration, { pattern, status: statusOf(exit) }, seconds)
-          )
-        })
-
-      return WorkflowOrchestratorApm.of({ traceWorkflow, traceStep, traceAgentCoordination, setWorkflowState })
-    })
-  )
+  Layer.effect(WorkflowOrchestratorApm, Effect.map(Apm.Apm, (apm) => make(apm, options)))
 
 /**
  * Traces a workflow execution.

@@ -1,6 +1,7 @@
 /**
  * @mcp-apm/services: ready-made APMs for the five MCP services, each an
- * Effect service with its own `layer` over `Apm`.
+ * Effect service with `make` (the service over the `Apm` it is given) and
+ * `layer` (the same over the `Apm` in context).
  *
  * None of them changes what the effects it traces do: a value that cannot
  * be recorded as given is folded into `other` (a label) or dropped (a

@@ -111,7 +111,6 @@ describe("GitWorktreeApm", () => {
       assert.strictEqual(yield* seriesValue("git_worktree_merges_total", { outcome: "conflict" }), 1)
       const duration = yield* seriesState("git_worktree_operation_duration_seconds", { operation: "worktree_add" })
       assert.strictEqual(duration!["count"], 2)
-      assert.isAbove(duration!["sum"] as number, 0)
       assert.strictEqual(yield* seriesValue("git_worktree_worktree_size_bytes", { worktree: "feature" }), size.bytes)
       const measured = yield* seriesState("git_worktree_filesystem_duration_seconds", { operation: "measure_size" })
       assert.strictEqual(measured!["count"], 1)

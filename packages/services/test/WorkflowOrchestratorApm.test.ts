@@ -82,11 +82,15 @@ describe("WorkflowOrchestratorApm", () => {
       yield* WorkflowOrchestratorApm.setWorkflowState("wf-3", "paused")
       assert.deepStrictEqual(yield* stateCounts, { pending: 2, running: 0, paused: 1 })
 
+      const started = yield* Deferred.make<void>()
       const gate = yield* Deferred.make<void>()
       const fiber = yield* Effect.forkChild(
-        Deferred.await(gate).pipe(WorkflowOrchestratorApm.traceWorkflow({ workflowId: "wf-1", definition: "deploy" }))
+        Deferred.succeed(started, undefined).pipe(
+          Effect.andThen(Deferred.await(gate)),
+          WorkflowOrchestratorApm.traceWorkflow({ workflowId: "wf-1", definition: "deploy" })
+        )
       )
-      yield* Effect.yieldNow
+      yield* Deferred.await(started)
       assert.deepStrictEqual(yield* stateCounts, { pending: 1, running: 1, paused: 1 })
       yield* Deferred.succeed(gate, undefined)
       yield* Fiber.join(fiber)
@@ -103,10 +107,14 @@ describe("WorkflowOrchestratorApm", () => {
         WorkflowOrchestratorApm.traceWorkflow({ workflowId: "wf-9", definition: "release" })
       )
       assert.strictEqual(yield* Effect.flip(failing), "step exploded")
+      const started = yield* Deferred.make<void>()
       const fiber = yield* Effect.forkChild(
-        Effect.never.pipe(WorkflowOrchestratorApm.traceWorkflow({ workflowId: "wf-10", definition: "release" }))
+        Deferred.succeed(started, undefined).pipe(
+          Effect.andThen(Effect.never),
+          WorkflowOrchestratorApm.traceWorkflow({ workflowId: "wf-10", definition: "release" })
+        )
       )
-      yield* Effect.yieldNow
+      yield* Deferred.await(started)
       yield* Fiber.interrupt(fiber)
 
       const executed = (status: string) =>
@@ -147,14 +155,17 @@ describe("WorkflowOrchestratorApm", () => {
 
   it.effect("bad input is folded or dropped and counted; the workflow still runs and is counted", () =>
     Effect.gen(function*() {
+      const started = yield* Deferred.make<void>()
       const gate = yield* Deferred.make<void>()
       const fiber = yield* Effect.forkChild(
-        Effect.andThen(Deferred.await(gate), Effect.succeed("shipped")).pipe(
+        Deferred.succeed(started, undefined).pipe(
+          Effect.andThen(Deferred.await(gate)),
+          Effect.as("shipped"),
           WorkflowOrchestratorApm.traceStep("step with spaces"),
           WorkflowOrchestratorApm.traceWorkflow({ workflowId: "id\nwith newline", definition: "" })
         )
       )
-      yield* Effect.yieldNow
+      yield* Deferred.await(started)
       // Its id is invalid, but the workflow is still one running workflow.
       assert.deepStrictEqual(yield* stateCounts, { pending: 0, running: 1, paused: 0 })
       // A state change of an invalid id, or to an unknown state, moves nothing.
@@ -238,6 +249,101 @@ describe("WorkflowOrchestratorApm", () => {
     }
     return assertOutcomeUnchanged(inputs, (input) => ({ workflow: input.workflowId }), trace)
       .pipe(capturingWarnings([]), Effect.provide(TestLayer))
+  })
+
+  it.effect("for any starts, transitions, completions and evictions, the gauge equals a full recount", () => {
+    const maxTrackedWorkflows = 4
+    // More ids than can be tracked, so that starts evict; an invalid id gives each of its workflows a key of its own.
+    const ids = ["wf-0", "wf-1", "wf-2", "wf-3", "wf-4", "wf-5", "id with spaces"]
+    const command = fc.oneof(
+      { weight: 3, arbitrary: fc.record({ kind: fc.constant("start" as const), id: fc.constantFrom(...ids) }) },
+      {
+        weight: 3,
+        arbitrary: fc.record({
+          kind: fc.constant("transition" as const),
+          id: fc.constantFrom(...ids),
+          state: fc.constantFrom(...WorkflowOrchestratorApm.states, "exploded")
+        })
+      },
+      {
+        weight: 2,
+        arbitrary: fc.record({
+          kind: fc.constant("complete" as const),
+          which: fc.nat(),
+          outcome: fc.constantFrom("ok" as const, "error" as const, "defect" as const, "interrupted" as const)
+        })
+      }
+    )
+    const finalState = { ok: "completed", error: "failed", defect: "failed", interrupted: "cancelled" } as const
+    const isActive = (state: string) => (WorkflowOrchestratorApm.activeStates as ReadonlyArray<string>).includes(state)
+    const isValidId = (id: string) => !id.includes(" ")
+
+    // The reference: every tracked workflow in a map, counted anew after each change.
+    const recount = () => {
+      const tracked = new Map<string | symbol, string>()
+      return {
+        moveTo: (key: string | symbol, state: string) => {
+          tracked.delete(key)
+          if (!isActive(state)) return
+          if (tracked.size >= maxTrackedWorkflows) tracked.delete(tracked.keys().next().value!)
+          tracked.set(key, state)
+        },
+        counts: () => {
+          const states = [...tracked.values()]
+          return Object.fromEntries(
+            WorkflowOrchestratorApm.activeStates.map((state) => [state, states.filter((s) => s === state).length])
+          )
+        }
+      }
+    }
+
+    const run = (commands: ReadonlyArray<typeof command extends fc.Arbitrary<infer C> ? C : never>) =>
+      Effect.gen(function*() {
+        const reference = recount()
+        const running: Array<{
+          readonly key: string | symbol
+          readonly gate: Deferred.Deferred<"ok" | "error" | "defect">
+          readonly fiber: Fiber.Fiber<unknown, unknown>
+        }> = []
+        for (const c of commands) {
+          if (c.kind === "start") {
+            const started = yield* Deferred.make<void>()
+            const gate = yield* Deferred.make<"ok" | "error" | "defect">()
+            const body = Deferred.succeed(started, undefined).pipe(
+              Effect.andThen(Deferred.await(gate)),
+              Effect.flatMap((outcome) =>
+                outcome === "ok" ? Effect.void : outcome === "error" ? Effect.fail("failed") : Effect.die("defect")
+              )
+            )
+            const fiber = yield* Effect.forkChild(
+              WorkflowOrchestratorApm.traceWorkflow(body, { workflowId: c.id, definition: "d" })
+            )
+            yield* Deferred.await(started)
+            const key = isValidId(c.id) ? c.id : Symbol(c.id)
+            reference.moveTo(key, "running")
+            running.push({ key, gate, fiber })
+          } else if (c.kind === "transition") {
+            yield* WorkflowOrchestratorApm.setWorkflowState(c.id, c.state as WorkflowOrchestratorApm.State)
+            if (isValidId(c.id) && c.state !== "exploded") reference.moveTo(c.id, c.state)
+          } else if (running.length > 0) {
+            const [workflow] = running.splice(c.which % running.length, 1)
+            if (c.outcome === "interrupted") yield* Fiber.interrupt(workflow!.fiber)
+            else yield* Deferred.succeed(workflow!.gate, c.outcome)
+            yield* Fiber.await(workflow!.fiber)
+            reference.moveTo(workflow!.key, finalState[c.outcome])
+          }
+          const counts = yield* stateCounts
+          const gauge = Object.fromEntries(Object.entries(counts).map(([state, n]) => [state, n ?? 0]))
+          assert.deepStrictEqual(gauge, reference.counts(), JSON.stringify(c))
+        }
+      }).pipe(
+        Effect.provide(WorkflowOrchestratorApm.layer({ maxTrackedWorkflows }).pipe(Layer.provideMerge(ApmTest))),
+        capturingWarnings([])
+      )
+
+    const property = fc.asyncProperty(fc.array(command, { maxLength: 40 }), (commands) =>
+      Effect.runPromise(run(commands)))
+    return Effect.promise(() => fc.assert(property, { seed: 20261202, numRuns: 200 }))
   })
 
   it.effect("definition and step labels are capped", () =>

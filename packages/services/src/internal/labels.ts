@@ -7,7 +7,7 @@
  *
  * @internal
  */
-import { CappedLabel as Capped } from "@mcp-apm/core"
+import { CappedLabel } from "@mcp-apm/core"
 
 /** @internal */
 export const overflowLabel = "other"
@@ -15,9 +15,6 @@ export const overflowLabel = "other"
 /** @internal */
 export const defaultLabelCap = 100
 
-/** @internal */
-export class CappedLabel extends Capped.CappedLabel {
-  constructor(cap: number = defaultLabelCap) {
-    super(cap, overflowLabel)
-  }
-}
+/** An open label whose values past the first `cap` fold into `overflowLabel`. @internal */
+export const cappedLabel = (cap: number = defaultLabelCap): CappedLabel.CappedLabel =>
+  new CappedLabel.CappedLabel(cap, overflowLabel)

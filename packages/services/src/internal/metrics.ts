@@ -15,9 +15,6 @@ export interface MetricDefinition {
   readonly description: string
 }
 
-/** Seconds buckets: the core ones, so service and core durations line up on dashboards. @internal */
-export const secondsBuckets: ReadonlyArray<number> = ApmMetrics.durationBuckets
-
 /** Buckets for scores and ratios in [0, 1]. @internal */
 export const fractionBuckets: ReadonlyArray<number> = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1]
 
@@ -31,6 +28,15 @@ export const gauge = (d: MetricDefinition): Metric.Gauge<number> => Metric.gauge
 /** @internal */
 export const histogram = (d: MetricDefinition, boundaries: ReadonlyArray<number>): Metric.Histogram<number> =>
   Metric.histogram(d.name, { description: d.description, boundaries })
+
+/**
+ * A histogram of durations in seconds on the core's buckets, so that service
+ * and core durations line up on dashboards.
+ *
+ * @internal
+ */
+export const durationHistogram = (d: MetricDefinition): Metric.Histogram<number> =>
+  histogram(d, ApmMetrics.durationBuckets)
 
 /** Adds to a counter, sets a gauge or observes a histogram value, in the series of `labels`. @internal */
 export const update = (

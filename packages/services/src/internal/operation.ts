@@ -6,13 +6,10 @@
  *
  * @internal
  */
-import { Apm, PerformanceMetrics } from "@mcp-apm/core"
-import type { OperationType } from "@mcp-apm/core"
+import { Apm } from "@mcp-apm/core"
+import type { OperationType, PerformanceMetrics } from "@mcp-apm/core"
 import { Clock, Effect, Option } from "effect"
 import type { Exit, Tracer } from "effect"
-
-/** How an operation ended, as the `status` label of the service metrics. @internal */
-export const statusOf = PerformanceMetrics.statusOf
 
 /** @internal */
 export type Recorder<A, E> = (seconds: number, exit: Exit.Exit<A, E>) => Effect.Effect<void>
