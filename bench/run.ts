@@ -17,12 +17,14 @@ import { printResourceOverhead, resourceOverhead } from "./resource-overhead.ts"
 import { otelOverhead, printOtelOverhead } from "./otel-overhead.ts"
 import { printTraceOverhead, traceOverhead } from "./trace-overhead.ts"
 import { runTraceMemoryBench } from "./trace-memory.ts"
+import { printWorkflowStates, workflowStates } from "./workflow-states.ts"
 
 printTraceOverhead(await Effect.runPromise(traceOverhead))
 printOtelOverhead(await Effect.runPromise(otelOverhead))
 runTraceMemoryBench()
 printResourceOverhead(await Effect.runPromise(resourceOverhead))
 printInvalidObservations(await Effect.runPromise(invalidObservations))
+printWorkflowStates(await Effect.runPromise(workflowStates))
 printBaselineStore(await Effect.runPromise(baselineStore))
 printExportResilience(await Effect.runPromise(exportResilience))
 await runCliBench()

@@ -337,7 +337,7 @@ describe("WorkflowOrchestratorApm", () => {
           assert.deepStrictEqual(gauge, reference.counts(), JSON.stringify(c))
         }
       }).pipe(
-        Effect.provide(WorkflowOrchestratorApm.layer({ maxTrackedWorkflows }).pipe(Layer.provideMerge(ApmTest))),
+        Effect.provide(WorkflowOrchestratorApm.layer({ maxTrackedWorkflows }).pipe(Layer.provideMerge(ApmTest.layer()))),
         capturingWarnings([])
       )
 

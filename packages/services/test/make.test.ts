@@ -1,7 +1,8 @@
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import { assert, describe, it } from "@effect/vitest"
-import { Apm, ApmRecorder, ApmTest } from "@mcp-apm/core"
+import { Apm } from "@mcp-apm/core"
+import { ApmRecorder, ApmTest } from "@mcp-apm/core/testing"
 import { Effect, FileSystem, Layer, Option, Path } from "effect"
 import {
   GitWorktreeApm,
@@ -13,7 +14,7 @@ import {
 import { seriesValue } from "./support/metrics.ts"
 
 // Only the Apm (and, for git, the platform) is in context: no service layer is built.
-const Parts = Layer.merge(ApmTest, Layer.merge(NodeFileSystem.layer, NodePath.layer))
+const Parts = Layer.merge(ApmTest.layer(), Layer.merge(NodeFileSystem.layer, NodePath.layer))
 
 describe("each service APM's make", () => {
   it.effect("builds the service over the parts it is given; its effects need no Apm in context", () =>
@@ -57,5 +58,5 @@ describe("each service APM's make", () => {
       assert.strictEqual(error._tag, "InvalidPriceTable")
       assert.include(error.message, "gpt-4o")
       assert.include(error.message, "outputPerMillionTokens")
-    }).pipe(Effect.provide(ApmTest)))
+    }).pipe(Effect.provide(ApmTest.layer())))
 })
