@@ -75,6 +75,8 @@ interface Prepared {
   readonly system: string
   readonly attributes: Readonly<Record<string, string>>
   readonly duration: Metric.Metric<number, unknown>
+  /** The operation's attributes for the connection it last ran on: an app runs a statement on one database. */
+  operation?: { readonly connection: ReadonlyArray<unknown>; readonly attributes: Attributes } | undefined
 }
 
 /** Distinct statement texts kept prepared per database system; past it the oldest goes. */
@@ -84,6 +86,23 @@ const maxSystems = 8
 
 /** Connection attributes effect/sql's span carries that an operation keeps. */
 const connectionAttributes = ["db.namespace", "server.address", "server.port"] as const
+
+/**
+ * The statement's attributes and the connection's, one frozen object per
+ * statement and connection, so that the APM checks it once, not per run.
+ */
+const operationAttributes = (prepared: Prepared, span: Tracer.Span): Attributes => {
+  const connection = connectionAttributes.map((key) => span.attributes.get(key))
+  const last = prepared.operation
+  if (last !== undefined && last.connection.every((value, i) => value === connection[i])) return last.attributes
+  const attributes: Record<string, string | number | boolean> = { ...prepared.attributes }
+  connectionAttributes.forEach((key, i) => {
+    const value = connection[i]
+    if (typeof value === "string" || typeof value === "number") attributes[key] = value
+  })
+  prepared.operation = { connection, attributes: Object.freeze(attributes) as Attributes }
+  return prepared.operation.attributes
+}
 
 const isStatement = (span: Tracer.Span): boolean =>
   span.kind === "client" && span.attributes.has("db.system.name") && typeof span.attributes.get("db.query.text") ===
@@ -164,15 +183,9 @@ export const make = (
   }
 
   const recordQuery = (span: Tracer.Span, start: bigint, endTime: bigint, exit: Exit.Exit<unknown, unknown>) => {
-    const { query, system, ...statement } = prepare(
-      span.attributes.get("db.system.name"),
-      span.attributes.get("db.query.text") as string
-    )
-    const attributes: Record<string, string | number | boolean> = { ...statement.attributes }
-    for (const key of connectionAttributes) {
-      const value = span.attributes.get(key)
-      if (typeof value === "string" || typeof value === "number") attributes[key] = value
-    }
+    const prepared = prepare(span.attributes.get("db.system.name"), span.attributes.get("db.query.text") as string)
+    const { query, system, ...statement } = prepared
+    const attributes = operationAttributes(prepared, span)
     // db.system.name and the connection attributes are effect/sql's own, already on the span.
     for (const key in statement.attributes) if (key !== "db.system.name") span.attribute(key, statement.attributes[key])
     span.attribute(operationTypeKey, "database_query")
@@ -188,7 +201,7 @@ export const make = (
       status: outcome.status,
       errorType: outcome.errorType,
       errorMessage: outcome.message,
-      attributes: attributes as Attributes
+      attributes
     }, startMillis, context, span)
     const errorType = ErrorType.fromExit(exit)
     if (errorType === undefined) statement.duration.updateUnsafe(duration, context)

@@ -55,9 +55,14 @@ const textOf = (value: unknown): string => {
   }
 }
 
+// The safe form of each attributes object seen, for its bound and rules: a caller that hands over the same object on
+// every operation (a call site's attributes, a prepared statement's) pays for one pass, once.
+const madeSafe = new WeakMap<Attributes, { readonly bound: number; readonly rules: Rules; readonly safe: Attributes }>()
+
 /**
  * The safe form of `attributes`; the same object when nothing needs to
- * change, which is the usual case and costs one pass.
+ * change, which is the usual case and costs one pass, the first time an
+ * object is seen.
  *
  * @internal
  */
@@ -67,6 +72,15 @@ export const safeAttributes = (
   rules: Rules = defaultRules
 ): Attributes | undefined => {
   if (attributes === undefined) return undefined
+  const known = madeSafe.get(attributes)
+  if (known !== undefined && known.bound === bound && known.rules === rules) return known.safe
+  const safe = makeSafe(attributes, bound, rules)
+  // A frozen object cannot change after it was checked; another one may, so only frozen ones are remembered.
+  if (Object.isFrozen(attributes)) madeSafe.set(attributes, { bound, rules, safe })
+  return safe
+}
+
+const makeSafe = (attributes: Attributes, bound: number, rules: Rules): Attributes => {
   try {
     if (
       Object.entries(attributes).every(([key, value]) =>

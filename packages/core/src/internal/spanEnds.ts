@@ -25,12 +25,12 @@ export const spanEndWatcher = (
   context: Context.Context<never>
 ): (span: Tracer.Span) => void => {
   const log = RateLimitedLog.make({ interval: "1 minute" })
-  const watched = new WeakSet<Tracer.Span>()
+  // Each watcher marks its own ends: cheaper than a set of every span watched.
+  const mark = Symbol(what)
   return (span) => {
-    if (watched.has(span)) return
-    watched.add(span)
+    if ((span.end as { [mark]?: true })[mark]) return
     const end = span.end
-    span.end = (endTime, exit) => {
+    const watchedEnd = (endTime: bigint, exit: Exit.Exit<unknown, unknown>) => {
       try {
         observe(span, endTime, exit)
       } catch (error) {
@@ -38,6 +38,7 @@ export const spanEndWatcher = (
       }
       end.call(span, endTime, exit)
     }
+    span.end = Object.assign(watchedEnd, { [mark]: true as const })
   }
 }
 
