@@ -56,6 +56,9 @@ export const processStart: Counters = {
  */
 const increase = (current: number, before: number): number => current >= before ? current - before : current
 
+/** The clock counts nanoseconds: a shorter interval is no time at all. */
+const shortestInterval = 1e-9
+
 /** A per-second rate, `null` without a window, across a reset, or over no time. */
 const rate = (current: number, before: number | undefined, seconds: number): number | null =>
   before === undefined || current < before || seconds <= 0 ? null : (current - before) / seconds
@@ -95,12 +98,12 @@ const gcUsage = (current: GcCounters | undefined, before: GcCounters | undefined
 
 /**
  * The usage over the `intervalSeconds` from `previous` to `current`. CPU is
- * in percent of one core over the interval (0 over no time); rates are per
- * second (`null` over no time, or across a counter reset); what a reading
- * lacks is `null`.
+ * in percent of one core over the interval (0 over no time: a zero, negative
+ * or sub-nanosecond interval); rates are per second (`null` over no time, or
+ * across a counter reset); what a reading lacks is `null`.
  */
 export const toUsage = (previous: Counters, current: Reading, intervalSeconds: number): ResourceUsage => {
-  const seconds = Math.max(0, intervalSeconds)
+  const seconds = intervalSeconds >= shortestInterval ? intervalSeconds : 0
   const percent = (micros: number) => seconds > 0 ? micros / (seconds * 1e6) * 100 : 0
   const user = percent(increase(current.cpu.user, previous.cpu.user))
   const system = percent(increase(current.cpu.system, previous.cpu.system))
