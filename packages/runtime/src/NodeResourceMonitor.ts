@@ -72,7 +72,10 @@ export const make = Effect.fnUntraced(function*(options: NodeResourceMonitorOpti
   const clock = yield* Clock.Clock
   const eventLoop = yield* EventLoopProbe.make(options.eventLoopResolution ?? 10)
   const gc = yield* GcProbe.make()
-  const rss = yield* Effect.acquireRelease(Effect.sync(() => makeRssProbe(procRoot)), (probe) => Effect.sync(probe.close))
+  const rss = yield* Effect.acquireRelease(
+    Effect.sync(() => makeRssProbe(procRoot)),
+    (probe) => Effect.sync(probe.close)
+  )
   const publisher = yield* GaugePublisher.make()
   const cores = os.availableParallelism()
 

@@ -34,7 +34,14 @@ const after: Reading = {
   cpu: { user: 6_000_000, system: 1_500_000 },
   machineCpu: { busy: 10_300, total: 41_000 },
   cores: 4,
-  memory: { rss: 256 * mib, heapUsed: 40 * mib, heapTotal: 64 * mib, heapLimit: 2048 * mib, external: mib, arrayBuffers: 0 },
+  memory: {
+    rss: 256 * mib,
+    heapUsed: 40 * mib,
+    heapTotal: 64 * mib,
+    heapLimit: 2048 * mib,
+    external: mib,
+    arrayBuffers: 0
+  },
   memoryLimit: { limit: 1024 * mib, used: 512 * mib, source: "cgroup" },
   eventLoopDelay: { min: 0, mean: 0.001, max: 0.2, p50: 0.0005, p90: 0.002, p99: 0.15 },
   eventLoopTime: { idle: 8_350, active: 2_150 },
@@ -54,8 +61,9 @@ describe("ResourceReading", () => {
     assert.deepStrictEqual(usage.cpu, { user: 50, system: 25, total: 75, machine: 30, cores: 4 })
     assert.strictEqual(usage.memory.rss, 256 * mib)
     assert.strictEqual(usage.memory.heapLimit, 2048 * mib)
+    const { limit, limitSource, rssFraction, used, usedFraction } = usage.memory
     assert.deepStrictEqual(
-      [usage.memory.limit, usage.memory.limitSource, usage.memory.used, usage.memory.usedFraction, usage.memory.rssFraction],
+      [limit, limitSource, used, usedFraction, rssFraction],
       [1024 * mib, "cgroup", 512 * mib, 0.5, 0.25]
     )
     assert.deepStrictEqual(usage.eventLoop, {
@@ -71,7 +79,12 @@ describe("ResourceReading", () => {
     assert.strictEqual(usage.gc?.byKind.major.count, 1)
     assert.strictEqual(usage.gc?.byKind.minor.count, 4)
     assert.closeTo(usage.gc!.pauseSeconds, 0.01 + 0.004, 1e-12)
-    assert.deepStrictEqual(usage.disk, { readBytes: 6144, writeBytes: 8192, readBytesPerSecond: 1024, writeBytesPerSecond: 0 })
+    assert.deepStrictEqual(usage.disk, {
+      readBytes: 6144,
+      writeBytes: 8192,
+      readBytesPerSecond: 1024,
+      writeBytesPerSecond: 0
+    })
     assert.deepStrictEqual(usage.network, {
       receivedBytes: 3000,
       sentBytes: 1500,
@@ -122,7 +135,12 @@ describe("ResourceReading", () => {
       assert.isNull(usage.eventLoop.utilization)
     })
     it("I/O rates across a reset are unknown; the totals are the new ones", () => {
-      assert.deepStrictEqual(usage.disk, { readBytes: 10, writeBytes: 20, readBytesPerSecond: null, writeBytesPerSecond: null })
+      assert.deepStrictEqual(usage.disk, {
+        readBytes: 10,
+        writeBytes: 20,
+        readBytesPerSecond: null,
+        writeBytesPerSecond: null
+      })
       assert.deepStrictEqual(usage.network, {
         receivedBytes: 30,
         sentBytes: 40,
@@ -152,7 +170,8 @@ describe("ResourceReading", () => {
     }
     const usage = toUsage(before, bare, 2)
     assert.deepStrictEqual(decode(usage), usage)
-    assert.deepStrictEqual([usage.memory.limitSource, usage.memory.used, usage.memory.usedFraction], ["machine", null, null])
+    const { limitSource, used, usedFraction } = usage.memory
+    assert.deepStrictEqual([limitSource, used, usedFraction], ["machine", null, null])
     assert.strictEqual(usage.memory.rssFraction, 1 / 32)
     assert.isNull(usage.cpu.machine)
     assert.isTrue(Object.values(usage.eventLoop).every((v) => v === null))
@@ -191,7 +210,7 @@ describe("ResourceReading", () => {
     }))
     const interval = fc.oneof(fc.double({ min: -10, max: 1e6, noNaN: false }), fc.constant(0))
 
-    it("any two readings and any interval give a valid ResourceUsage: finite, no negative rate, ratios in range", () => {
+    it("any two readings and interval give a valid ResourceUsage: finite, no negative rate, ratios in range", () => {
       fc.assert(
         fc.property(counters, reading, interval, (previous, current, seconds) => {
           const usage = toUsage(previous, current, seconds)
