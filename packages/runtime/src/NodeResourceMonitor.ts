@@ -10,14 +10,14 @@
  * `v8js_gc_duration_seconds`, `v8js_memory_heap_*_bytes`).
  *
  * Sources: `process.cpuUsage`/`memoryUsage`, `os.cpus`/`totalmem`/`freemem`,
- * `perf_hooks` (a delay histogram fed by a timer, `eventLoopUtilization`, a
- * `gc` observer), the cgroup memory files, and Linux `/proc` for disk and network
+ * `perf_hooks` (`monitorEventLoopDelay`, `eventLoopUtilization`, a `gc`
+ * observer), the cgroup memory files, and Linux `/proc` for disk and network
  * I/O. What a platform lacks is reported as `null`. Each source is a probe of
  * its own in `internal/resources/`; a reading of them all becomes a
  * `ResourceUsage` by a pure function of two readings and the interval
  * between them (`internal/resources/reading.ts`), and a publisher
  * (`internal/resources/gauges.ts`) keeps the gauges. Releasing the layer
- * stops the fiber, stops the delay timer, disconnects the observer, closes
+ * stops the fiber, disables the histogram, disconnects the observer, closes
  * the file it keeps open and removes its metric series: nothing is left
  * running.
  *
@@ -52,7 +52,7 @@ export interface NodeResourceMonitorOptions {
   readonly procRoot?: string | undefined
   /** Where the cgroup hierarchy is mounted; `/sys/fs/cgroup` by default. */
   readonly cgroupRoot?: string | undefined
-  /** Resolution of the event-loop delay timer in milliseconds; 10 (Node's default) by default. */
+  /** Resolution of the event-loop delay histogram in milliseconds; 10 (Node's default) by default. */
   readonly eventLoopResolution?: number | undefined
 }
 
@@ -112,9 +112,9 @@ export const make = Effect.fnUntraced(function*(options: NodeResourceMonitorOpti
   }
 
   sample()
-  // A block that ends when a sample is due ends in the timers phase, where the delay timer's tick that
-  // records it may come after the sample's. Yielding moves the sample to the scheduler's setImmediate,
-  // after every timer due in that phase.
+  // A block that ends when a sample is due ends in the timers phase, where the delay histogram's tick
+  // that records it may come after the sample's, whose reset would drop it. Yielding moves the sample
+  // to the scheduler's setImmediate, after every timer due in that phase.
   yield* Effect.sleep(options.interval ?? "1 second").pipe(
     Effect.andThen(Effect.yieldNow),
     Effect.andThen(Effect.sync(sample)),
