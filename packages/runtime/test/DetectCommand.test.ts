@@ -169,14 +169,12 @@ describe.concurrent("mcp-apm detect", { timeout: 60_000 }, () => {
     })
   })
 
+  // one process each: a few cases, not every way a number can be wrong (the flags' parsers are effect/cli's)
   describe.concurrent("a bad flag value is a usage error: exit code 2, the flag, the value and what it takes", () => {
     const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
       [["--sensitivity", "0"], `--sensitivity: "0". Expected: a number greater than 0`],
-      [["--sensitivity", "-1.5"], `--sensitivity: "-1.5". Expected: a number greater than 0`],
       [["--sensitivity", "abc"], `--sensitivity: "abc". Expected a string representing a finite number`],
-      [["--sensitivity", "1e999"], `--sensitivity: "1e999". Expected a finite number`],
       [["--window-size", "0"], `--window-size: "0". Expected: a whole number >= 1`],
-      [["--window-size", "2.5"], `--window-size: "2.5". Expected an integer`],
       [["--profile", "gauge"], `--profile: "gauge". Expected: "metric" | "latency"`]
     ]
     for (const [flags, expected] of cases) {
