@@ -41,14 +41,6 @@ export const snapshot = Effect.gen(function*() {
 })
 
 /**
- * The page's path.
- *
- * @category constants
- * @since 0.1.0
- */
-export const pagePath = Assets.pagePath
-
-/**
  * The paths served without the token: the page and its static files, which
  * hold no data.
  *

@@ -18,20 +18,22 @@ interface Outcome {
 
 /**
  * Runs the fixture service in its own `node` process to its end; killed if it
- * is still running after 25 s. With `terminateAfter`, sent SIGTERM that many
- * milliseconds after its server is listening.
+ * is still running after 25 s. With `terminateOn`, sent SIGTERM once it
+ * prints that text.
  */
-const runFixture = (env: Record<string, string>, terminateAfter?: number) =>
+const runFixture = (env: Record<string, string>, terminateOn?: string) =>
   Effect.callback<Outcome>((resume) => {
     const child = spawn(process.execPath, [fixture], {
       env: { ...process.env, APM_HTTP_PORT: "0", ...env },
       stdio: ["ignore", "pipe", "pipe"]
     })
     let output = ""
+    let terminated = false
     child.stdout.on("data", (chunk) => {
       output += chunk
-      if (terminateAfter !== undefined && String(chunk).includes("Listening")) {
-        setTimeout(() => child.kill("SIGTERM"), terminateAfter)
+      if (terminateOn !== undefined && !terminated && output.includes(terminateOn)) {
+        terminated = true
+        child.kill("SIGTERM")
       }
     })
     child.stderr.on("data", (chunk) => (output += chunk))
@@ -85,7 +87,8 @@ describe("BaselineStore in a real process", () => {
   it.live("SIGTERM: the process still saves what it learned on its way out", () =>
     Effect.gen(function*() {
       const file = join(mkdtempSync(join(tmpdir(), "apm-baselines-sigterm-")), "baselines.json")
-      const { signal, warnings } = yield* runFixture({ APM_BASELINE_FILE: file, FIXTURE_OPERATIONS: "1000000" }, 300)
+      const env = { APM_BASELINE_FILE: file, FIXTURE_OPERATIONS: "1000000" }
+      const { signal, warnings } = yield* runFixture(env, "first operation traced")
       assert.strictEqual(signal, null, "ended by itself, not killed")
       assert.deepStrictEqual(warnings, [])
       const { snapshot } = yield* BaselineStore.decodeSnapshot(readFileSync(file, "utf8"))

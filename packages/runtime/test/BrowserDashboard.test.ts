@@ -166,8 +166,15 @@ describe("BrowserDashboard", () => {
       assert.include(yield* Effect.promise(() => text(page, "#selected-name")), "<img src=x onerror=alert(1)>")
       const injected = yield* Effect.promise(() => page.evaluate<number>(`document.querySelectorAll("main img, main svg").length`))
       assert.strictEqual(injected, 0)
-      // a moment for anything that would fire late (an image error, a load handler)
-      yield* Effect.sleep("500 millis")
+      // anything that would fire late (an image error, a load handler) has by the time the page has
+      // polled and rendered the names once more, and a frame has been drawn since
+      const polled = (response: { url: () => string }) => new URL(response.url()).pathname === "/api/apm"
+      yield* Effect.tryPromise(() => page.waitForResponse(polled))
+      yield* Effect.tryPromise(() =>
+        page.evaluate(() =>
+          new Promise((resolve) => (globalThis as any).requestAnimationFrame(() => setTimeout(resolve, 0)))
+        )
+      )
       assert.deepStrictEqual(dialogs, [])
       assert.deepStrictEqual(errors, [])
       assert.deepStrictEqual(yield* Effect.promise(violations), [])

@@ -60,7 +60,13 @@ describe.concurrent("mcp-apm start-up errors", { timeout: 30_000 }, () => {
     [["--duration", "0"], /--duration: "0"\. Expected: a number of seconds greater than 0/],
     [["--port", "70000"], /--port: "70000"\. Expected: a port between 0 and 65535/],
     [["--rate", "abc"], /--rate: "abc"/],
+    [
+      ["--rate", "2000"],
+      /--rate: "2000"\. Expected: a number of operations per second greater than 0 and at most 1000/
+    ],
+    [["--seed", "-1"], /--seed: "-1"\. Expected: a whole number >= 0/],
     [["--faults", "some"], /--faults: "some"/],
+    [["--git", "fake"], /--git: "fake"\. Expected: "real" \| "simulated"/],
     [["--duration", "5", "--fault-at", "7"], /--fault-at 7 must be before the end of the run \(--duration 5\)/],
     [["--no-such-flag"], /--no-such-flag/]
   ]

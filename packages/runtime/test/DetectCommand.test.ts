@@ -169,11 +169,31 @@ describe.concurrent("mcp-apm detect", { timeout: 60_000 }, () => {
     })
   })
 
-  it("a bad flag value is a usage error: exit code 2, the flag named on stderr", async () => {
-    const r = await run("detect", "--window-size", "0", csv(isoSeries))
-    assert.strictEqual(r.status, 2)
-    assert.include(r.stderr, `--window-size: "0". Expected: a whole number >= 1`)
-    assert.strictEqual(r.stdout, "")
+  // one process each: a few cases, not every way a number can be wrong (the flags' parsers are effect/cli's)
+  describe.concurrent("a bad flag value is a usage error: exit code 2, the flag, the value and what it takes", () => {
+    const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
+      [["--sensitivity", "0"], `--sensitivity: "0". Expected: a number greater than 0`],
+      [["--sensitivity", "abc"], `--sensitivity: "abc". Expected a string representing a finite number`],
+      [["--window-size", "0"], `--window-size: "0". Expected: a whole number >= 1`],
+      [["--profile", "gauge"], `--profile: "gauge". Expected: "metric" | "latency"`]
+    ]
+    for (const [flags, expected] of cases) {
+      // the file does not exist either: the flag is what is named, not a CSV error about the file
+      it(flags.join(" "), async () => {
+        const file = path.join(dir, "never-read.csv")
+        const r = await run("detect", ...flags, file)
+        assert.strictEqual(r.status, 2, r.stderr)
+        assert.include(r.stderr, expected)
+        assert.notInclude(r.stderr, file)
+        assert.strictEqual(r.stdout, "")
+      })
+    }
+    it("--sensitivity without a value", async () => {
+      const r = await run("detect", csv(isoSeries), "--sensitivity")
+      assert.strictEqual(r.status, 2, r.stderr)
+      assert.include(r.stderr, "Missing value for flag --sensitivity")
+      assert.strictEqual(r.stdout, "")
+    })
   })
 
   it("has help", async () => {

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as ResourceMonitor from "@mcp-apm/core/ResourceMonitor"
-import { Effect, Layer, Metric, Schema, Scope } from "effect"
+import { Effect, Layer, Metric, Schedule, Schema, Scope } from "effect"
 import { PrometheusMetrics } from "effect/observability"
 import { TestClock } from "effect/testing"
 import { existsSync } from "node:fs"
@@ -35,11 +35,25 @@ const burn = (millis: number) => {
 
 const isolated = Effect.provideService(Metric.MetricRegistry, new Map())
 
+/**
+ * Waits (on the live clock) until the monitor has taken `count` more
+ * readings: a reading that covers what the test did, however slow the
+ * machine, where a fixed sleep would guess.
+ */
+const moreReadings = (count: number) =>
+  Effect.gen(function*() {
+    const seen = (yield* Monitor.history).length
+    yield* Monitor.history.pipe(
+      Effect.repeat({ until: (history) => history.length >= seen + count, schedule: Schedule.spaced("10 millis") })
+    )
+  })
+
 describe("NodeResourceMonitor", () => {
   it.live("readings are within sane bounds on this machine", () =>
     Effect.gen(function*() {
       burn(50)
-      yield* Effect.sleep(250)
+      // the first reading has no window of GC yet: a later one has every field
+      yield* moreReadings(2)
       const usage = yield* Monitor.current
       const cores = os.availableParallelism()
       assert.strictEqual(usage.cpu.cores, cores)
@@ -77,16 +91,21 @@ describe("NodeResourceMonitor", () => {
       assert.deepStrictEqual(Schema.decodeUnknownSync(ResourceMonitor.ResourceUsage)(usage), usage)
     }).pipe(Effect.provide(NodeResourceMonitor.layer({ interval: 100 })), isolated))
 
-  it.live("event-loop delay grows when the event loop is blocked for 200 ms", () =>
+  it.live("a 200 ms block of the event loop is in the first reading after it", () =>
     Effect.gen(function*() {
-      yield* Effect.sleep(250)
-      const before = (yield* Monitor.history).flatMap((u) => u.eventLoop.delayMax ?? [])
+      // the histogram measures from its timer's first tick: a block before it goes unseen
+      yield* moreReadings(1)
       const seen = (yield* Monitor.history).length
+      // A reading resets the histogram, whose next tick only restarts its count (see
+      // internal/resources/eventLoop.ts). Node runs due timers in order of their due time, so this
+      // 20 ms sleep ends after that tick (due within 10 ms of the reading), however loaded the machine.
+      yield* Effect.sleep("20 millis")
       burn(200)
-      yield* Effect.sleep(250)
-      const after = (yield* Monitor.history).slice(seen).flatMap((u) => u.eventLoop.delayMax ?? [])
-      assert.isAtLeast(Math.max(...after), 0.15)
-      assert.isAbove(Math.max(...after), Math.max(...before))
+      // the block spans a due sample, which runs once it ends, after the histogram's tick that records it
+      yield* moreReadings(1)
+      const first = (yield* Monitor.history)[seen]!
+      // a lower bound the block guarantees on any machine: 200 ms less the histogram's 10 ms resolution
+      assert.isAtLeast(first.eventLoop.delayMax!, 0.15)
     }).pipe(Effect.provide(NodeResourceMonitor.layer({ interval: 100 })), isolated))
 
   it.effect("samples on its interval into a bounded history, and stops when its scope closes", () =>
@@ -105,6 +124,21 @@ describe("NodeResourceMonitor", () => {
       assert.strictEqual(yield* monitor.current, last)
       // Its metric series went with it.
       assert.deepStrictEqual(yield* Metric.snapshot, [])
+    }).pipe(isolated))
+
+  it.effect("timestamps and intervals come from the Clock", () =>
+    Effect.gen(function*() {
+      const start = Date.UTC(2026, 11, 2, 1, 0, 0)
+      yield* TestClock.setTime(start)
+      const history = yield* Monitor.history.pipe(
+        Effect.tap(() => TestClock.adjust("2500 millis")),
+        Effect.andThen(Monitor.history),
+        Effect.provide(NodeResourceMonitor.layer({ interval: "1 second" }))
+      )
+      assert.deepStrictEqual(history.map((u) => u.timestamp), [start, start + 1000, start + 2000])
+      // the first window runs from process start; the others are exactly the interval of the clock
+      assert.isAbove(history[0]!.intervalSeconds, 0)
+      assert.deepStrictEqual(history.slice(1).map((u) => u.intervalSeconds), [1, 1])
     }).pipe(isolated))
 
   it.effect("without /proc, disk and network I/O are unavailable, not zero", () =>
@@ -186,7 +220,7 @@ describe("NodeResourceMonitor", () => {
       const garbage: Array<unknown> = []
       for (let i = 0; i < 200_000; i++) garbage.push({ i })
       garbage.length = 0
-      yield* Effect.sleep(250)
+      yield* moreReadings(2)
       const text = yield* PrometheusMetrics.format()
       const families = parseExposition(text)
       const byName = new Map(families.map((f) => [f.name, f]))

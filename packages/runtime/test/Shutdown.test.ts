@@ -8,15 +8,16 @@ import { temporaryDirectory } from "./support/live.ts"
 import { type Behaviour, collector } from "./support/SpanExportCollector.ts"
 
 const program = join(import.meta.dirname, "fixtures", "export-program.ts")
-const shutdownTimeoutMillis = 3000
-// A correctness bound, not a speed measurement: the default APM_SHUTDOWN_TIMEOUT plus room for a loaded machine.
-const exitBoundMillis = shutdownTimeoutMillis + 2000
+// An export that hangs is given two minutes by the exporters, far past the test's own 20 s kill: a
+// process that exits by itself did so because APM_SHUTDOWN_TIMEOUT (3 s by default) cut the flush
+// short, whatever the speed of the machine.
+const exportTimeoutMillis = "120000"
+const killAfterMillis = 20_000
 
 interface Run {
+  /** null when the test had to kill it */
   readonly code: number | null
   readonly stdout: string
-  /** From `work done` on the program's stdout to its exit. */
-  readonly shutdownMillis: number
 }
 
 /**
@@ -31,22 +32,20 @@ const run = (endpoint: string, operations: number, options: { readonly finalFlus
       ...process.env,
       OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
       OTEL_BSP_SCHEDULE_DELAY: options.finalFlush === true ? undefined : "100",
+      OTEL_EXPORTER_OTLP_TIMEOUT: exportTimeoutMillis,
+      OTEL_BSP_EXPORT_TIMEOUT: exportTimeoutMillis,
       APM_HTTP_PORT: "0",
       APM_BASELINE_FILE: join(temporaryDirectory("shutdown"), "baselines.json")
     }
     delete env["APM_SHUTDOWN_TIMEOUT"]
     const child = spawn(process.execPath, [program, String(operations), "1000"], { env })
     let stdout = ""
-    let doneAt: number | undefined
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString("utf8")
-      if (doneAt === undefined && stdout.includes("work done\n")) doneAt = Date.now()
-    })
+    child.stdout.on("data", (chunk: Buffer) => void (stdout += chunk.toString("utf8")))
     child.stderr.on("data", (chunk: Buffer) => void (stdout += chunk.toString("utf8")))
-    const killer = setTimeout(() => child.kill("SIGKILL"), 30_000)
+    const killer = setTimeout(() => child.kill("SIGKILL"), killAfterMillis)
     child.on("exit", (code) => {
       clearTimeout(killer)
-      resume(Effect.succeed({ code, stdout, shutdownMillis: Date.now() - (doneAt ?? Number.NaN) }))
+      resume(Effect.succeed({ code, stdout }))
     })
     return Effect.sync(() => child.kill("SIGKILL"))
   })
@@ -64,7 +63,6 @@ const deadEndpoint = Effect.promise(() =>
 const assertCleanExit = (result: Run) => {
   assert.strictEqual(result.code, 0, result.stdout)
   assert.include(result.stdout, "work done")
-  assert.isAtMost(result.shutdownMillis, exitBoundMillis, result.stdout)
 }
 
 describe("Shutdown", () => {
@@ -87,7 +85,7 @@ describe("Shutdown", () => {
     ["400", { _tag: "status", status: 400 }, true]
   ]
   for (const [name, behaviour, finalFlush] of failing) {
-    it.live(`with a ${name} collector the process exits 0 within APM_SHUTDOWN_TIMEOUT of the end of its work`, () =>
+    it.live(`with a ${name} collector the process exits 0 by itself: APM_SHUTDOWN_TIMEOUT cuts the flush short`, () =>
       Effect.gen(function*() {
         const c = yield* collector(behaviour)
         const result = yield* run(c.endpoint, 3000, { finalFlush })
@@ -96,7 +94,7 @@ describe("Shutdown", () => {
       }), 30_000)
   }
 
-  it.live("with a dead collector the process exits 0 within APM_SHUTDOWN_TIMEOUT of the end of its work", () =>
+  it.live("with a dead collector the process exits 0 by itself", () =>
     Effect.gen(function*() {
       const result = yield* run(yield* deadEndpoint, 3000)
       assertCleanExit(result)

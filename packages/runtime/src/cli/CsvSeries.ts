@@ -68,14 +68,14 @@ export interface CsvRow {
   readonly value: number
 }
 
-const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/
-const EPOCH = /^[+-]?\d+(?:\.\d+)?$/
-const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/
+const isoTimestamp = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/
+const epochSeconds = /^[+-]?\d+(?:\.\d+)?$/
+const decimalNumber = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/
 
 /** Milliseconds since the epoch, or a reason why the text is not a timestamp. */
 export const parseTimestamp = (text: string): number | string => {
-  if (EPOCH.test(text)) return Number(text) * 1000
-  const m = ISO.exec(text)
+  if (epochSeconds.test(text)) return Number(text) * 1000
+  const m = isoTimestamp.exec(text)
   if (m === null) return `bad timestamp ${quote(text)}: expected ISO 8601 (2014-04-01 00:05:00) or epoch seconds`
   const [, y, mo, d, h = "00", mi = "00", s = "00", fraction = "", zone = "Z"] = m
   const offset = zone === "Z" ? "Z" : zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone
@@ -185,7 +185,7 @@ export class CsvSeriesReader {
     const valueText = unquote(fields[1]!)
     const time = parseTimestamp(timestamp)
     if (typeof time === "string") return this.error(time)
-    if (!NUMBER.test(valueText)) return this.error(`bad value ${quote(valueText)}: expected a number`)
+    if (!decimalNumber.test(valueText)) return this.error(`bad value ${quote(valueText)}: expected a number`)
     const value = Number(valueText)
     if (!Number.isFinite(value)) return this.error(`bad value ${quote(valueText)}: not a finite number`)
     const row = { timestamp, time, valueText, value }

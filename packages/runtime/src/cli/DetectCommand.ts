@@ -22,7 +22,7 @@ import type { DetectorProfileName } from "@mcp-apm/core/StreamingDetector"
 import { CsvSeriesError, CsvSeriesReader, quote } from "./CsvSeries.ts"
 import type { CsvRow } from "./CsvSeries.ts"
 
-export const OUTPUT_HEADER = "timestamp,value,anomaly_score,is_anomaly,severity"
+const outputHeader = "timestamp,value,anomaly_score,is_anomaly,severity"
 
 export interface DetectConfig {
   readonly file: string
@@ -71,7 +71,7 @@ export const detectStream = (config: DetectConfig): Stream.Stream<string, CsvSer
           out += outputRow(row, detector)
         })
         if (!written && (out !== "" || (last && error === undefined))) {
-          out = `${OUTPUT_HEADER}\n${out}`
+          out = `${outputHeader}\n${out}`
           written = true
         }
         const rows = Stream.fromEffect(Effect.as(warnOutOfOrder, out))
