@@ -9,6 +9,7 @@ import { runDetectionBench } from "./detection/run.ts"
 import { runLatencyBench } from "./detection/latency.ts"
 import { exportResilience, printExportResilience } from "./export-resilience.ts"
 import { invalidObservations, printInvalidObservations } from "./invalid-observations.ts"
+import { monitorIdleCost, printMonitorIdleCost } from "./monitor-idle-cost.ts"
 import { logSignals, printLogSignals } from "./log-signals.ts"
 import { printRedactionCost, redactionCost } from "./redaction.ts"
 import { printSqlOverhead, sqlOverhead } from "./sql-overhead.ts"
@@ -23,6 +24,7 @@ printTraceOverhead(await Effect.runPromise(traceOverhead))
 printOtelOverhead(await Effect.runPromise(otelOverhead))
 runTraceMemoryBench()
 printResourceOverhead(await Effect.runPromise(resourceOverhead))
+printMonitorIdleCost(monitorIdleCost())
 printInvalidObservations(await Effect.runPromise(invalidObservations))
 printWorkflowStates(await Effect.runPromise(workflowStates))
 printBaselineStore(await Effect.runPromise(baselineStore))
