@@ -226,9 +226,14 @@ export const run = (options: WorkloadOptions) =>
     let worktrees = 0
     const repository = options.git
     const turns = yield* Semaphore.make(1)
+    // At most two real git workflows at a time, each run to its end: an arrival finding both busy is skipped, so no
+    // queue builds up on a slow machine and the demo's end interrupts no git command half done.
+    const slots = yield* Semaphore.make(2)
     const gitWorktree = repository === undefined
       ? simulatedGitWorktree
-      : Effect.suspend(() => realGitWorktree(repository, turns, worktrees++))
+      : Effect.asVoid(slots.withPermitsIfAvailable(1)(
+        Effect.uninterruptible(Effect.suspend(() => realGitWorktree(repository, turns, worktrees++)))
+      ))
     const operations: ReadonlyArray<Effect.Effect<void, unknown, ServiceApms>> = [
       modelRouter(faulty),
       modelRouter(faulty),
