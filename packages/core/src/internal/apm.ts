@@ -5,8 +5,8 @@
  *
  * @internal
  */
-import { Clock, Context, Effect, Layer, Option, References, Tracer } from "effect"
-import type { Exit, Fiber } from "effect"
+import { Clock, Context, Effect, Exit, Layer, Option, Tracer } from "effect"
+import type { Fiber } from "effect"
 import { dual } from "effect/Function"
 import type { Mutable } from "effect/Types"
 import * as AnomalyDetector from "../AnomalyDetector.ts"
@@ -17,7 +17,7 @@ import * as ErrorType from "../ErrorType.ts"
 import * as Insights from "../Insights.ts"
 import type { ExitOutcome } from "./exitOutcome.ts"
 import { cutText, safeAttributes } from "./attributeValues.ts"
-import { describeExit, safeMessage } from "./exitOutcome.ts"
+import { describeExit, safeMessage, succeeded } from "./exitOutcome.ts"
 import * as OperationResources from "./operationResources.ts"
 import type { OperationStats } from "./operationStats.ts"
 import { OperationTable } from "./operationTable.ts"
@@ -252,7 +252,8 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
     return Effect.useSpan(template.name, template.options, (span) => {
       const clock = fiber.getRef(Clock.Clock)
       // The operation starts and ends when its span does, read once from the clock, so the two durations are one.
-      const timed = span.status._tag === "Started" && fiber.getRef(References.TracerTimingEnabled)
+      // A span started with timing off (`TracerTimingEnabled`) starts at 0, and is left to end as Effect ends it.
+      const timed = span.status.startTime !== 0n
       const start = timed ? span.status.startTime : clock.currentTimeNanosUnsafe()
       stats.active++
       // The span as parent and nothing else: `Effect.withParentSpan` would add a stack frame, a second context
@@ -262,7 +263,8 @@ export const make = (options: ApmOptions, parts: ApmParts): ApmService => {
         const duration = Number(end - start) / 1e9
         stats.active--
         const usage = sample === undefined ? undefined : resources!.finish(sample, stats, duration, fiber.context)
-        const outcome = describeExit(exit, fiber.getRef(CurrentRules))
+        // The redaction rules matter only to a failure's message: a success does not look them up.
+        const outcome = Exit.isSuccess(exit) ? succeeded : describeExit(exit, fiber.getRef(CurrentRules))
         const log = finish(stats, name, Number(start) / 1e6, duration, outcome, attributes, fiber.context, usage, span)
         if (timed) span.end(end, exit)
         return log

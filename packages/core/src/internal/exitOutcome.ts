@@ -19,12 +19,17 @@ export interface ExitOutcome {
   readonly errorType: string | undefined
 }
 
-const ok: ExitOutcome = { status: "ok", message: undefined, errorType: undefined }
+/**
+ * The outcome of every success.
+ *
+ * @internal
+ */
+export const succeeded: ExitOutcome = { status: "ok", message: undefined, errorType: undefined }
 const interrupted: ExitOutcome = { status: "interrupted", message: "interrupted", errorType: undefined }
 
 /** @internal */
 export const describeExit = (exit: Exit.Exit<unknown, unknown>, rules: Rules = defaultRules): ExitOutcome => {
-  if (Exit.isSuccess(exit)) return ok
+  if (Exit.isSuccess(exit)) return succeeded
   const error = Cause.findError(exit.cause)
   if (Result.isSuccess(error)) {
     return { status: "error", message: safeMessage(rawMessage(error.success), rules), errorType: ErrorType.of(error.success) }
