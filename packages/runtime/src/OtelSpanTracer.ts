@@ -35,9 +35,10 @@ import { Cause, Context, Effect, Exit, Inspectable, Layer, Option, Tracer } from
 const otelSpanTypeId = "~@effect/opentelemetry/OtelTracer/OtelSpan"
 // The property of an Effect primitive that runs it, which a tracer's `context` hook must call.
 const evaluate = "~effect/Effect/evaluate"
-// The OpenTelemetry spans of Effect spans: a root span started where one of them is active does not take it as its
-// parent, as Effect's own parent, or its absence, decides. A set, not a context value, saves a context per span.
-const effectSpans = new WeakSet<Otel.Span>()
+// The context a fiber step has entered, while the step runs: a root span started inside it (a program run from
+// within a step) does not take the step's span as its parent, as Effect's own parent, or its absence, decides.
+// A variable, not a mark on the span or the context: a step is synchronous, and a mark would cost every span.
+let entered: Otel.Context | undefined
 
 const kinds: Record<Tracer.SpanKind, Otel.SpanKind> = {
   internal: Otel.SpanKind.INTERNAL,
@@ -116,7 +117,7 @@ const propagated = (span: Tracer.AnySpan | undefined): Tracer.AnySpan | undefine
 
 /** The non-Effect span active where a root span starts, as its parent. */
 const activeParent = (span: Otel.Span | undefined, annotations: Context.Context<never>): Option.Option<Tracer.AnySpan> => {
-  if (span === undefined || effectSpans.has(span)) return Option.none()
+  if (span === undefined || (entered !== undefined && span === Otel.trace.getSpan(entered))) return Option.none()
   const parent = span.spanContext()
   if (!Otel.trace.isSpanContextValid(parent)) return Option.none()
   return Option.some(Tracer.externalSpan({
@@ -189,7 +190,6 @@ export class OtelBridgeSpan implements Tracer.Span {
     this.spanId = spanContext.spanId
     this.traceId = spanContext.traceId
     this.sampled = isSampled(spanContext.traceFlags)
-    effectSpans.add(this.span)
     this.context = Otel.trace.setSpan(parentContext, this.span)
     this.status = { _tag: "Started", startTime: options.startTime }
   }
@@ -248,7 +248,13 @@ export const make = (tracer: Otel.Tracer): Tracer.Tracer =>
     context(primitive, fiber) {
       const span = propagated(fiber.cache.span)
       if (span === undefined) return (primitive as any)[evaluate](fiber)
-      return Otel.context.with(contextOf(span), evaluateIn, undefined, primitive, fiber)
+      const previous = entered
+      entered = contextOf(span)
+      try {
+        return Otel.context.with(entered, evaluateIn, undefined, primitive, fiber)
+      } finally {
+        entered = previous
+      }
     }
   })
 
