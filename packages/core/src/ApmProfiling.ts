@@ -138,6 +138,8 @@ const profiling = <S>(
  *
  * @example
  * ```ts
+ * declare const buildReport: Effect.Effect<string>
+ *
  * const report = buildReport.pipe(ApmProfiling.profileCpu(), Apm.trace("report", "business_transaction"))
  * ```
  *
@@ -218,6 +220,9 @@ const systemOf = (options: QueryOptions | undefined): string => DatabaseMetrics.
  *
  * @example
  * ```ts
+ * declare const sql: (query: TemplateStringsArray, ...values: Array<unknown>) => Effect.Effect<ReadonlyArray<unknown>>
+ * declare const id: number
+ *
  * const user = sql`SELECT * FROM users WHERE id = ${id}`.pipe(
  *   ApmProfiling.profileQuery("SELECT * FROM users WHERE id = $1", { system: "postgresql" })
  * )
@@ -298,6 +303,8 @@ const annotateStatus = (exit: Exit.Exit<unknown, unknown>) => {
  *
  * @example
  * ```ts
+ * declare const callStripe: Effect.Effect<{ readonly status: number }, Error>
+ *
  * const charge = callStripe.pipe(ApmProfiling.traceExternalApi("stripe", "POST /v1/charges"))
  * ```
  *
