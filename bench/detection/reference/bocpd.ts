@@ -52,7 +52,7 @@ const logGamma = (x: number): number => {
   return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(a)
 }
 
-export const bocpdScorer = (params: BocpdParams): Scorer => {
+const bocpdScorer = (params: BocpdParams): Scorer => {
   const max = params.maxRunLength
   const logGrow = Math.log1p(-1 / params.lambda)
   const logRestart = -Math.log(params.lambda)

@@ -65,7 +65,7 @@ const cholesky = (a: Float64Array, n: number): Float64Array | undefined => {
   return l
 }
 
-export const knnCadScorer = (params: KnnCadParams): Scorer => {
+const knnCadScorer = (params: KnnCadParams): Scorer => {
   const { dim, training } = params
   const size = training - dim
   const k = Math.min(params.k, size - 1)

@@ -30,7 +30,7 @@ export interface WindowedGaussianParams {
 /** The score of a value `z` deviations from the mean, `1 - Q(|z|)`; thresholds are written in these units. */
 const scoreOfZ = (z: number): number => 1 - Math.exp(logUpperTail(Math.abs(z)))
 
-export const windowedGaussianScorer = (params: WindowedGaussianParams): Scorer => {
+const windowedGaussianScorer = (params: WindowedGaussianParams): Scorer => {
   const ring = new Float64Array(params.window)
   let filled = 0
   let head = 0

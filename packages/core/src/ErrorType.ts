@@ -33,9 +33,11 @@ const bounded = (name: unknown): string | undefined =>
  *
  * @example
  * ```ts
- * ErrorType.of(new UserNotFound({ id })) // "UserNotFound"
- * ErrorType.of(new TypeError("x"))       // "TypeError"
- * ErrorType.of("boom")                   // "_OTHER"
+ * class UserNotFound extends Data.TaggedError("UserNotFound")<{ readonly id: string }> {}
+ *
+ * ErrorType.of(new UserNotFound({ id: "42" })) // "UserNotFound"
+ * ErrorType.of(new TypeError("x"))             // "TypeError"
+ * ErrorType.of("boom")                         // "_OTHER"
  * ```
  *
  * @category constructors

@@ -47,6 +47,8 @@ const rethrow = <A>(exit: Exit.Exit<A, unknown>): A => {
  *
  * @example
  * ```ts
+ * declare const db: { readonly users: { find(id: number): Promise<{ readonly name: string }> } }
+ *
  * const apm = await ApmPromise.make(ApmLive)
  * const user = await apm.trace("load_user", "database_query", () => db.users.find(42))
  * ```

@@ -336,6 +336,8 @@ const CurrentRequest = Context.Reference<CurrentRequest | undefined>(
  * would need Node's `crypto` or the asynchronous WebCrypto here, and would
  * not hide a short prompt from a dictionary attack any better.
  */
+// WHATWG Encoding: in every runtime Effect runs on, not in the ES lib (services compiles without Node's types).
+declare const TextEncoder: new() => { encode(input: string): Uint8Array }
 const fnv1a = (text: string): string => {
   let hash = 0x811c9dc5
   for (const byte of new TextEncoder().encode(text)) {

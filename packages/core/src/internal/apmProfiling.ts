@@ -123,6 +123,8 @@ const profiling = <S>(
  *
  * @example
  * ```ts
+ * declare const buildReport: Effect.Effect<string>
+ *
  * const report = buildReport.pipe(Apm.profileCpu(), Apm.trace("report", "business_transaction"))
  * ```
  *
@@ -195,6 +197,9 @@ const systemOf = (options: QueryOptions | undefined): string => DatabaseMetrics.
  *
  * @example
  * ```ts
+ * declare const sql: (query: TemplateStringsArray, ...values: Array<unknown>) => Effect.Effect<ReadonlyArray<unknown>>
+ * declare const id: number
+ *
  * const user = sql`SELECT * FROM users WHERE id = ${id}`.pipe(
  *   Apm.profileQuery("SELECT * FROM users WHERE id = $1", { system: "postgresql" })
  * )
@@ -262,6 +267,8 @@ const annotateStatus = (exit: Exit.Exit<unknown, unknown>) => {
  *
  * @example
  * ```ts
+ * declare const callStripe: Effect.Effect<{ readonly status: number }, Error>
+ *
  * const charge = callStripe.pipe(Apm.traceExternalApi("stripe", "POST /v1/charges"))
  * ```
  *

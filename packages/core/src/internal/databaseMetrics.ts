@@ -12,7 +12,7 @@ import * as ErrorType from "../ErrorType.ts"
 import type { Attributes } from "../PerformanceMetrics.ts"
 import type { QueryShape } from "../QueryNormalizer.ts"
 
-export const definitions = {
+const definitions = {
   slowQueries: {
     name: "apm_slow_queries_total",
     description: "Database queries slower than the database query threshold, by statement kind"
@@ -25,9 +25,9 @@ export const definitions = {
 } as const
 
 /** The buckets of `db.client.operation.duration`, in seconds, as the OpenTelemetry database conventions give them. */
-export const durationBuckets: ReadonlyArray<number> = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10]
+const durationBuckets: ReadonlyArray<number> = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10]
 
-export const defaultSystem = "other_sql"
+const defaultSystem = "other_sql"
 
 const slowQueries = Metric.counter(definitions.slowQueries.name, {
   description: definitions.slowQueries.description,

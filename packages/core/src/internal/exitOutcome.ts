@@ -71,5 +71,5 @@ const rawMessage = (value: unknown): string => {
 }
 
 /** @internal */
-export const truncate = (text: string, max = maxErrorMessageLength): string =>
+const truncate = (text: string, max = maxErrorMessageLength): string =>
   text.length <= max ? text : text.slice(0, max - 1) + "…"

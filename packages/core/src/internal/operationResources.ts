@@ -31,7 +31,7 @@ import { HistogramSeries, registerReadOnly } from "../ReadOnlyMetric.ts"
  *
  * @internal
  */
-export const memoryBuckets: ReadonlyArray<number> = [
+const memoryBuckets: ReadonlyArray<number> = [
   -67_108_864,
   -1_048_576,
   -65_536,
@@ -51,7 +51,7 @@ export const memoryBuckets: ReadonlyArray<number> = [
  *
  * @internal
  */
-export const cpuBuckets: ReadonlyArray<number> = [1, 5, 10, 25, 50, 75, 90, 100, 150, 200, 400]
+const cpuBuckets: ReadonlyArray<number> = [1, 5, 10, 25, 50, 75, 90, 100, 150, 200, 400]
 
 /** The readings taken when a sampled operation started; NaN where switched off. @internal */
 export interface ResourceStart {

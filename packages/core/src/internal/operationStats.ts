@@ -23,7 +23,7 @@ import type { PerformanceMetrics } from "../PerformanceMetrics.ts"
 import { HistogramSeries, registerCounter, registerReadOnly } from "../ReadOnlyMetric.ts"
 
 /** @internal */
-export const maxErrorTypes = 20
+const maxErrorTypes = 20
 
 /** @internal */
 export class OperationStats {

@@ -12,7 +12,7 @@ import { maxOperationNameLength } from "../PerformanceMetrics.ts"
 import { OperationStats } from "./operationStats.ts"
 
 /** @internal */
-export const overflowOperationName = "apm_overflow"
+const overflowOperationName = "apm_overflow"
 
 /** @internal */
 export class OperationTable {

@@ -40,7 +40,7 @@ export interface ReceivedMetricPoint {
 }
 
 /** One request as it came, whatever the collector answered. */
-export interface ReceivedRequest {
+interface ReceivedRequest {
   readonly path: string
   readonly headers: Record<string, string | Array<string> | undefined>
   readonly contentType: string | undefined

@@ -10,7 +10,7 @@ import { temporaryDirectory } from "./live.ts"
 
 const bin = join(import.meta.dirname, "../../src/bin/mcp-apm.ts")
 
-export interface Finished {
+interface Finished {
   /** the exit code; null when a signal the program did not handle killed it (see `signal`) */
   readonly code: number | null
   readonly signal: NodeJS.Signals | null

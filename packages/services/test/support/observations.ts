@@ -17,7 +17,7 @@ export const capturingWarnings = (lines: Array<string>) => <A, E, R>(self: Effec
   )
 
 /** An exit as what a caller can observe of it: the success value, or each failure, defect and interruption. */
-export const outcomeOf = (exit: Exit.Exit<unknown, unknown>) =>
+const outcomeOf = (exit: Exit.Exit<unknown, unknown>) =>
   Exit.isSuccess(exit)
     ? { success: exit.value }
     : {

@@ -49,7 +49,7 @@ const winsorLimit = 4
 const likelihoodWindow = 10
 
 /** Severity by how far above the threshold the score lies, in quarters of the remaining range. */
-export const severityOf = (score: number, threshold: number): Severity => {
+const severityOf = (score: number, threshold: number): Severity => {
   const margin = threshold >= 1 ? 1 : (score - threshold) / (1 - threshold)
   return margin >= 0.75 ? "CRITICAL" : margin >= 0.5 ? "ERROR" : margin >= 0.25 ? "WARNING" : "INFO"
 }

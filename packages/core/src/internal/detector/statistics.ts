@@ -39,7 +39,7 @@ export const normalQuantile = (p: number): number => {
 }
 
 /** -log10(p) / 10, clamped to [0, 1]: Numenta's way from a probability to a score */
-export const decades = (logP: number): number => {
+const decades = (logP: number): number => {
   const s = -logP / ln10 / 10
   return s > 0 ? (s < 1 ? s : 1) : 0
 }

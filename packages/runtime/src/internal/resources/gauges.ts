@@ -122,7 +122,7 @@ const heapSpaceGauges: ReadonlyArray<HeapSpaceGauge> = [
 /**
  * @category models
  */
-export interface GaugePublisher {
+interface GaugePublisher {
   /** Publishes a reading and the heap spaces read with it; the series read the latest of each when scraped. */
   readonly publish: (usage: ResourceUsage, spaces: ReadonlyArray<v8.HeapSpaceInfo>) => void
 }

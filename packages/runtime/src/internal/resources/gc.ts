@@ -20,7 +20,7 @@ export type GcCounters = Readonly<Record<GcType, { readonly count: number; reado
 /**
  * @category models
  */
-export interface GcProbe {
+interface GcProbe {
   /** A snapshot of the counters; `undefined` where the platform has no `gc` entries to observe. */
   readonly counters: () => GcCounters | undefined
 }
