@@ -104,7 +104,10 @@ export const baselineStore = Effect.gen(function*() {
 export const printBaselineStore = (r: Effect.Success<typeof baselineStore>) => {
   console.log("baseline-store (default configuration: 1,007 operations of 100 samples)")
   console.log("  observe, known operation          %s ns/op", r.observeKnown.toFixed(0))
-  console.log("  observe, new name, store full     %s ns/op (finds and evicts the least recently seen)", r.observeEvicting.toFixed(0))
+  console.log(
+    "  observe, new name, store full     %s ns/op (finds and evicts the least recently seen)",
+    r.observeEvicting.toFixed(0)
+  )
   console.log("  file of a full store              %s bytes (bound %s)", r.bytes, r.maxBytes)
   console.log("  start-up: leftovers, load, save   %s ms (median of %d)", r.startup.toFixed(1), repetitions)
   console.log("  shutdown: save                    %s ms", r.shutdown.toFixed(1))

@@ -41,7 +41,10 @@ const throughput = async (dir: string, rows: number) => {
 
 const longLine = async (dir: string) => {
   const file = join(dir, "long-line.csv")
-  writeFileSync(file, Buffer.concat([Buffer.from("timestamp,value\n"), Buffer.alloc(50_000_000, "x"), Buffer.from("\n")]))
+  writeFileSync(
+    file,
+    Buffer.concat([Buffer.from("timestamp,value\n"), Buffer.alloc(50_000_000, "x"), Buffer.from("\n")])
+  )
   globalThis.gc?.()
   const heapBefore = process.memoryUsage().heapUsed
   const t0 = performance.now()
@@ -77,10 +80,14 @@ export const runCliBench = async () => {
   const dir = mkdtempSync(join(tmpdir(), "mcp-apm-cli-bench-"))
   try {
     const rowsPerSecond = await throughput(dir, 200_000)
-    console.log(`\nmcp-apm detect: ${Math.round(rowsPerSecond).toLocaleString("en")} rows/s (200,000 rows, median of 3)`)
+    console.log(
+      `\nmcp-apm detect: ${Math.round(rowsPerSecond).toLocaleString("en")} rows/s (200,000 rows, median of 3)`
+    )
     const long = await longLine(dir)
     console.log(
-      `mcp-apm detect, one 50 MB line: ${long.refused ? "refused" : "NOT refused"} after ${long.millis.toFixed(0)} ms, ` +
+      `mcp-apm detect, one 50 MB line: ${long.refused ? "refused" : "NOT refused"} after ${
+        long.millis.toFixed(0)
+      } ms, ` +
         `heap growth ${(long.heapGrowth / 1e6).toFixed(1)} MB`
     )
     const stops: Array<number> = []
@@ -89,7 +96,11 @@ export const runCliBench = async () => {
       if (code !== 143) console.log(`  demo exited ${code} on SIGTERM, expected 143`)
       stops.push(millis)
     }
-    console.log(`mcp-apm demo, SIGTERM to exit: median ${median(stops).toFixed(0)} ms (${stops.map((m) => m.toFixed(0)).join(", ")})`)
+    console.log(
+      `mcp-apm demo, SIGTERM to exit: median ${median(stops).toFixed(0)} ms (${
+        stops.map((m) => m.toFixed(0)).join(", ")
+      })`
+    )
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

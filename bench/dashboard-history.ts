@@ -70,7 +70,11 @@ export const printDashboardHistory = (r: Effect.Success<typeof dashboardHistory>
   console.log("  listener, per traced operation    %s ns/op", r.observe.toFixed(0))
   console.log("  tick (closes 200 intervals)       %s ms", r.tickMillis.toFixed(2))
   console.log("  memory kept when full             %s KiB", (r.retained / 1024).toFixed(0))
-  console.log("  GET /api/apm/history, everything  %s ms, %s KiB of JSON", r.queryMillis.toFixed(1), (r.bytes / 1024).toFixed(0))
+  console.log(
+    "  GET /api/apm/history, everything  %s ms, %s KiB of JSON",
+    r.queryMillis.toFixed(1),
+    (r.bytes / 1024).toFixed(0)
+  )
 }
 
 if (import.meta.main) printDashboardHistory(await Effect.runPromise(dashboardHistory))

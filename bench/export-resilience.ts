@@ -48,7 +48,10 @@ const collector = (mode: Mode) =>
         stdio: ["ignore", "pipe", "inherit"]
       })
       child.stdout.once("data", (chunk: Buffer) =>
-        resume(Effect.succeed({ endpoint: `http://127.0.0.1:${chunk.toString().trim()}`, kill: () => child.kill() })))
+        resume(Effect.succeed({
+          endpoint: `http://127.0.0.1:${chunk.toString().trim()}`,
+          kill: () => child.kill()
+        })))
     }),
     (c) => Effect.sync(c.kill)
   )
@@ -135,7 +138,7 @@ const throughput = Effect.gen(function*() {
   return results
 })
 
-const collectGarbage = (): (() => void) => {
+const collectGarbage = (): () => void => {
   setFlagsFromString("--expose-gc")
   return runInNewContext("gc") as () => void
 }

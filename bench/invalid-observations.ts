@@ -44,7 +44,10 @@ export const invalidObservations = Effect.gen(function*() {
 )
 
 export const printInvalidObservations = (r: Effect.Success<typeof invalidObservations>) => {
-  console.log("invalid-observations (median ns/op of %d alternating rounds, ModelRouterApm request with token usage)", rounds)
+  console.log(
+    "invalid-observations (median ns/op of %d alternating rounds, ModelRouterApm request with token usage)",
+    rounds
+  )
   console.log("  (a) Apm.trace alone                       %s ns", r.traced.toFixed(0))
   console.log("  (b) valid model and token counts          %s ns", r.valid.toFixed(0))
   console.log("  (c) model with a newline, tokens = -1     %s ns (folded, dropped, counted)", r.invalid.toFixed(0))

@@ -11,7 +11,7 @@
  */
 import * as Resource from "@effect/opentelemetry/Resource"
 import { Logging, OtlpLogs, RuntimeConfig } from "@mcp-apm/runtime"
-import { Console, ConfigProvider, Context, Duration, Effect, Layer, Logger, Option } from "effect"
+import { ConfigProvider, Console, Context, Duration, Effect, Layer, Logger, Option } from "effect"
 import { spawn } from "node:child_process"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
@@ -31,8 +31,11 @@ const serveCollector = () => {
 const collector = Effect.acquireRelease(
   Effect.callback<{ readonly endpoint: string; readonly kill: () => void }>((resume) => {
     const child = spawn(process.execPath, [import.meta.filename, "collector"], { stdio: ["ignore", "pipe", "inherit"] })
-    child.stdout.once("data", (chunk: Buffer) =>
-      resume(Effect.succeed({ endpoint: `http://127.0.0.1:${chunk.toString().trim()}`, kill: () => child.kill() })))
+    child.stdout.once(
+      "data",
+      (chunk: Buffer) =>
+        resume(Effect.succeed({ endpoint: `http://127.0.0.1:${chunk.toString().trim()}`, kill: () => child.kill() }))
+    )
   }),
   (c) => Effect.sync(c.kill)
 )
@@ -67,7 +70,11 @@ const write = (context: Context.Context<never>, count: number) =>
     for (let i = 0; i < count; i++) {
       yield* Effect.logWarning("plan storage write failed").pipe(Effect.annotateLogs({ "plan.id": "plan-7" }))
     }
-  }).pipe(Effect.withSpan("plan_storage_save"), Effect.provideContext(context), Effect.provideService(Console.Console, nullConsole))
+  }).pipe(
+    Effect.withSpan("plan_storage_save"),
+    Effect.provideContext(context),
+    Effect.provideService(Console.Console, nullConsole)
+  )
 
 const round = (context: Context.Context<never>) =>
   Effect.gen(function*() {

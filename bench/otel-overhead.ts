@@ -33,7 +33,9 @@ class DiscardingExporter implements SpanExporter {
 }
 
 const provider = new NodeTracerProvider({
-  spanProcessors: [new BatchSpanProcessor(new DiscardingExporter(), { maxQueueSize: 65_536, scheduledDelayMillis: 200 })]
+  spanProcessors: [
+    new BatchSpanProcessor(new DiscardingExporter(), { maxQueueSize: 65_536, scheduledDelayMillis: 200 })
+  ]
 })
 
 // As NodeSdk does: the global provider and the AsyncLocalStorage context manager non-Effect code reads; unset after.
@@ -89,17 +91,18 @@ const durations = Metric.histogram("op_duration_seconds", {
 const errors = Metric.counter("op_errors_total", { attributes })
 
 /** The span and the three metrics a user would add by hand: requests, duration, errors. */
-const handMetrics = (body: Effect.Effect<number>) => Effect.clockWith((clock) => {
-  const start = clock.currentTimeNanosUnsafe()
-  return Effect.onExit(Effect.withSpan(body, "op", { attributes }), (exit) =>
-    Effect.andThen(
-      Metric.update(requests, 1),
+const handMetrics = (body: Effect.Effect<number>) =>
+  Effect.clockWith((clock) => {
+    const start = clock.currentTimeNanosUnsafe()
+    return Effect.onExit(Effect.withSpan(body, "op", { attributes }), (exit) =>
       Effect.andThen(
-        Metric.update(durations, Number(clock.currentTimeNanosUnsafe() - start) / 1e9),
-        Exit.isFailure(exit) ? Metric.update(errors, 1) : Effect.void
-      )
-    ))
-})
+        Metric.update(requests, 1),
+        Effect.andThen(
+          Metric.update(durations, Number(clock.currentTimeNanosUnsafe() - start) / 1e9),
+          Exit.isFailure(exit) ? Metric.update(errors, 1) : Effect.void
+        )
+      ))
+  })
 
 const tracer = provider.getTracer("bench")
 const plainOtel = Effect.sync(() =>
@@ -138,25 +141,26 @@ const alternate = (cases: ReadonlyArray<Case>) =>
     }))
   })
 
-const otelOverheadOf = (body: Effect.Effect<number>) => Effect.gen(function*() {
-  const apmServices = yield* Layer.build(apmOtel)
-  const inApm = <A, E>(effect: Effect.Effect<A, E, Apm.Apm>) => Effect.provideContext(effect, apmServices)
-  const effectServices = yield* Layer.build(effectOtel)
-  const inEffect = <A, E>(effect: Effect.Effect<A, E>) => Effect.provideContext(effect, effectServices)
-  const coreServices = yield* Layer.build(coreApm)
-  const inCore = <A, E>(effect: Effect.Effect<A, E, Apm.Apm>) => Effect.provideContext(effect, coreServices)
-  return yield* alternate([
-    { name: "Effect.withSpan, @effect/opentelemetry", run: inEffect(Effect.withSpan(body, "op", { attributes })) },
-    { name: "Apm.trace, ApmLive's tracer", run: inApm(Apm.trace(body, "op", "custom_operation", attributes)) },
-    { name: "the span and three metrics by hand", run: inEffect(handMetrics(body)) },
-    { name: "Effect.withSpan, ApmLive's tracer", run: inApm(Effect.withSpan(body, "op", { attributes })) },
-    { name: "Effect.fn per call, @effect/opentelemetry", run: inEffect(Effect.suspend(() => effectFn(1))) },
-    { name: "Apm.fn per call, ApmLive's tracer", run: inApm(Effect.suspend(() => apmFn(1))) },
-    { name: "plain OpenTelemetry JS startActiveSpan", run: plainOtel },
-    { name: "Effect.withSpan, Effect's own tracer", run: Effect.withSpan(body, "op", { attributes }) },
-    { name: "Apm.trace, Effect's own tracer", run: inCore(Apm.trace(body, "op", "custom_operation", attributes)) }
-  ])
-}).pipe(Effect.scoped)
+const otelOverheadOf = (body: Effect.Effect<number>) =>
+  Effect.gen(function*() {
+    const apmServices = yield* Layer.build(apmOtel)
+    const inApm = <A, E>(effect: Effect.Effect<A, E, Apm.Apm>) => Effect.provideContext(effect, apmServices)
+    const effectServices = yield* Layer.build(effectOtel)
+    const inEffect = <A, E>(effect: Effect.Effect<A, E>) => Effect.provideContext(effect, effectServices)
+    const coreServices = yield* Layer.build(coreApm)
+    const inCore = <A, E>(effect: Effect.Effect<A, E, Apm.Apm>) => Effect.provideContext(effect, coreServices)
+    return yield* alternate([
+      { name: "Effect.withSpan, @effect/opentelemetry", run: inEffect(Effect.withSpan(body, "op", { attributes })) },
+      { name: "Apm.trace, ApmLive's tracer", run: inApm(Apm.trace(body, "op", "custom_operation", attributes)) },
+      { name: "the span and three metrics by hand", run: inEffect(handMetrics(body)) },
+      { name: "Effect.withSpan, ApmLive's tracer", run: inApm(Effect.withSpan(body, "op", { attributes })) },
+      { name: "Effect.fn per call, @effect/opentelemetry", run: inEffect(Effect.suspend(() => effectFn(1))) },
+      { name: "Apm.fn per call, ApmLive's tracer", run: inApm(Effect.suspend(() => apmFn(1))) },
+      { name: "plain OpenTelemetry JS startActiveSpan", run: plainOtel },
+      { name: "Effect.withSpan, Effect's own tracer", run: Effect.withSpan(body, "op", { attributes }) },
+      { name: "Apm.trace, Effect's own tracer", run: inCore(Apm.trace(body, "op", "custom_operation", attributes)) }
+    ])
+  }).pipe(Effect.scoped)
 
 export const otelOverhead = Effect.gen(function*() {
   // Without a context manager (ApmLive's own SDK registers none), entering a context costs nothing.

@@ -15,7 +15,10 @@ const stackTrace = "HttpClientError: Transport error (GET https://admin:hunter2@
     .join("\n")
 
 const cases: ReadonlyArray<readonly [string, () => unknown]> = [
-  ["attributes, clean (3)", () => Redaction.redactAttributes({ "user.id": "123", "http.route": "/login", region: "eu" })],
+  [
+    "attributes, clean (3)",
+    () => Redaction.redactAttributes({ "user.id": "123", "http.route": "/login", region: "eu" })
+  ],
   ["attributes, one secret (3)", () => Redaction.redactAttributes({ "user.id": "123", password: "pw", region: "eu" })],
   ["message, clean", () => Redaction.redactText("connection refused while reading the orders table")],
   ["URL with a token", () => Redaction.redactText("https://api.example.com/v1/orders?token=abc123&page=2")],

@@ -61,7 +61,11 @@ export const resourceOverhead = Effect.scoped(Effect.gen(function*() {
 export const printResourceOverhead = (r: Effect.Success<typeof resourceOverhead>) => {
   console.log("resource-overhead (median ns/op of %d alternating rounds)", rounds)
   console.log("  (a) Apm.trace, no resource monitor            %s ns", r.without.toFixed(0))
-  console.log("  (b) Apm.trace, resource sampling at defaults  %s ns (%d operations sampled)", r.withSampling.toFixed(0), r.sampled)
+  console.log(
+    "  (b) Apm.trace, resource sampling at defaults  %s ns (%d operations sampled)",
+    r.withSampling.toFixed(0),
+    r.sampled
+  )
   console.log("  (c) Apm.trace, every operation sampled        %s ns", r.everyOperation.toFixed(0))
   console.log("  b/a = %s, median of the rounds' ratios (target <= 1.10)", r.ratio.toFixed(2))
   if (r.sampled === 0) console.log("  note: nothing was sampled, so (b) did not measure the sampling path")

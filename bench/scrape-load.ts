@@ -103,7 +103,8 @@ const anomalyCount = Effect.map(
   Metric.snapshot,
   (metrics) =>
     metrics.reduce(
-      (sum, metric) => metric.id === "apm_anomalies_total" ? sum + Number((metric.state as { count: number }).count) : sum,
+      (sum, metric) =>
+        metric.id === "apm_anomalies_total" ? sum + Number((metric.state as { count: number }).count) : sum,
       0
     )
 )
@@ -194,7 +195,9 @@ export const printScrapeLoad = (result: Effect.Success<typeof scrapeLoad>) => {
   )
   for (const [name, loaded] of [["paced", result.paced], ["back to back", result.backToBack]] as const) {
     console.log(
-      `  ${scrapers} scrapers, ${name.padEnd(12)}: ${loaded.opsPerSecond.toFixed(0)} ops/s, ratio ${loaded.ratio.toFixed(3)}, ` +
+      `  ${scrapers} scrapers, ${name.padEnd(12)}: ${loaded.opsPerSecond.toFixed(0)} ops/s, ratio ${
+        loaded.ratio.toFixed(3)
+      }, ` +
         `${loaded.anomalies} anomalies, ${loop(loaded.loopUtilization)} ` +
         `(${loaded.scrapesPerSecond.toFixed(0)} scrapes/s of both endpoints, ${loaded.failed} failed)`
     )

@@ -17,8 +17,12 @@ import { EmbeddedPostgres } from "@mcp-apm/runtime"
 const queries = 2_000
 const rounds = 11
 
-const Database = Layer.unwrap(Effect.map(EmbeddedPostgres.start, (pg) =>
-  PgClient.layer({ host: pg.host, port: pg.port, database: pg.database, username: pg.username })))
+const Database = Layer.unwrap(
+  Effect.map(
+    EmbeddedPostgres.start,
+    (pg) => PgClient.layer({ host: pg.host, port: pg.port, database: pg.database, username: pg.username })
+  )
+)
 
 /** µs/query of each variant over one round, query by query in turn, so that drift in the machine's load hits both alike. */
 const timeRound = (variants: readonly [Effect.Effect<unknown, unknown>, Effect.Effect<unknown, unknown>]) =>
@@ -58,7 +62,11 @@ export const sqlOverhead = Effect.gen(function*() {
 )
 
 export const printSqlOverhead = (r: Effect.Success<typeof sqlOverhead>) => {
-  console.log("sql-overhead (median µs/query of %d rounds of %d SELECT 1 per variant, interleaved, on localhost PostgreSQL)", rounds, queries)
+  console.log(
+    "sql-overhead (median µs/query of %d rounds of %d SELECT 1 per variant, interleaved, on localhost PostgreSQL)",
+    rounds,
+    queries
+  )
   console.log("  (a) effect/sql, Effect's tracer      %s µs", r.untraced.toFixed(1))
   console.log("  (b) with SqlMonitoring recording     %s µs", r.traced.toFixed(1))
   console.log(

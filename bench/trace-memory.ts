@@ -58,7 +58,9 @@ const throughOtel = Effect.gen(function*() {
     ]
   })
   const stack = SqlMonitoring.layer.pipe(
-    Layer.provideMerge(OtelSpanTracer.layer.pipe(Layer.provide(Layer.succeed(OtelTracer.OtelTracerProvider, provider)))),
+    Layer.provideMerge(
+      OtelSpanTracer.layer.pipe(Layer.provide(Layer.succeed(OtelTracer.OtelTracerProvider, provider)))
+    ),
     Layer.provideMerge(coreApm),
     Layer.provideMerge(SqlMonitoring.layerPatterns())
   )
@@ -81,7 +83,12 @@ export const printTraceMemory = (r: Effect.Success<typeof traceMemory>) => {
     const first = heaps[0]!.heap
     console.log("  %s", title)
     for (const { operations, heap } of heaps) {
-      console.log("    %s ops  %s MB  (%s MB from the first)", String(operations).padStart(10), megabytes(heap), megabytes(heap - first))
+      console.log(
+        "    %s ops  %s MB  (%s MB from the first)",
+        String(operations).padStart(10),
+        megabytes(heap),
+        megabytes(heap - first)
+      )
     }
   }
   row("one name, Effect's own tracer", r.oneName)

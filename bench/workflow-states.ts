@@ -28,8 +28,10 @@ const stateChange = (tracked: number) =>
     Effect.provideService(Metric.MetricRegistry, new Map())
   )
 
-export const workflowStates = Effect.forEach(trackedCounts, (tracked) =>
-  Effect.map(stateChange(tracked), (nanos) => ({ tracked, nanos })))
+export const workflowStates = Effect.forEach(
+  trackedCounts,
+  (tracked) => Effect.map(stateChange(tracked), (nanos) => ({ tracked, nanos }))
+)
 
 export const printWorkflowStates = (r: Effect.Success<typeof workflowStates>) => {
   console.log("workflow-states (median ns/op of WorkflowOrchestratorApm.setWorkflowState, gauge published)")

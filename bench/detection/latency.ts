@@ -50,7 +50,11 @@ export interface ContractResult {
   readonly microsPerSample: number
 }
 
-export const runContract = (make: () => Flagger = shipped, seeds = 100, set: ContractSet = development): ContractResult => {
+export const runContract = (
+  make: () => Flagger = shipped,
+  seeds = 100,
+  set: ContractSet = development
+): ContractResult => {
   const started = performance.now()
   const clean = set.clean.map((w) => runClean(w, make, seeds, set.seedBase))
   const rows = set.incidents.map((i) => runIncident(i, make, seeds, set.seedBase))
@@ -68,7 +72,9 @@ export const printContract = (name: string, result: ContractResult, seeds: numbe
         [s.INFO, s.WARNING, s.ERROR, s.CRITICAL].map((v) => v.toFixed(2).padStart(6)).join("")
     )
   }
-  console.log("incident                                                    deadline   caught  median delay  early  paged")
+  console.log(
+    "incident                                                    deadline   caught  median delay  early  paged"
+  )
   for (const r of result.incidents) {
     console.log(
       `${r.incident.padEnd(60)}${String(r.deadline).padStart(8)}${`${r.caught}/${r.seeds}`.padStart(9)}` +
@@ -84,7 +90,6 @@ const reference = <P>(family: DetectorFamily<P>) => (): Flagger => {
   const threshold = family.threshold(family.shipped)
   return (x) => (scorer.next(x) >= threshold ? "WARNING" : undefined)
 }
-
 
 const summary = (r: ContractResult) => ({
   worstClean: Math.max(...r.clean.map((c) => c.episodesPer10k)),
@@ -130,7 +135,9 @@ anomalyDetectionSensitivity: clean episodes per 10k by worst severity (mean over
     const mean = (k: Severity) => r.clean.reduce((s, c) => s + c.bySeverity[k], 0) / r.clean.length
     const s = summary(r)
     console.log(
-      `${String(sensitivity).padEnd(12)}${mean("INFO").toFixed(2).padStart(7)}${mean("WARNING").toFixed(2).padStart(9)}` +
+      `${String(sensitivity).padEnd(12)}${mean("INFO").toFixed(2).padStart(7)}${
+        mean("WARNING").toFixed(2).padStart(9)
+      }` +
         `${mean("ERROR").toFixed(2).padStart(7)}${mean("CRITICAL").toFixed(2).padStart(10)}` +
         `${(100 * s.leastCaught).toFixed(0).padStart(14)}%${(100 * s.meanCaught).toFixed(1).padStart(12)}%`
     )

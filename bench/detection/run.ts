@@ -87,54 +87,74 @@ const print = (
   const cv = result.crossValidated
   const samples = corpus.reduce((n, s) => n + s.values.length, 0)
   const windows = prepared.reduce((n, p) => n + p.windowCount, 0)
-  console.log(`NAB development subset: ${corpus.length} series, ${samples} samples, ${windows} windows, ` +
-    `${cv.categories.length} categories; NAB standard profile`)
+  console.log(
+    `NAB development subset: ${corpus.length} series, ${samples} samples, ${windows} windows, ` +
+      `${cv.categories.length} categories; NAB standard profile`
+  )
   const scoreAt = (best: { readonly score: number; readonly threshold: number }) =>
     `${fixed(best.score, 1, 6)} ${`(${formatThreshold(best.threshold)})`.padEnd(11)}`
-  console.log(`\n${"family".padEnd(20)}${"tunings".padStart(8)}${"us/sample".padStart(11)}   ` +
-    `${"dev best (thr)".padEnd(18)}${"dev default".padStart(11)}${"CV default".padStart(12)}   CV best (thr)`)
+  console.log(
+    `\n${"family".padEnd(20)}${"tunings".padStart(8)}${"us/sample".padStart(11)}   ` +
+      `${"dev best (thr)".padEnd(18)}${"dev default".padStart(11)}${"CV default".padStart(12)}   CV best (thr)`
+  )
   for (const f of cv.families) {
     const defaults = `${fixed(f.development.atDefault, 1, 11)}${fixed(f.crossValidated.atDefault, 1, 12)}`
-    console.log(`${f.family.padEnd(20)}${String(f.tunings).padStart(8)}${fixed(f.microsPerSample, 2, 11)}   ` +
-      `${scoreAt(f.development.best)}${defaults}   ${scoreAt(f.crossValidated.best)}`.trimEnd())
+    console.log(
+      `${f.family.padEnd(20)}${String(f.tunings).padStart(8)}${fixed(f.microsPerSample, 2, 11)}   ` +
+        `${scoreAt(f.development.best)}${defaults}   ${scoreAt(f.crossValidated.best)}`.trimEnd()
+    )
   }
-  console.log("\ndev = shipped tuning on all files; CV default = each file scored by the tuning (and threshold) " +
-    "of the fold that held its category out; CV best = the same tunings at the best common threshold")
+  console.log(
+    "\ndev = shipped tuning on all files; CV default = each file scored by the tuning (and threshold) " +
+      "of the fold that held its category out; CV best = the same tunings at the best common threshold"
+  )
   for (const f of cv.families) console.log(`  shipped ${f.family}: ${f.shipped}`)
 
-  console.log("\ncross-validation folds: held-out category, training score (other categories), held-out score, " +
-    "chosen tuning")
+  console.log(
+    "\ncross-validation folds: held-out category, training score (other categories), held-out score, " +
+      "chosen tuning"
+  )
   for (const f of cv.families) {
     console.log(f.family)
     for (const fold of f.folds) {
-      console.log(`  ${fold.heldOut.padEnd(23)}${fixed(fold.training, 1, 6)}  ${subsetText(fold.test).padEnd(18)}` +
-        `${fold.tuning}`)
+      console.log(
+        `  ${fold.heldOut.padEnd(23)}${fixed(fold.training, 1, 6)}  ${subsetText(fold.test).padEnd(18)}` +
+          `${fold.tuning}`
+      )
     }
   }
 
   console.log(`\nmetric profile, shipped tuning, all cost profiles (default threshold ${result.defaultThreshold})`)
   console.log("cost profile            best threshold   score  at default")
   for (const r of result.profiles) {
-    console.log(`${r.profile.padEnd(24)}${fixed(r.best.threshold, 4, 14)}${fixed(r.best.score, 1, 8)}` +
-      `${fixed(r.atDefault, 1, 12)}`)
+    console.log(
+      `${r.profile.padEnd(24)}${fixed(r.best.threshold, 4, 14)}${fixed(r.best.score, 1, 8)}` +
+        `${fixed(r.atDefault, 1, 12)}`
+    )
   }
 
   const column = 26
   const header = (first: string) => first + cv.categories.map((c) => c.padStart(column)).join("")
-  console.log("\nper category, shipped tunings at their default thresholds (normalised per category; " +
-    "no windows: raw score and FPs)")
+  console.log(
+    "\nper category, shipped tunings at their default thresholds (normalised per category; " +
+      "no windows: raw score and FPs)"
+  )
   console.log(header("family".padEnd(20)))
   for (const f of cv.families) {
     console.log(f.family.padEnd(20) + f.categories.map((c) => subsetText(c).padStart(column)).join(""))
   }
 
-  console.log("\nsensitivity of the metric profile: one constant moved, the others as shipped, threshold " +
-    `${result.defaultThreshold}; dev score (= pooled CV of a fixed tuning) and per category`)
+  console.log(
+    "\nsensitivity of the metric profile: one constant moved, the others as shipped, threshold " +
+      `${result.defaultThreshold}; dev score (= pooled CV of a fixed tuning) and per category`
+  )
   console.log(header("constant                  value    dev"))
   for (const r of cv.sensitivity) {
     const value = `${r.value}${r.shipped ? "*" : " "}`
-    console.log(`${r.axis.padEnd(22)}${value.padStart(10)}${fixed(r.atDefault, 1, 6)}` +
-      r.categories.map((c) => subsetText(c).padStart(column)).join(""))
+    console.log(
+      `${r.axis.padEnd(22)}${value.padStart(10)}${fixed(r.atDefault, 1, 6)}` +
+        r.categories.map((c) => subsetText(c).padStart(column)).join("")
+    )
   }
   console.log("(* shipped)")
 
@@ -142,8 +162,10 @@ const print = (
     const text = (s: { raw: number; tp: number; fn: number; fp: number }) =>
       `${fixed(s.raw, 3, 8)} tp ${s.tp} fn ${s.fn} fp ${s.fp}`
     for (const f of cv.families) {
-      console.log(`\n${f.family}, per file (raw standard score): shipped at threshold ` +
-        `${formatThreshold(f.development.defaultThreshold)} | cross-validated`)
+      console.log(
+        `\n${f.family}, per file (raw standard score): shipped at threshold ` +
+          `${formatThreshold(f.development.defaultThreshold)} | cross-validated`
+      )
       for (const file of f.files) {
         console.log(`${file.name.padEnd(62)}${text(file.development).padEnd(30)}|${text(file.crossValidated)}`)
       }

@@ -35,19 +35,26 @@ export interface BocpdParams {
   readonly threshold: number
 }
 
-const PRIOR = { mu: 0, kappa: 1, alpha: 0.1, beta: 0.001 }
+const prior = { mu: 0, kappa: 1, alpha: 0.1, beta: 0.001 }
 
-const LANCZOS = [
-  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
-  12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7
+const lanczos = [
+  0.99999999999980993,
+  676.5203681218851,
+  -1259.1392167224028,
+  771.32342877765313,
+  -176.61502916214059,
+  12.507343278686905,
+  -0.13857109526572012,
+  9.9843695780195716e-6,
+  1.5056327351493116e-7
 ]
 
 /** log Gamma(x) for x > 0 (Lanczos, g = 7; reflection below 0.5), to ~1e-15 relative. */
 const logGamma = (x: number): number => {
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x)
   const z = x - 1
-  let a = LANCZOS[0]!
-  for (let i = 1; i < LANCZOS.length; i++) a += LANCZOS[i]! / (z + i)
+  let a = lanczos[0]!
+  for (let i = 1; i < lanczos.length; i++) a += lanczos[i]! / (z + i)
   const t = z + 7.5
   return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(a)
 }
@@ -62,14 +69,14 @@ const bocpdScorer = (params: BocpdParams): Scorer => {
   const kappa = new Float64Array(max + 1)
   const constant = new Float64Array(max + 1)
   for (let r = 0; r <= max; r++) {
-    const a = PRIOR.alpha + r / 2
-    const k = PRIOR.kappa + r
+    const a = prior.alpha + r / 2
+    const k = prior.kappa + r
     alpha[r] = a
     kappa[r] = k
     constant[r] = logGamma(a + 0.5) - logGamma(a) - 0.5 * Math.log(2 * a * Math.PI) - 0.5 * Math.log((k + 1) / (a * k))
   }
-  const mu = new Float64Array(max + 1).fill(PRIOR.mu)
-  const beta = new Float64Array(max + 1).fill(PRIOR.beta)
+  const mu = new Float64Array(max + 1).fill(prior.mu)
+  const beta = new Float64Array(max + 1).fill(prior.beta)
   // log P(run length = r), r = 0 .. max + 1
   const logP = new Float64Array(max + 2).fill(Number.NEGATIVE_INFINITY)
   logP[0] = 0

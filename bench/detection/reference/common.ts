@@ -20,8 +20,8 @@ export const formatThreshold = (t: number): string =>
 
 // the references square values, sum thousands of squares and invert Gram matrices; past 1e100 that overflows to
 // Infinity and then NaN. No real metric comes near it, so bounding inputs there changes no real score
-const LIMIT = 1e100
+const limit = 1e100
 
-export const bounded = (x: number): number => (x > LIMIT ? LIMIT : x < -LIMIT ? -LIMIT : x)
+export const bounded = (x: number): number => (x > limit ? limit : x < -limit ? -limit : x)
 
 export const clamp01 = (x: number): number => (x > 0 ? (x < 1 ? x : 1) : 0)

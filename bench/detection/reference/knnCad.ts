@@ -43,7 +43,7 @@ export interface KnnCadParams {
   readonly threshold: number
 }
 
-const ALARM = 0.9965
+const alarmScore = 0.9965
 
 /** Lower Cholesky factor of a symmetric `n x n` matrix (row-major); undefined if it is not positive definite. */
 const cholesky = (a: Float64Array, n: number): Float64Array | undefined => {
@@ -165,7 +165,7 @@ const knnCadScorer = (params: KnnCadParams): Scorer => {
         refractory--
         return 0.5
       }
-      if (result >= ALARM) refractory = Math.floor(training / 5)
+      if (result >= alarmScore) refractory = Math.floor(training / 5)
       return clamp01(result)
     }
   }
@@ -183,7 +183,7 @@ export const knnCad: DetectorFamily<KnnCadParams> = {
       { dim: 7, k: 27, training: 600 },
       { dim: 7, k: 9, training: 300 }
     ],
-    [0.99, ALARM, 1]
+    [0.99, alarmScore, 1]
   ),
   shipped: published,
   make: knnCadScorer,

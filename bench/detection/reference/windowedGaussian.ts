@@ -71,15 +71,15 @@ const windowedGaussianScorer = (params: WindowedGaussianParams): Scorer => {
 }
 
 // NAB's threshold 1.0 on scores rounded to 12 decimals
-const NAB_ONE = 1 - 5e-13
+const nabOne = 1 - 5e-13
 
-const published: WindowedGaussianParams = { window: 6400, step: 100, threshold: NAB_ONE }
+const published: WindowedGaussianParams = { window: 6400, step: 100, threshold: nabOne }
 
 export const windowedGaussian: DetectorFamily<WindowedGaussianParams> = {
   name: "windowed Gaussian",
   grid: thresholdGrid(
     [500, 1000, 2000, 6400].map((window) => ({ window, step: 100 })),
-    [...[3, 4, 5, 6].map(scoreOfZ), NAB_ONE, 1]
+    [...[3, 4, 5, 6].map(scoreOfZ), nabOne, 1]
   ),
   shipped: published,
   make: windowedGaussianScorer,

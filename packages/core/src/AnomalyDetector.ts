@@ -237,9 +237,7 @@ export const make = (options: ApmOptions, baselines: BaselineStoreService): Anom
   return {
     observe: options.anomalyDetectionEnabled ? observe : () => {},
     recentAnomalies: (n) =>
-      Effect.sync(() =>
-        history.slice(-Math.max(0, n)).reverse().map((anomaly) => ({ ...anomaly }))
-      )
+      Effect.sync(() => history.slice(-Math.max(0, n)).reverse().map((anomaly) => ({ ...anomaly })))
   }
 }
 

@@ -15,7 +15,21 @@ import type { OperationType } from "./OperationType.ts"
  * @since 0.1.0
  */
 export const durationBuckets: ReadonlyArray<number> = [
-  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+  30,
+  60
 ]
 
 /**
@@ -50,7 +64,8 @@ export const definitions = {
   resource: { name: "apm_resource_usage", description: "Current process and machine resource readings, by resource" },
   anomalies: {
     name: "apm_anomalies_total",
-    description: "Anomaly records raised (one per ongoing anomaly, again at each severity it escalates to), by operation, type and severity"
+    description:
+      "Anomaly records raised (one per ongoing anomaly, again at each severity it escalates to), by operation, type and severity"
   }
 } as const
 

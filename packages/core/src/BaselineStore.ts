@@ -249,7 +249,9 @@ export const make = (options: ApmOptions, restored?: BaselineSnapshot): Baseline
   const capacity = options.maxOperations + operationTypes.length
   const evictLeastRecent = () => {
     let oldest: Window | undefined
-    for (const window of windows.values()) if (oldest === undefined || window.lastSeen < oldest.lastSeen) oldest = window
+    for (const window of windows.values()) {
+      if (oldest === undefined || window.lastSeen < oldest.lastSeen) oldest = window
+    }
     windows.delete(oldest!.name)
   }
   const windowOf = (name: string, type: OperationType, seenAt: number): Window | undefined => {
@@ -319,9 +321,11 @@ export const make = (options: ApmOptions, restored?: BaselineSnapshot): Baseline
 
 const every = (options: ApmOptions, task: Effect.Effect<void>) =>
   options.baselineEstimationEnabled
-    ? Effect.forkScoped(Effect.repeat(task, Schedule.spaced(`${options.baselineUpdateInterval} seconds`)).pipe(
-      Effect.delay(`${options.baselineUpdateInterval} seconds`)
-    ))
+    ? Effect.forkScoped(
+      Effect.repeat(task, Schedule.spaced(`${options.baselineUpdateInterval} seconds`)).pipe(
+        Effect.delay(`${options.baselineUpdateInterval} seconds`)
+      )
+    )
     : Effect.void
 
 const inMemory = Effect.fnUntraced(function*(options: ApmOptions) {
@@ -369,7 +373,8 @@ const fileOptions = (persistence: PersistenceOptions): AtomicFile.FileOptions =>
  * @since 0.1.0
  */
 export const maxFileBytes = (options: ApmOptions): number =>
-  (options.maxOperations + operationTypes.length) * (options.baselineWindowSize * 25 + maxOperationNameLength * 12 + 600) +
+  (options.maxOperations + operationTypes.length) *
+    (options.baselineWindowSize * 25 + maxOperationNameLength * 12 + 600) +
   200
 
 /**
@@ -392,7 +397,9 @@ export const load = (
     const { dropped, firstProblem, snapshot } = yield* decodeSnapshot(text)
     if (dropped > 0) {
       yield* Effect.logWarning(
-        `Dropped ${dropped} of ${snapshot.operations.length + dropped} entries of the baseline file ${file} (${firstProblem})`
+        `Dropped ${dropped} of ${
+          snapshot.operations.length + dropped
+        } entries of the baseline file ${file} (${firstProblem})`
       )
     }
     return snapshot
@@ -438,15 +445,24 @@ export const layerPersistent = (
       )
       if (!replaceable) return yield* inMemory(options)
       yield* AtomicFile.removeLeftovers(file, leftoverAge, files).pipe(
-        Effect.catch((error) => log.warn("leftovers", `Could not remove old temporary baseline files: ${error.message}`))
+        Effect.catch((error) =>
+          log.warn("leftovers", `Could not remove old temporary baseline files: ${error.message}`)
+        )
       )
       const store = make(options, yield* load(file, options, persistence))
       const context = yield* Effect.context<FileSystem.FileSystem | Path.Path>()
-      const persist = Effect.flatMap(store.snapshot, (snapshot) => AtomicFile.write(file, JSON.stringify(snapshot), files)).pipe(
+      const persist = Effect.flatMap(
+        store.snapshot,
+        (snapshot) => AtomicFile.write(file, JSON.stringify(snapshot), files)
+      ).pipe(
         Effect.catch((error) =>
-          log.warn("save", `Could not save the baselines to ${file}, they will not survive a restart: ${error.message}`, {
-            file
-          })
+          log.warn(
+            "save",
+            `Could not save the baselines to ${file}, they will not survive a restart: ${error.message}`,
+            {
+              file
+            }
+          )
         ),
         Effect.provideContext(context)
       )

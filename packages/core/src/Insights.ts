@@ -146,10 +146,17 @@ const highErrorRates = ({ options, summaries }: InsightInput): Array<Insight> =>
       type: "high_error_rate",
       severity: errorRate > 0.5 ? "CRITICAL" : "ERROR",
       operationName: s.operationName,
-      message: `${s.operationName} fails often: ${percent(errorRate)} of ${s.totalOperations} operations ended in an error`,
+      message: `${s.operationName} fails often: ${
+        percent(errorRate)
+      } of ${s.totalOperations} operations ended in an error`,
       recommendation:
         "Read the recorded error messages, check the health of its dependencies, and add retries with backoff for transient failures.",
-      values: { errorRate, errorCount: s.errorCount, totalOperations: s.totalOperations, threshold: options.errorRateThreshold }
+      values: {
+        errorRate,
+        errorCount: s.errorCount,
+        totalOperations: s.totalOperations,
+        threshold: options.errorRateThreshold
+      }
     }]
   })
 

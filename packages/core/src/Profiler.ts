@@ -208,7 +208,9 @@ export interface ProfilerService {
   /** Starts a CPU profile, or returns `None` (and counts a skip) while another profile records. */
   readonly startCpu: (label: string) => Effect.Effect<Option.Option<ProfileRecording<CpuProfileSummary>>, ProfilerError>
   /** Starts a sampling heap profile, or returns `None` (and counts a skip) while another profile records. */
-  readonly startHeap: (label: string) => Effect.Effect<Option.Option<ProfileRecording<HeapProfileSummary>>, ProfilerError>
+  readonly startHeap: (
+    label: string
+  ) => Effect.Effect<Option.Option<ProfileRecording<HeapProfileSummary>>, ProfilerError>
   readonly stats: Effect.Effect<ProfilerStats>
 }
 
@@ -338,7 +340,11 @@ export const summarizeCpuProfile = (
       selfSeconds: e.micros / 1e6,
       selfPercent: total === 0 ? 0 : e.micros / total * 100
     }))
-  return { durationSeconds: Math.max(0, profile.endTime - profile.startTime) / 1e6, samples: samples.length, topFunctions }
+  return {
+    durationSeconds: Math.max(0, profile.endTime - profile.startTime) / 1e6,
+    samples: samples.length,
+    topFunctions
+  }
 }
 
 /**

@@ -166,7 +166,10 @@ const tokenize = (sql: string, dialect: Dialect): Array<Token> => {
         } else if (sql[j] === "." && !isWordStart(sql[j + 1])) {
           j++
         }
-        if ((sql[j] === "e" || sql[j] === "E") && (isDigit(sql[j + 1]) || (/[+-]/.test(sql[j + 1] ?? "") && isDigit(sql[j + 2])))) {
+        if (
+          (sql[j] === "e" || sql[j] === "E") &&
+          (isDigit(sql[j + 1]) || (/[+-]/.test(sql[j + 1] ?? "") && isDigit(sql[j + 2])))
+        ) {
           j += 2
           while (isDigit(sql[j])) j++
         }
@@ -401,8 +404,11 @@ const skippedWords = new Set([
 
 const maxTableLength = 64
 
-const identifierOf = (t: Token): string =>
-  (t.kind === "quoted" ? t.text.slice(1, t.text.endsWith(t.text[0]!) && t.text.length > 1 ? -1 : undefined) : t.text)
+const identifierOf = (
+  t: Token
+): string => (t.kind === "quoted"
+  ? t.text.slice(1, t.text.endsWith(t.text[0]!) && t.text.length > 1 ? -1 : undefined)
+  : t.text)
 
 /** A table name fit for a label: identifier characters only, bounded length. */
 const cleanTable = (name: string): string | undefined => {

@@ -319,7 +319,8 @@ export const unitGauges: ReadonlyArray<UnitGauge> = [
   },
   {
     name: "system_cpu_utilization_ratio",
-    description: "Machine CPU use over the sampling interval, as a fraction of all its cores (OpenTelemetry system.cpu.utilization)",
+    description:
+      "Machine CPU use over the sampling interval, as a fraction of all its cores (OpenTelemetry system.cpu.utilization)",
     read: (u) => u.cpu.machine === null ? null : u.cpu.machine / 100
   },
   {
@@ -349,7 +350,8 @@ export const unitGauges: ReadonlyArray<UnitGauge> = [
   },
   {
     name: "process_memory_used_bytes",
-    description: "Memory counted against the limit (the cgroup's usage less reclaimable page cache, or the machine's used), in bytes",
+    description:
+      "Memory counted against the limit (the cgroup's usage less reclaimable page cache, or the machine's used), in bytes",
     read: (u) => u.memory.used
   },
   {
@@ -379,12 +381,14 @@ export const unitGauges: ReadonlyArray<UnitGauge> = [
   },
   {
     name: "system_network_receive_bytes_per_second",
-    description: "Bytes the machine's network interfaces (loopback excluded) received per second over the sampling interval",
+    description:
+      "Bytes the machine's network interfaces (loopback excluded) received per second over the sampling interval",
     read: (u) => u.network?.receivedBytesPerSecond ?? null
   },
   {
     name: "system_network_transmit_bytes_per_second",
-    description: "Bytes the machine's network interfaces (loopback excluded) sent per second over the sampling interval",
+    description:
+      "Bytes the machine's network interfaces (loopback excluded) sent per second over the sampling interval",
     read: (u) => u.network?.sentBytesPerSecond ?? null
   }
 ]

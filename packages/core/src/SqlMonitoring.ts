@@ -106,7 +106,8 @@ const operationAttributes = (prepared: Prepared, span: Tracer.Span): Attributes 
 
 const isStatement = (span: Tracer.Span): boolean =>
   span.kind === "client" && span.attributes.has("db.system.name") && typeof span.attributes.get("db.query.text") ===
-    "string" && !span.attributes.has(operationTypeKey)
+    "string" &&
+  !span.attributes.has(operationTypeKey)
 
 /**
  * The span of the operation a query runs in: the nearest `Apm.trace` span,
@@ -134,8 +135,10 @@ const parentOf = (span: Tracer.Span): Tracer.Span | undefined => {
  */
 const rename = (span: Tracer.Span, name: string): void => {
   const sdkSpan: unknown = (span as { readonly span?: unknown }).span
-  if (typeof sdkSpan === "object" && sdkSpan !== null && "updateName" in sdkSpan &&
-    typeof sdkSpan.updateName === "function") {
+  if (
+    typeof sdkSpan === "object" && sdkSpan !== null && "updateName" in sdkSpan &&
+    typeof sdkSpan.updateName === "function"
+  ) {
     sdkSpan.updateName(name)
   }
   Reflect.set(span, "name", name)
@@ -194,15 +197,20 @@ export const make = (
     const duration = endTime > start ? Number(endTime - start) / 1e9 : 0
     const startMillis = Number(start) / 1e6
     const outcome = describeExit(exit)
-    apm.recordUnsafe({
-      name: query.operationName,
-      type: "database_query",
-      duration,
-      status: outcome.status,
-      errorType: outcome.errorType,
-      errorMessage: outcome.message,
-      attributes
-    }, startMillis, context, span)
+    apm.recordUnsafe(
+      {
+        name: query.operationName,
+        type: "database_query",
+        duration,
+        status: outcome.status,
+        errorType: outcome.errorType,
+        errorMessage: outcome.message,
+        attributes
+      },
+      startMillis,
+      context,
+      span
+    )
     const errorType = ErrorType.fromExit(exit)
     if (errorType === undefined) statement.duration.updateUnsafe(duration, context)
     else DatabaseMetrics.recordDurationUnsafe(query, system, duration, errorType, context)

@@ -59,6 +59,20 @@ describe("Apm.trace", () => {
       assert.deepStrictEqual(names, ["first", "last"])
     }).pipe(Effect.provide(ApmTest.layer())))
 
+  it.effect("with businessTransactionMonitoringEnabled off, business transactions run untraced and others traced", () =>
+    Effect.gen(function*() {
+      const checkout = Apm.fn("checkout", "business_transaction")(function*(n: number) {
+        return yield* Effect.succeed(n + 1)
+      })
+      assert.strictEqual(yield* checkout(1), 2)
+      const failed = yield* Effect.exit(Apm.trace(Effect.fail("declined"), "refund", "business_transaction"))
+      assert.deepStrictEqual(failed, Exit.fail("declined"))
+      yield* Apm.trace(Effect.void, "lookup", "database_query")
+      assert.deepStrictEqual((yield* ApmRecorder.operations).map((r) => r.operationName), ["lookup"])
+      assert.deepStrictEqual((yield* ApmRecorder.spans).map((s) => s.name), ["lookup"])
+      assert.isTrue(Option.isNone(yield* Apm.summary("checkout")))
+    }).pipe(Effect.provide(ApmTest.layer({ businessTransactionMonitoringEnabled: false }))))
+
   it.effect("a typed failure passes through and is recorded as an error", () =>
     Effect.gen(function*() {
       const declined = { _tag: "CardDeclined", message: "card declined" }
@@ -166,7 +180,10 @@ describe("Apm.trace", () => {
       assert.strictEqual(yield* checkout(3), 30)
       assert.deepStrictEqual(yield* Effect.flip(checkout(0)), "empty cart")
       const records = yield* ApmRecorder.operations
-      assert.deepStrictEqual(records.map((r) => [r.operationName, r.status]), [["checkout", "ok"], ["checkout", "error"]])
+      assert.deepStrictEqual(records.map((r) => [r.operationName, r.status]), [["checkout", "ok"], [
+        "checkout",
+        "error"
+      ]])
       assert.deepStrictEqual(records[0]!.attributes, { shop: "eu" })
     }).pipe(Effect.provide(ApmTest.layer())))
 

@@ -43,10 +43,12 @@ describe("Apm.profileCpu", () => {
 
   it.effect("does not profile with a switch off", () =>
     Effect.gen(function*() {
-      for (const overrides of [{ profilingSampleRate: 1, profilingEnabled: false }, {
-        profilingSampleRate: 1,
-        cpuProfilingEnabled: false
-      }]) {
+      for (
+        const overrides of [{ profilingSampleRate: 1, profilingEnabled: false }, {
+          profilingSampleRate: 1,
+          cpuProfilingEnabled: false
+        }]
+      ) {
         const stats = yield* Effect.gen(function*() {
           yield* Effect.void.pipe(Apm.profileCpu(), Apm.trace("quiet", "custom_operation"))
           // an explicit rate does not override a switch
@@ -108,7 +110,9 @@ describe("Apm.profileMemory", () => {
       const span = yield* spanNamed("alloc")
       assert.strictEqual(span!.attributes["apm.profile.heap.file"], "memory://1-alloc.heapprofile")
       assert.strictEqual(span!.attributes["apm.profile.heap.used_before_bytes"], 0)
-      assert.deepStrictEqual(span!.attributes["apm.profile.heap.top_allocations"], ["alloc (memory://test:1:1) 0 B 100.0%"])
+      assert.deepStrictEqual(span!.attributes["apm.profile.heap.top_allocations"], [
+        "alloc (memory://test:1:1) 0 B 100.0%"
+      ])
     }).pipe(Effect.provide(withProfiler({ memorySampleRate: 1 }))))
 
   it.effect("memoryProfilingEnabled off turns it off", () =>

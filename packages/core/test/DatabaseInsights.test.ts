@@ -10,7 +10,11 @@ const options = Effect.runSync(ApmConfig.make({ insightMinOperations: 3, anomaly
 const summary = (overrides: Partial<OperationSummary.OperationSummary>) =>
   healthy({ totalOperations: 10, successCount: 10, ...overrides })
 
-const insightsOf = (patterns: QueryPatterns.QueryPatterns, summaries: ReadonlyArray<OperationSummary.OperationSummary>, since = 0) =>
+const insightsOf = (
+  patterns: QueryPatterns.QueryPatterns,
+  summaries: ReadonlyArray<OperationSummary.OperationSummary>,
+  since = 0
+) =>
   Insights.computeDatabase({
     options,
     summaries,
@@ -55,7 +59,9 @@ describe("QueryPatterns", () => {
     assert.strictEqual(patterns.dropped, 2)
     assert.isTrue(patterns.isOpen("p2"))
     assert.isFalse(patterns.isOpen("p3"))
-    for (let q = 0; q < 5; q++) for (let k = 0; k < 2; k++) patterns.query("p0", `SELECT q${q}`, `SELECT q${q}`, q, 0.001)
+    for (let q = 0; q < 5; q++) {
+      for (let k = 0; k < 2; k++) patterns.query("p0", `SELECT q${q}`, `SELECT q${q}`, q, 0.001)
+    }
     patterns.parentEnded("p0", "parent", 1)
     // p0 already counted SELECT t, so of the five new queries only the first fits its two distinct ones.
     assert.deepStrictEqual(patterns.nPlusOne().map((f) => [f.queryName, f.count]), [["SELECT q0", 2]])
@@ -68,7 +74,10 @@ describe("QueryPatterns", () => {
     // Histories: the two queries seen most recently, each with its last three samples, oldest first.
     assert.deepStrictEqual(patterns.samples("SELECT t"), [])
     for (let i = 0; i < 5; i++) patterns.query(undefined, "SELECT x", "SELECT x", 100 + i, i)
-    assert.deepStrictEqual(patterns.samples("SELECT x").map((s) => [s.endMillis, s.duration]), [[102, 2], [103, 3], [104, 4]])
+    assert.deepStrictEqual(patterns.samples("SELECT x").map((s) => [s.endMillis, s.duration]), [[102, 2], [103, 3], [
+      104,
+      4
+    ]])
   })
 })
 
@@ -126,24 +135,26 @@ describe("Insights.InsightSources", () => {
         ["ERROR", "error: 1 operations"],
         ["INFO", "info: checkout"]
       ])
-    }).pipe(Effect.provide(ApmTest.layer().pipe(
-      Layer.provide(Layer.succeed(Insights.InsightSources, [
-        ({ summaries }) => [{
-          type: "slow_operation",
-          severity: "INFO",
-          message: `info: ${summaries.map((s) => s.operationName).join()}`,
-          recommendation: "none",
-          values: {}
-        }],
-        ({ summaries }) => [{
-          type: "slow_operation",
-          severity: "ERROR",
-          message: `error: ${summaries.length} operations`,
-          recommendation: "none",
-          values: {}
-        }]
-      ]))
-    ))))
+    }).pipe(Effect.provide(
+      ApmTest.layer().pipe(
+        Layer.provide(Layer.succeed(Insights.InsightSources, [
+          ({ summaries }) => [{
+            type: "slow_operation",
+            severity: "INFO",
+            message: `info: ${summaries.map((s) => s.operationName).join()}`,
+            recommendation: "none",
+            values: {}
+          }],
+          ({ summaries }) => [{
+            type: "slow_operation",
+            severity: "ERROR",
+            message: `error: ${summaries.length} operations`,
+            recommendation: "none",
+            values: {}
+          }]
+        ]))
+      )
+    )))
 
   it.effect("SqlMonitoring.layerPatterns below Apm puts the database insights into Apm.insights", () =>
     Effect.gen(function*() {

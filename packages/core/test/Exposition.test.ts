@@ -29,7 +29,10 @@ describe("Prometheus exposition", () => {
       assert.isDefined(hostileErrors, "the hostile name round-trips through escaping")
       assert.strictEqual(Number(hostileErrors!.value), 1)
       const buckets = Object.keys(byName.get("apm_operation_duration_seconds")!.metrics[0]!.buckets!)
-      assert.deepStrictEqual(buckets.map((b) => b === "+Inf" ? Infinity : Number(b)).sort((a, b) => a - b), [...ApmMetrics.durationBuckets, Infinity])
+      assert.deepStrictEqual(buckets.map((b) => b === "+Inf" ? Infinity : Number(b)).sort((a, b) => a - b), [
+        ...ApmMetrics.durationBuckets,
+        Infinity
+      ])
 
       // No raw newline inside a label value: every line is a comment or a sample.
       for (const line of text.trimEnd().split("\n")) assert.match(line, /^(# (HELP|TYPE) \S+ .*|[a-z_]+(\{.*\})? \S+)$/)

@@ -4,9 +4,51 @@ import { normalize, operationName, shape } from "../src/QueryNormalizer.ts"
 
 // Fragments that stress the tokenizer's edges: quotes, comments, dollar quotes, placeholders, numbers.
 const fragment = fc.constantFrom(
-  "SELECT", "FROM", "IN", "VALUES", " ", "\n", "\t", "'", "\"", "`", "--", "/*", "*/", "$", "$$", "$a$", "$1", "?",
-  "?7", ":", "::", ":name", "@", "@@", "0x", "0xFF", "1", "42", ".", "e", "E", "+", "-", "(", ")", ",", "\\", "E'",
-  "X'", "a", "users", "NULL", "é", "😀", "\u00a0"
+  "SELECT",
+  "FROM",
+  "IN",
+  "VALUES",
+  " ",
+  "\n",
+  "\t",
+  "'",
+  "\"",
+  "`",
+  "--",
+  "/*",
+  "*/",
+  "$",
+  "$$",
+  "$a$",
+  "$1",
+  "?",
+  "?7",
+  ":",
+  "::",
+  ":name",
+  "@",
+  "@@",
+  "0x",
+  "0xFF",
+  "1",
+  "42",
+  ".",
+  "e",
+  "E",
+  "+",
+  "-",
+  "(",
+  ")",
+  ",",
+  "\\",
+  "E'",
+  "X'",
+  "a",
+  "users",
+  "NULL",
+  "é",
+  "😀",
+  "\u00a0"
 )
 const sqlish = fc.array(fragment, { maxLength: 40 }).map((parts) => parts.join(""))
 
@@ -47,19 +89,27 @@ const render = (
 describe("QueryNormalizer", () => {
   it("replaces literals, folds lists and whitespace, removes comments", () => {
     assert.strictEqual(
-      normalize("SELECT *\n  FROM users WHERE id IN (1, 2,3) AND name = 'ada' -- who\n AND x = 0x1F /* c */ AND y = 1.5e3"),
+      normalize(
+        "SELECT *\n  FROM users WHERE id IN (1, 2,3) AND name = 'ada' -- who\n AND x = 0x1F /* c */ AND y = 1.5e3"
+      ),
       "SELECT * FROM users WHERE id IN (?) AND name = ? AND x = ? AND y = ?"
     )
     assert.strictEqual(normalize("INSERT INTO t (a, b) VALUES (1, 'x'), (2, 'y')"), "INSERT INTO t (a, b) VALUES (?)")
     assert.strictEqual(normalize("SELECT E'it\\'s', $$body$$, $tag$x$tag$ FROM t"), "SELECT ?, ?, ? FROM t")
-    assert.strictEqual(normalize("UPDATE t SET a = $1, b = :b, c = ? WHERE d IS NULL AND e = TRUE"), "UPDATE t SET a = $1, b = :b, c = ? WHERE d IS NULL AND e = TRUE")
+    assert.strictEqual(
+      normalize("UPDATE t SET a = $1, b = :b, c = ? WHERE d IS NULL AND e = TRUE"),
+      "UPDATE t SET a = $1, b = :b, c = ? WHERE d IS NULL AND e = TRUE"
+    )
     assert.strictEqual(normalize("SELECT x::int FROM t"), "SELECT x::int FROM t")
     assert.strictEqual(normalize("SELECT 'unterminated"), "SELECT ?")
   })
 
   it("names the operation by statement and table", () => {
     assert.strictEqual(operationName("select * from users where id = 1"), "SELECT users")
-    assert.strictEqual(operationName("SELECT id FROM public.\"Users\" u JOIN orders o ON o.u = u.id"), "SELECT public.Users")
+    assert.strictEqual(
+      operationName("SELECT id FROM public.\"Users\" u JOIN orders o ON o.u = u.id"),
+      "SELECT public.Users"
+    )
     assert.strictEqual(operationName("INSERT INTO orders (id) VALUES (1)"), "INSERT orders")
     assert.strictEqual(operationName("UPDATE ONLY accounts SET x = 1"), "UPDATE accounts")
     assert.strictEqual(operationName("DELETE FROM sessions WHERE expired"), "DELETE sessions")
@@ -75,41 +125,55 @@ describe("QueryNormalizer", () => {
   })
 
   it("accepts any input without throwing, and returns a string", () => {
-    fc.assert(fc.property(fc.oneof(fc.string({ unit: "binary" }), sqlish), (input) => {
-      assert.isString(normalize(input))
-      assert.isString(shape(input).operationName)
-    }), { numRuns: 2000 })
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: "binary" }), sqlish), (input) => {
+        assert.isString(normalize(input))
+        assert.isString(shape(input).operationName)
+      }),
+      { numRuns: 2000 }
+    )
   })
 
   it("is idempotent", () => {
-    fc.assert(fc.property(fc.oneof(fc.string({ unit: "binary" }), sqlish), (input) => {
-      const once = normalize(input)
-      assert.strictEqual(normalize(once), once, JSON.stringify(input))
-    }), { numRuns: 5000 })
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: "binary" }), sqlish), (input) => {
+        const once = normalize(input)
+        assert.strictEqual(normalize(once), once, JSON.stringify(input))
+      }),
+      { numRuns: 5000 }
+    )
   })
 
   it("never returns a string or number literal (or comment) of its input", () => {
     fc.assert(
-      fc.property(template, fc.array(literal, { minLength: 20, maxLength: 20 }), fc.array(comment, { minLength: 2, maxLength: 2 }), (t, lits, notes) => {
-        let l = 0
-        let n = 0
-        const query = render(t, () => lits[l++ % lits.length]!, () => notes[n++]!)
-        const normalised = normalize(query)
-        // The output does not depend on the values: the same query with other values normalises alike.
-        assert.strictEqual(normalised, normalize(render(t, () => "0", () => "")), query)
-        assert.notMatch(normalised, /['\d]/)
-      }),
+      fc.property(
+        template,
+        fc.array(literal, { minLength: 20, maxLength: 20 }),
+        fc.array(comment, { minLength: 2, maxLength: 2 }),
+        (t, lits, notes) => {
+          let l = 0
+          let n = 0
+          const query = render(t, () => lits[l++ % lits.length]!, () => notes[n++]!)
+          const normalised = normalize(query)
+          // The output does not depend on the values: the same query with other values normalises alike.
+          assert.strictEqual(normalised, normalize(render(t, () => "0", () => "")), query)
+          assert.notMatch(normalised, /['\d]/)
+        }
+      ),
       { numRuns: 1000 }
     )
   })
 
   it("operation names stay bounded and value-free", () => {
-    fc.assert(fc.property(template, fc.array(literal, { minLength: 20, maxLength: 20 }), (t, lits) => {
-      let l = 0
-      const name = operationName(render(t, () => lits[l++ % lits.length]!, () => ""))
-      assert.strictEqual(name, operationName(render(t, () => "0", () => "")))
-      assert.isAtMost(name.length, 80)
-    }), { numRuns: 300 })
+    fc.assert(
+      fc.property(template, fc.array(literal, { minLength: 20, maxLength: 20 }), (t, lits) => {
+        let l = 0
+        const name = operationName(render(t, () => lits[l++ % lits.length]!, () => ""))
+        assert.strictEqual(name, operationName(render(t, () => "0", () => "")))
+        assert.isAtMost(name.length, 80)
+      }),
+      { numRuns: 300 }
+    )
   })
 
   describe("PostgreSQL dialect", () => {
@@ -117,19 +181,31 @@ describe("QueryNormalizer", () => {
 
     it("reads plain strings with a backslash as a character, E'...' with backslash escapes", () => {
       // With standard_conforming_strings a backslash ends nothing: 'C:\' is a whole string.
-      assert.strictEqual(pg("SELECT * FROM t WHERE a = 'C:\\' AND b = 'secret'"), "SELECT * FROM t WHERE a = ? AND b = ?")
+      assert.strictEqual(
+        pg("SELECT * FROM t WHERE a = 'C:\\' AND b = 'secret'"),
+        "SELECT * FROM t WHERE a = ? AND b = ?"
+      )
       assert.strictEqual(pg("SELECT E'it\\'s', e'\\\\', 'it''s' FROM t"), "SELECT ?, ?, ? FROM t")
       assert.strictEqual(pg("SELECT U&'d\\0061t' UESCAPE '!' FROM t"), "SELECT U&? UESCAPE ? FROM t")
     })
 
     it("removes dollar-quoted bodies whatever they hold, and keeps $1 parameters", () => {
-      assert.strictEqual(pg("SELECT $fn$ it's $1 -- $$ $fn$, $$a'b$$ FROM t WHERE id = $1"), "SELECT ?, ? FROM t WHERE id = $1")
+      assert.strictEqual(
+        pg("SELECT $fn$ it's $1 -- $$ $fn$, $$a'b$$ FROM t WHERE id = $1"),
+        "SELECT ?, ? FROM t WHERE id = $1"
+      )
       assert.strictEqual(pg("SELECT * FROM t WHERE a = $1 AND b = $12"), "SELECT * FROM t WHERE a = $1 AND b = $12")
     })
 
     it("keeps casts, folds arrays and IN lists, reads 1_000 as one number", () => {
-      assert.strictEqual(pg("SELECT '5'::int, x::text[], CAST('7' AS bigint) FROM t"), "SELECT ?::int, x::text[], CAST(? AS bigint) FROM t")
-      assert.strictEqual(pg("SELECT * FROM t WHERE id = ANY(ARRAY[1, 2, 3]) AND tags && '{a,b}'"), "SELECT * FROM t WHERE id = ANY(ARRAY[?]) AND tags && ?")
+      assert.strictEqual(
+        pg("SELECT '5'::int, x::text[], CAST('7' AS bigint) FROM t"),
+        "SELECT ?::int, x::text[], CAST(? AS bigint) FROM t"
+      )
+      assert.strictEqual(
+        pg("SELECT * FROM t WHERE id = ANY(ARRAY[1, 2, 3]) AND tags && '{a,b}'"),
+        "SELECT * FROM t WHERE id = ANY(ARRAY[?]) AND tags && ?"
+      )
       assert.strictEqual(pg("SELECT * FROM t WHERE id IN ($1, $2, $3)"), "SELECT * FROM t WHERE id IN (?)")
       assert.strictEqual(pg("SELECT 1_000_000, 1.5e-3, .5 FROM t"), "SELECT ?, ?, ? FROM t")
     })
@@ -141,8 +217,14 @@ describe("QueryNormalizer", () => {
     })
 
     it("names a Postgres statement by statement and table", () => {
-      assert.strictEqual(operationName("SELECT * FROM \"public\".\"users\" WHERE id = $1", "postgresql"), "SELECT public.users")
-      assert.strictEqual(operationName("INSERT INTO orders (id) VALUES ($1) RETURNING *", "postgresql"), "INSERT orders")
+      assert.strictEqual(
+        operationName("SELECT * FROM \"public\".\"users\" WHERE id = $1", "postgresql"),
+        "SELECT public.users"
+      )
+      assert.strictEqual(
+        operationName("INSERT INTO orders (id) VALUES ($1) RETURNING *", "postgresql"),
+        "INSERT orders"
+      )
     })
 
     const identifierWords = fc.stringMatching(/^[a-z]{1,6}$/)
@@ -161,7 +243,11 @@ describe("QueryNormalizer", () => {
       minLength: 1,
       maxLength: 3
     }).map((parts) => parts.reduceRight((inner, text) => `/*${text}${inner}${text}*/`, ""))
-    const pgTemplate = (t: { table: string; column: string; other: string; inCount: number; rows: number }, lit: () => string, note: () => string) =>
+    const pgTemplate = (
+      t: { table: string; column: string; other: string; inCount: number; rows: number },
+      lit: () => string,
+      note: () => string
+    ) =>
       `${render(t, lit, note)}; SELECT ${t.column} FROM ${t.table} WHERE ${t.other} = ANY(ARRAY[${
         Array.from({ length: t.inCount }, lit).join(", ")
       }]) AND ${t.column} = $1 AND ${t.other} > ${lit()}::int ${note()}`

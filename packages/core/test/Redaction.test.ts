@@ -73,14 +73,22 @@ describe("Redaction", () => {
       `{"user":"ada","password":"[REDACTED]","nested":{"accessToken":"[REDACTED]"}}`
     )
     assert.strictEqual(Redaction.redactText("Authorization: Bearer abc.def"), "Authorization: [REDACTED]")
-    assert.strictEqual(Redaction.redactText("{ password: 'x', token_type: 'bearer' }"), "{ password: '[REDACTED]', token_type: 'bearer' }")
+    assert.strictEqual(
+      Redaction.redactText("{ password: 'x', token_type: 'bearer' }"),
+      "{ password: '[REDACTED]', token_type: 'bearer' }"
+    )
   })
 
   it("attributes: everything under a secret name, secrets inside other strings; the same object when clean", () => {
     const clean = { "http.route": "/users/:id", count: 3 }
     assert.strictEqual(Redaction.redactAttributes(clean), clean)
     assert.deepStrictEqual(
-      Redaction.redactAttributes({ password: "pw", retries: 2, "url.full": "https://h/?token=t", tags: ["a", "b@c.io"] }),
+      Redaction.redactAttributes({
+        password: "pw",
+        retries: 2,
+        "url.full": "https://h/?token=t",
+        tags: ["a", "b@c.io"]
+      }),
       { password: "[REDACTED]", retries: 2, "url.full": "https://h/?token=[REDACTED]", tags: ["a", "[REDACTED]"] }
     )
   })
@@ -127,14 +135,21 @@ describe("Redaction", () => {
           "url.full": "https://h/?api_key=k3y&page=1"
         })
       )
-      assert.isTrue(Exit.isFailure(exit) && Exit.findErrorOption(exit).pipe((o) => o._tag === "Some" && o.value === error))
+      assert.isTrue(
+        Exit.isFailure(exit) && Exit.findErrorOption(exit).pipe((o) => o._tag === "Some" && o.value === error)
+      )
       const [record] = yield* ApmRecorder.operations
-      assert.deepStrictEqual(record!.attributes, { password: "[REDACTED]", "url.full": "https://h/?api_key=[REDACTED]&page=1" })
+      assert.deepStrictEqual(record!.attributes, {
+        password: "[REDACTED]",
+        "url.full": "https://h/?api_key=[REDACTED]&page=1"
+      })
       assert.strictEqual(record!.errorMessage, "GET https://db.example.com/?token=[REDACTED] failed for [REDACTED]")
       const [span] = yield* ApmRecorder.spans
       assert.strictEqual(span!.name, "call https://x/?token=[REDACTED]")
       assert.strictEqual(span!.attributes["password"], "[REDACTED]")
-      const failedWith = yield* Effect.exit(Apm.trace(Effect.fail({ password: "pw", code: 7 }), "op", "custom_operation"))
+      const failedWith = yield* Effect.exit(
+        Apm.trace(Effect.fail({ password: "pw", code: 7 }), "op", "custom_operation")
+      )
       assert.isTrue(Exit.isFailure(failedWith))
       const second = (yield* ApmRecorder.operations)[1]!
       assert.strictEqual(second.errorMessage, `{"password":"[REDACTED]","code":7}`)

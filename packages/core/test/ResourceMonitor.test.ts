@@ -50,13 +50,18 @@ describe("ResourceMonitor", () => {
     assert.deepStrictEqual(decode(later), later)
     assert.throws(() => decode({ ...testUsage, disk: 0 }))
     const gauges = ResourceMonitor.resourceGauges.map(([resource, read]) => [resource, read(later)] as const)
-    assert.deepStrictEqual(gauges.find(([r]) => r === "disk_read_bytes_per_second"), ["disk_read_bytes_per_second", null])
+    assert.deepStrictEqual(gauges.find(([r]) => r === "disk_read_bytes_per_second"), [
+      "disk_read_bytes_per_second",
+      null
+    ])
     assert.deepStrictEqual(gauges.find(([r]) => r === "cpu_total_percent"), ["cpu_total_percent", 90])
     assert.strictEqual(new Set(gauges.map(([r]) => r)).size, gauges.length)
   })
 
   it("each unit-bearing reading has a family named with its Prometheus unit", () => {
-    for (const g of ResourceMonitor.unitGauges) assert.match(g.name, /^[a-z_]+_(bytes|seconds|ratio|bytes_per_second)$/, g.name)
+    for (const g of ResourceMonitor.unitGauges) {
+      assert.match(g.name, /^[a-z_]+_(bytes|seconds|ratio|bytes_per_second)$/, g.name)
+    }
     const read = (name: string, mode?: string) =>
       ResourceMonitor.unitGauges.find((g) => g.name === name && g.attributes?.["cpu.mode"] === mode)!.read(testUsage)
     // 12 % of one core on a 4-core machine is 3 % of the machine
@@ -144,7 +149,11 @@ describe("per-operation resource sampling", () => {
   it.effect("the switches turn the readings off", () =>
     Effect.gen(function*() {
       const monitor = TestResourceMonitor.make().monitor
-      const off = yield* ApmConfig.make({ memorySampleRate: 1, memoryProfilingEnabled: false, cpuProfilingEnabled: false })
+      const off = yield* ApmConfig.make({
+        memorySampleRate: 1,
+        memoryProfilingEnabled: false,
+        cpuProfilingEnabled: false
+      })
       assert.isUndefined(OperationResources.make(off, monitor))
       assert.isUndefined(OperationResources.make(yield* ApmConfig.make({ enabled: false }), monitor))
       assert.isUndefined(OperationResources.make(yield* ApmConfig.make({ memorySampleRate: 0 }), monitor))
@@ -185,7 +194,13 @@ describe("Apm.trace resource sampling (integration)", () => {
 
   it.effect("records nothing at rate 0 or with both switches off", () =>
     Effect.gen(function*() {
-      for (const overrides of [{ memorySampleRate: 0 }, { memorySampleRate: 1, memoryProfilingEnabled: false, cpuProfilingEnabled: false }]) {
+      for (
+        const overrides of [{ memorySampleRate: 0 }, {
+          memorySampleRate: 1,
+          memoryProfilingEnabled: false,
+          cpuProfilingEnabled: false
+        }]
+      ) {
         const records = yield* Effect.gen(function*() {
           yield* Apm.trace(Effect.void, "plain", "custom_operation")
           return yield* ApmRecorder.operations

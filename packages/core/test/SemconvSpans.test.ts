@@ -38,7 +38,12 @@ describe("semantic conventions on spans", () => {
       const records = yield* ApmRecorder.operations
       assert.deepStrictEqual(records.map((r) => r.errorType), ["CardDeclined", "QuotaExceeded", "_OTHER", undefined])
       const spans = yield* ApmRecorder.spans
-      assert.deepStrictEqual(spans.map((s) => s.attributes["error.type"]), ["CardDeclined", "QuotaExceeded", "_OTHER", undefined])
+      assert.deepStrictEqual(spans.map((s) => s.attributes["error.type"]), [
+        "CardDeclined",
+        "QuotaExceeded",
+        "_OTHER",
+        undefined
+      ])
       for (const [type, count] of [["CardDeclined", 1], ["QuotaExceeded", 1], ["_OTHER", 1]] as const) {
         const value = yield* MetricSeries.value("apm_errors_total", { operation_name: "checkout", error_type: type })
         assert.strictEqual(value, count, type)
@@ -47,7 +52,9 @@ describe("semantic conventions on spans", () => {
 
   it.effect("error_type label values are bounded per operation: past the cap they count as _OTHER", () =>
     Effect.gen(function*() {
-      for (let i = 0; i < 30; i++) yield* Effect.exit(Apm.trace(Effect.fail({ _tag: `E${i}` }), "flaky", "custom_operation"))
+      for (let i = 0; i < 30; i++) {
+        yield* Effect.exit(Apm.trace(Effect.fail({ _tag: `E${i}` }), "flaky", "custom_operation"))
+      }
       const series = yield* Effect.forEach(
         Array.from({ length: 30 }, (_, i) => `E${i}`),
         (type) => MetricSeries.value("apm_errors_total", { operation_name: "flaky", error_type: type })

@@ -62,7 +62,11 @@ describe("SpanOperations", () => {
     Effect.gen(function*() {
       yield* Effect.void.pipe(Effect.withSpan("pg.query", {
         kind: "client",
-        attributes: { "db.system.name": "postgresql", "db.query.summary": "SELECT users", "db.operation.name": "SELECT" }
+        attributes: {
+          "db.system.name": "postgresql",
+          "db.query.summary": "SELECT users",
+          "db.operation.name": "SELECT"
+        }
       }))
       yield* Effect.void.pipe(Effect.withSpan("sql", {
         kind: "client",

@@ -20,7 +20,11 @@ describe("StreamingDetector (latency profile, the default)", () => {
     const detector = new StreamingDetector()
     assert.strictEqual(detector.profile.name, "latency")
     assert.strictEqual(detector.threshold, detectorProfiles.latency.threshold)
-    assert.approximately(new StreamingDetector({ sensitivity: 3 }).threshold, detectorProfiles.latency.threshold * 1.5, 1e-12)
+    assert.approximately(
+      new StreamingDetector({ sensitivity: 3 }).threshold,
+      detectorProfiles.latency.threshold * 1.5,
+      1e-12
+    )
     assert.strictEqual(new StreamingDetector({ profile: "metric" }).threshold, detectorProfiles.metric.threshold)
     assert.strictEqual(new StreamingDetector({ threshold: 0.42 }).threshold, 0.42)
   })

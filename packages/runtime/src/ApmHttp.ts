@@ -98,7 +98,8 @@ export const IncomingTraceState = Context.Reference<
 >("@mcp-apm/runtime/ApmHttp/IncomingTraceState", { defaultValue: () => undefined })
 
 // W3C Trace Context: at most 32 comma-separated `key=value` members, 512 characters in all.
-const traceStateMember = /^\s*[a-z0-9][_0-9a-z\-*/@]{0,255}=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]\s*$/
+const traceStateMember =
+  /^\s*[a-z0-9][_0-9a-z\-*/@]{0,255}=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]\s*$/
 const validTraceState = (value: string | undefined): string | undefined => {
   if (value === undefined || value.length > 512) return undefined
   const members = value.split(",").filter((m) => m.trim() !== "")
@@ -263,7 +264,9 @@ const outgoingTraceState = (fiber: Fiber.Fiber<unknown, unknown>): Effect.Effect
  * @category combinators
  * @since 0.1.0
  */
-export const tracedClient = <E, R>(client: HttpClient.HttpClient.With<E, R>): HttpClient.HttpClient.With<E, R | Apm.Apm> =>
+export const tracedClient = <E, R>(
+  client: HttpClient.HttpClient.With<E, R>
+): HttpClient.HttpClient.With<E, R | Apm.Apm> =>
   HttpClient.mapRequestEffect(
     client,
     (request) =>
@@ -289,8 +292,10 @@ export const tracedClient = <E, R>(client: HttpClient.HttpClient.With<E, R>): Ht
           redactedParamNames(rules, fiber.getRef(Headers.CurrentRedactedNames))
         )
       )
-      return Effect.onExit(redacted, (exit) =>
-        Effect.withFiber((after) => recordClient(request, exit, elapsedSeconds(after, start))))
+      return Effect.onExit(
+        redacted,
+        (exit) => Effect.withFiber((after) => recordClient(request, exit, elapsedSeconds(after, start)))
+      )
     })
   ))
 

@@ -95,12 +95,18 @@ export const make = <E1, E2>(
   )
 
 const profiler = Layer.unwrap(
-  Effect.map(RuntimeConfig, ({ profileDirectory }) =>
-    NodeProfiler.layer(Option.match(profileDirectory, { onNone: () => ({}), onSome: (directory) => ({ directory }) })))
+  Effect.map(
+    RuntimeConfig,
+    ({ profileDirectory }) =>
+      NodeProfiler.layer(Option.match(profileDirectory, { onNone: () => ({}), onSome: (directory) => ({ directory }) }))
+  )
 )
 
 const persistentBaselines = Layer.unwrap(
-  Effect.map(RuntimeConfig, ({ baselineFile }) => BaselineStore.layerPersistent(baselineFile, { processId: process.pid }))
+  Effect.map(
+    RuntimeConfig,
+    ({ baselineFile }) => BaselineStore.layerPersistent(baselineFile, { processId: process.pid })
+  )
 ).pipe(Layer.provide(NodeServices.layer))
 
 /**

@@ -74,8 +74,12 @@ export const isInstalled = (): boolean => newestVersion() !== undefined
 const watchdog = (directory: string) =>
   Effect.acquireRelease(
     Effect.sync(() => {
-      const script = `read -r _; kill -QUIT "$(head -n 1 "$1/data/postmaster.pid" 2>/dev/null)" 2>/dev/null; rm -rf "$1"`
-      const child = spawn("sh", ["-c", script, "sh", directory], { detached: true, stdio: ["pipe", "ignore", "ignore"] })
+      const script =
+        `read -r _; kill -QUIT "$(head -n 1 "$1/data/postmaster.pid" 2>/dev/null)" 2>/dev/null; rm -rf "$1"`
+      const child = spawn("sh", ["-c", script, "sh", directory], {
+        detached: true,
+        stdio: ["pipe", "ignore", "ignore"]
+      })
       child.on("error", () => {})
       child.unref()
       // the pipe must not keep this process alive either
@@ -106,7 +110,9 @@ const run = (program: string, args: ReadonlyArray<string>) =>
       resume(
         error === null
           ? Effect.void
-          : Effect.fail(new PostgresError({ message: `${program} ${args.join(" ")} failed: ${error.message} ${stderr}` }))
+          : Effect.fail(
+            new PostgresError({ message: `${program} ${args.join(" ")} failed: ${error.message} ${stderr}` })
+          )
       )
     })
   })

@@ -228,4 +228,5 @@ export const middleware = (options: Options) => {
  * @category layers
  * @since 0.1.0
  */
-export const layer = (options: Options) => HttpRouter.middleware<{ handles: unknown }>()(middleware(options), { global: true })
+export const layer = (options: Options) =>
+  HttpRouter.middleware<{ handles: unknown }>()(middleware(options), { global: true })

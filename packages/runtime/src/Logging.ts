@@ -67,28 +67,28 @@ const spanOf = (fiber: Fiber.Fiber<unknown, unknown>) => Context.getOrUndefined(
  * @since 0.1.0
  */
 export const formatRecord: Logger.Logger<unknown, OtelLogRecord> = Logger.make((options) => {
-    const { annotations, message, timestamp } = Logger.formatStructured.log(options)
-    const attributes: Record<string, unknown> = { ...annotations }
-    const errors = Cause.prettyErrors(options.cause)
-    if (errors.length > 0) {
-      attributes["exception.type"] = errors[0]!.name
-      attributes["exception.message"] = errors[0]!.message
-      attributes["exception.stacktrace"] = errors.map((error) => error.stack).join("\n")
-    }
-    const span = spanOf(options.fiber)
-    return {
-      timestamp,
-      severity_text: options.logLevel.toUpperCase(),
-      severity_number: OtelLogger.logLevelToSeverityNumber(options.logLevel),
-      body: message,
-      ...(span === undefined ? undefined : {
-        trace_id: span.traceId,
-        span_id: span.spanId,
-        trace_flags: span.sampled ? "01" : "00"
-      }),
-      attributes
-    }
-  })
+  const { annotations, message, timestamp } = Logger.formatStructured.log(options)
+  const attributes: Record<string, unknown> = { ...annotations }
+  const errors = Cause.prettyErrors(options.cause)
+  if (errors.length > 0) {
+    attributes["exception.type"] = errors[0]!.name
+    attributes["exception.message"] = errors[0]!.message
+    attributes["exception.stacktrace"] = errors.map((error) => error.stack).join("\n")
+  }
+  const span = spanOf(options.fiber)
+  return {
+    timestamp,
+    severity_text: options.logLevel.toUpperCase(),
+    severity_number: OtelLogger.logLevelToSeverityNumber(options.logLevel),
+    body: message,
+    ...(span === undefined ? undefined : {
+      trace_id: span.traceId,
+      span_id: span.spanId,
+      trace_flags: span.sampled ? "01" : "00"
+    }),
+    attributes
+  }
+})
 
 /**
  * The log record as one line of JSON.
@@ -96,7 +96,10 @@ export const formatRecord: Logger.Logger<unknown, OtelLogRecord> = Logger.make((
  * @category formatters
  * @since 0.1.0
  */
-export const formatJson: Logger.Logger<unknown, string> = Logger.map(formatRecord, (record) => Formatter.formatJson(record))
+export const formatJson: Logger.Logger<unknown, string> = Logger.map(
+  formatRecord,
+  (record) => Formatter.formatJson(record)
+)
 
 /** A view of `real` whose log annotations are `annotations`; the fiber itself is left as it is. */
 const withAnnotations = (real: Fiber.Fiber<unknown, unknown>, annotations: Record<string, unknown>) =>
@@ -146,12 +149,14 @@ const redactPart = (part: unknown, rules: Redaction.Rules): unknown =>
     : part
 
 const redactCause = (cause: Cause.Cause<unknown>, rules: Redaction.Rules): Cause.Cause<unknown> =>
-  cause.reasons.length === 0 ? cause : Cause.fromReasons(Cause.prettyErrors(cause).map((error) => {
-    const safe = new Error(Redaction.redactText(error.message, rules))
-    safe.name = error.name
-    if (error.stack !== undefined) safe.stack = Redaction.redactText(error.stack, rules)
-    return Cause.makeDieReason(safe)
-  }))
+  cause.reasons.length === 0 ? cause : Cause.fromReasons(
+    Cause.prettyErrors(cause).map((error) => {
+      const safe = new Error(Redaction.redactText(error.message, rules))
+      safe.name = error.name
+      if (error.stack !== undefined) safe.stack = Redaction.redactText(error.stack, rules)
+      return Cause.makeDieReason(safe)
+    })
+  )
 
 /**
  * The console logger of `format`, with the trace context, redacted.

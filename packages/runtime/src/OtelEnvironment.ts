@@ -92,16 +92,18 @@ export const otlpExporter = (signal: Signal): Config.Config<Option.Option<OtlpEx
     signalHeaders: headers(`OTEL_EXPORTER_OTLP_${name}_HEADERS`),
     signalTimeout: Config.option(Config.schema(Millis, `OTEL_EXPORTER_OTLP_${name}_TIMEOUT`)),
     timeout: positiveInt("OTEL_EXPORTER_OTLP_TIMEOUT", 10_000)
-  }).pipe(Config.map((env) =>
-    env.disabled || env.exporter === "none" || (env.signalEndpoint === "" && env.endpoint === "")
-      ? Option.none()
-      : Option.some({
-        url: env.signalEndpoint ||
-          `${env.endpoint.endsWith("/") ? env.endpoint : `${env.endpoint}/`}v1/${signal}`,
-        headers: { ...env.headers, ...env.signalHeaders },
-        timeoutMillis: Option.getOrElse(env.signalTimeout, () => env.timeout)
-      })
-  ))
+  }).pipe(
+    Config.map((env) =>
+      env.disabled || env.exporter === "none" || (env.signalEndpoint === "" && env.endpoint === "")
+        ? Option.none()
+        : Option.some({
+          url: env.signalEndpoint ||
+            `${env.endpoint.endsWith("/") ? env.endpoint : `${env.endpoint}/`}v1/${signal}`,
+          headers: { ...env.headers, ...env.signalHeaders },
+          timeoutMillis: Option.getOrElse(env.signalTimeout, () => env.timeout)
+        })
+    )
+  )
 }
 
 /**

@@ -116,7 +116,10 @@ const propagated = (span: Tracer.AnySpan | undefined): Tracer.AnySpan | undefine
 }
 
 /** The non-Effect span active where a root span starts, as its parent. */
-const activeParent = (span: Otel.Span | undefined, annotations: Context.Context<never>): Option.Option<Tracer.AnySpan> => {
+const activeParent = (
+  span: Otel.Span | undefined,
+  annotations: Context.Context<never>
+): Option.Option<Tracer.AnySpan> => {
   if (span === undefined || (entered !== undefined && span === Otel.trace.getSpan(entered))) return Option.none()
   const parent = span.spanContext()
   if (!Otel.trace.isSpanContextValid(parent)) return Option.none()

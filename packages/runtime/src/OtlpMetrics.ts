@@ -55,7 +55,11 @@ export const layer: Layer.Layer<never, Config.ConfigError, Resource.Resource | R
       const otlpExporter = yield* countFailures(
         // The SDK's retry timers cannot be cancelled: an export that outlived the shutdown budget would keep the
         // process alive past it.
-        new OTLPMetricExporter({ url, headers: { ...headers }, timeoutMillis: Math.min(timeoutMillis, flushTimeoutMillis) }),
+        new OTLPMetricExporter({
+          url,
+          headers: { ...headers },
+          timeoutMillis: Math.min(timeoutMillis, flushTimeoutMillis)
+        }),
         {
           ...definitions.failed,
           size: () => 1,

@@ -208,7 +208,8 @@ export const layerExistingProvider: Layer.Layer<Resource.Resource, never, Runtim
     Effect.serviceOption(OtelTracer.OtelTracerProvider),
     Option.match({
       onNone: () => OtelSpanTracer.layer.pipe(Layer.provide(OtelTracer.layerGlobalProvider)),
-      onSome: (provider) => OtelSpanTracer.layer.pipe(Layer.provide(Layer.succeed(OtelTracer.OtelTracerProvider, provider)))
+      onSome: (provider) =>
+        OtelSpanTracer.layer.pipe(Layer.provide(Layer.succeed(OtelTracer.OtelTracerProvider, provider)))
     })
   )
 ).pipe(Layer.provideMerge(layerResource))

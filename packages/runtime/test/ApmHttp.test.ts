@@ -38,14 +38,32 @@ const ofKind = (spans: ReadonlyArray<ReadableSpan>, kind: SpanKind) => spans.fil
 
 /** The Prometheus series of `/metrics` whose name is `name` and whose labels include `labels`. */
 const series = (name: string, labels: Record<string, string>) =>
-  Effect.map(PrometheusMetrics.format(), (text) =>
-    text.split("\n").filter((line) =>
-      line.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))
-    ))
+  Effect.map(
+    PrometheusMetrics.format(),
+    (text) =>
+      text.split("\n").filter((line) =>
+        line.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))
+      )
+  )
 
 const countOf = (lines: ReadonlyArray<string>) => lines.map((line) => Number(line.split(" ").at(-1)))
 
-const specBuckets = ["0.005", "0.01", "0.025", "0.05", "0.075", "0.1", "0.25", "0.5", "0.75", "1", "2.5", "5", "7.5", "10"]
+const specBuckets = [
+  "0.005",
+  "0.01",
+  "0.025",
+  "0.05",
+  "0.075",
+  "0.1",
+  "0.25",
+  "0.5",
+  "0.75",
+  "1",
+  "2.5",
+  "5",
+  "7.5",
+  "10"
+]
 
 const bucketsOf = (lines: ReadonlyArray<string>) => lines.map((line) => /le="([^"]+)"/.exec(line)![1])
 
@@ -108,7 +126,9 @@ describe("ApmHttp", () => {
       assert.isUndefined(none!.attributes["http.route"])
       // Every CLIENT span of the test's client is the parent of one SERVER span: no span in between.
       for (const span of servers) {
-        assert.isTrue(spans.some((c) => c.kind === SpanKind.CLIENT && c.spanContext().spanId === span.parentSpanContext?.spanId))
+        assert.isTrue(
+          spans.some((c) => c.kind === SpanKind.CLIENT && c.spanContext().spanId === span.parentSpanContext?.spanId)
+        )
       }
 
       const users = yield* series("http_server_request_duration_seconds_bucket", {
@@ -123,7 +143,9 @@ describe("ApmHttp", () => {
         [2]
       )
       assert.deepStrictEqual(
-        countOf(yield* series("http_server_request_duration_seconds_count", { error_type: "503", http_route: "/boom" })),
+        countOf(
+          yield* series("http_server_request_duration_seconds_count", { error_type: "503", http_route: "/boom" })
+        ),
         [1]
       )
     }).pipe(
@@ -172,7 +194,9 @@ describe("ApmHttp", () => {
         error_type: "404"
       })
       assert.deepStrictEqual(countOf(notFound), [1])
-      const okBuckets = yield* series("http_client_request_duration_seconds_bucket", { http_response_status_code: "200" })
+      const okBuckets = yield* series("http_client_request_duration_seconds_bucket", {
+        http_response_status_code: "200"
+      })
       assert.deepStrictEqual(bucketsOf(okBuckets), [...specBuckets, "+Inf"])
     }).pipe(Effect.provide(server(App)), Effect.provide(otel.layer), Effect.provide(ApmTest.layer()))
   })

@@ -65,20 +65,22 @@ describe("ApmLive", () => {
       const { port } = collector.address() as AddressInfo
       // The batch processor holds the span until the layer is released.
       const environment = ConfigProvider.fromEnv({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` } })
-      yield* Effect.scoped(Layer.build(live.pipe(Layer.provide(ConfigProvider.layer(environment)))).pipe(
-        Effect.flatMap((context) =>
-          Effect.gen(function*() {
-            yield* Apm.trace(Effect.void, "exported_op", "external_api", { "peer.service": "billing" })
-            const url = yield* baseUrl
-            // Export happens at release: while running, the counters show on /metrics at zero.
-            const metrics = yield* Effect.promise(() => fetch(`${url}/metrics`).then((r) => r.text()))
-            assert.include(metrics, "apm_spans_exported_total 0")
-            for (const reason of ["queue_full", "export_failed", "too_large"]) {
-              assert.include(metrics, `apm_spans_dropped_total{reason="${reason}"} 0`)
-            }
-          }).pipe(Effect.provideContext(context))
+      yield* Effect.scoped(
+        Layer.build(live.pipe(Layer.provide(ConfigProvider.layer(environment)))).pipe(
+          Effect.flatMap((context) =>
+            Effect.gen(function*() {
+              yield* Apm.trace(Effect.void, "exported_op", "external_api", { "peer.service": "billing" })
+              const url = yield* baseUrl
+              // Export happens at release: while running, the counters show on /metrics at zero.
+              const metrics = yield* Effect.promise(() => fetch(`${url}/metrics`).then((r) => r.text()))
+              assert.include(metrics, "apm_spans_exported_total 0")
+              for (const reason of ["queue_full", "export_failed", "too_large"]) {
+                assert.include(metrics, `apm_spans_dropped_total{reason="${reason}"} 0`)
+              }
+            }).pipe(Effect.provideContext(context))
+          )
         )
-      ))
+      )
       const traces = received.filter((r) => r.url === "/v1/traces")
       assert.strictEqual(traces.length, 1)
       const payload = traces[0]!.body.toString("latin1")
@@ -90,17 +92,19 @@ describe("ApmLive", () => {
   it.live("with APM_TRACE_SPANS, the app's own spans become operations, and Apm.trace's are counted once", () =>
     Effect.gen(function*() {
       const environment = ConfigProvider.fromEnv({ env: { APM_TRACE_SPANS: "all" } })
-      yield* Effect.scoped(Layer.build(live.pipe(Layer.provide(ConfigProvider.layer(environment)))).pipe(
-        Effect.flatMap((context) =>
-          Effect.gen(function*() {
-            yield* Effect.sleep(2).pipe(Effect.withSpan("UserRepo.find"))
-            yield* Apm.trace(Effect.void, "traced_once", "custom_operation")
-            const own = Option.getOrThrow(yield* Apm.summary("UserRepo.find"))
-            assert.strictEqual(own.totalOperations, 1)
-            assert.strictEqual(own.operationType, "custom_operation")
-            assert.strictEqual(Option.getOrThrow(yield* Apm.summary("traced_once")).totalOperations, 1)
-          }).pipe(Effect.provideContext(context))
+      yield* Effect.scoped(
+        Layer.build(live.pipe(Layer.provide(ConfigProvider.layer(environment)))).pipe(
+          Effect.flatMap((context) =>
+            Effect.gen(function*() {
+              yield* Effect.sleep(2).pipe(Effect.withSpan("UserRepo.find"))
+              yield* Apm.trace(Effect.void, "traced_once", "custom_operation")
+              const own = Option.getOrThrow(yield* Apm.summary("UserRepo.find"))
+              assert.strictEqual(own.totalOperations, 1)
+              assert.strictEqual(own.operationType, "custom_operation")
+              assert.strictEqual(Option.getOrThrow(yield* Apm.summary("traced_once")).totalOperations, 1)
+            }).pipe(Effect.provideContext(context))
+          )
         )
-      ))
+      )
     }).pipe(Effect.provideService(Metric.MetricRegistry, new Map())))
 })

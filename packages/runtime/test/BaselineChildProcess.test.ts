@@ -46,43 +46,51 @@ const runFixture = (env: Record<string, string>, terminateOn?: string) =>
   })
 
 describe("BaselineStore in a real process", () => {
-  it.live("a baseline file under /proc: the process ends by itself with code 0 and one warning", () =>
-    Effect.gen(function*() {
-      const file = `/proc/apm-baselines-${process.pid}/baselines.json`
-      const { code, signal, warnings } = yield* runFixture({ APM_BASELINE_FILE: file })
-      assert.strictEqual(signal, null, "not killed: it did not hang")
-      assert.strictEqual(code, 0)
-      assert.strictEqual(warnings.length, 1, warnings.join("\n"))
-      assert.include(warnings[0], file)
-    }), 30_000)
-
-  it.live("two processes saving one file at once: no collision, every read whole, no temporary file left", () =>
-    Effect.gen(function*() {
-      const directory = mkdtempSync(join(tmpdir(), "apm-baselines-shared-"))
-      mkdirSync(directory, { recursive: true })
-      const file = join(directory, "baselines.json")
-      const leftover = join(directory, "baselines.json.1234.crashed.tmp") // what a crash mid-write leaves
-      writeFileSync(leftover, "{\"format\":")
-      const anHourAgo = new Date(Date.now() - 3_600_000)
-      utimesSync(leftover, anHourAgo, anHourAgo)
-      const reads = { whole: 0, broken: 0 }
-      const reader = readSnapshotsForever(file, "2 millis", reads)
-      const readerFiber = yield* Effect.forkChild(reader)
-      const env = { APM_BASELINE_FILE: file, APM_BASELINE_UPDATE_INTERVAL: "0.005", FIXTURE_OPERATIONS: "300" }
-      const outcomes = yield* Effect.all([runFixture(env), runFixture(env)], { concurrency: 2 })
-      yield* Fiber.interrupt(readerFiber)
-      for (const { code, signal, warnings } of outcomes) {
-        assert.strictEqual(signal, null)
+  it.live(
+    "a baseline file under /proc: the process ends by itself with code 0 and one warning",
+    () =>
+      Effect.gen(function*() {
+        const file = `/proc/apm-baselines-${process.pid}/baselines.json`
+        const { code, signal, warnings } = yield* runFixture({ APM_BASELINE_FILE: file })
+        assert.strictEqual(signal, null, "not killed: it did not hang")
         assert.strictEqual(code, 0)
-        assert.deepStrictEqual(warnings, [])
-      }
-      assert.strictEqual(reads.broken, 0)
-      assert.isAbove(reads.whole, 0)
-      assert.deepStrictEqual(readdirSync(directory), ["baselines.json"], "the leftover removed, no new one")
-      const { dropped, snapshot } = yield* BaselineStore.decodeSnapshot(readFileSync(file, "utf8"))
-      assert.strictEqual(dropped, 0)
-      assert.isDefined(snapshot.operations.find((operation) => operation.operationName === "fixture_work")?.baseline)
-    }), 60_000)
+        assert.strictEqual(warnings.length, 1, warnings.join("\n"))
+        assert.include(warnings[0], file)
+      }),
+    30_000
+  )
+
+  it.live(
+    "two processes saving one file at once: no collision, every read whole, no temporary file left",
+    () =>
+      Effect.gen(function*() {
+        const directory = mkdtempSync(join(tmpdir(), "apm-baselines-shared-"))
+        mkdirSync(directory, { recursive: true })
+        const file = join(directory, "baselines.json")
+        const leftover = join(directory, "baselines.json.1234.crashed.tmp") // what a crash mid-write leaves
+        writeFileSync(leftover, "{\"format\":")
+        const anHourAgo = new Date(Date.now() - 3_600_000)
+        utimesSync(leftover, anHourAgo, anHourAgo)
+        const reads = { whole: 0, broken: 0 }
+        const reader = readSnapshotsForever(file, "2 millis", reads)
+        const readerFiber = yield* Effect.forkChild(reader)
+        const env = { APM_BASELINE_FILE: file, APM_BASELINE_UPDATE_INTERVAL: "0.005", FIXTURE_OPERATIONS: "300" }
+        const outcomes = yield* Effect.all([runFixture(env), runFixture(env)], { concurrency: 2 })
+        yield* Fiber.interrupt(readerFiber)
+        for (const { code, signal, warnings } of outcomes) {
+          assert.strictEqual(signal, null)
+          assert.strictEqual(code, 0)
+          assert.deepStrictEqual(warnings, [])
+        }
+        assert.strictEqual(reads.broken, 0)
+        assert.isAbove(reads.whole, 0)
+        assert.deepStrictEqual(readdirSync(directory), ["baselines.json"], "the leftover removed, no new one")
+        const { dropped, snapshot } = yield* BaselineStore.decodeSnapshot(readFileSync(file, "utf8"))
+        assert.strictEqual(dropped, 0)
+        assert.isDefined(snapshot.operations.find((operation) => operation.operationName === "fixture_work")?.baseline)
+      }),
+    60_000
+  )
 
   it.live("SIGTERM: the process still saves what it learned on its way out", () =>
     Effect.gen(function*() {

@@ -1,7 +1,7 @@
 import { NodeFileSystem, NodePath } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { ApmConfig, BaselineStore } from "@mcp-apm/core"
-import { ByteSize, Context, Effect, FileSystem, Fiber, Layer, Logger } from "effect"
+import { ByteSize, Context, Effect, Fiber, FileSystem, Layer, Logger } from "effect"
 import { TestClock } from "effect/testing"
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -51,10 +51,12 @@ const withStore = <A>(
       if (logLevel === "Warn") warnings.push(Array.isArray(message) ? message.join(" ") : String(message))
     })
     const result = yield* Effect.scoped(
-      Layer.build(BaselineStore.layerPersistent(file).pipe(
-        Layer.provide(ApmConfig.ApmConfig.layer({ baselineMinSamples: 3, ...overrides })),
-        Layer.provide(Layer.merge(fileSystem, NodePath.layer))
-      )).pipe(Effect.flatMap((context) => use(Context.get(context, BaselineStore.BaselineStore))))
+      Layer.build(
+        BaselineStore.layerPersistent(file).pipe(
+          Layer.provide(ApmConfig.ApmConfig.layer({ baselineMinSamples: 3, ...overrides })),
+          Layer.provide(Layer.merge(fileSystem, NodePath.layer))
+        )
+      ).pipe(Effect.flatMap((context) => use(Context.get(context, BaselineStore.BaselineStore))))
     ).pipe(Effect.provide(Logger.layer([logger])))
     return { result, warnings }
   })
@@ -242,7 +244,12 @@ describe("BaselineStore.layerPersistent", () => {
       const directory = dirname(file)
       mkdirSync(directory, { recursive: true })
       const anHourAgo = new Date(Date.now() - 3_600_000)
-      const files = ["baselines.json.4242.k3j9x.tmp", "baselines.json.1764626400000.tmp", "other.json.1.tmp", "notes.txt"]
+      const files = [
+        "baselines.json.4242.k3j9x.tmp",
+        "baselines.json.1764626400000.tmp",
+        "other.json.1.tmp",
+        "notes.txt"
+      ]
       for (const name of files) {
         writeFileSync(join(directory, name), "{")
         utimesSync(join(directory, name), anHourAgo, anHourAgo)
@@ -258,13 +265,18 @@ describe("BaselineStore.layerPersistent", () => {
       const file = fileIn()
       const overrides = { baselineUpdateInterval: 0.002 }
       const writer = (name: string) =>
-        withStore(file, (store) =>
-          Effect.gen(function*() {
-            for (let i = 1; i <= 100; i++) {
-              store.observe({ ...observation(i / 1000, i), operationName: name })
-              yield* Effect.sleep("2 millis")
-            }
-          }), NodeFileSystem.layer, overrides)
+        withStore(
+          file,
+          (store) =>
+            Effect.gen(function*() {
+              for (let i = 1; i <= 100; i++) {
+                store.observe({ ...observation(i / 1000, i), operationName: name })
+                yield* Effect.sleep("2 millis")
+              }
+            }),
+          NodeFileSystem.layer,
+          overrides
+        )
       const reads = { whole: 0, broken: 0 }
       const reader = readSnapshotsForever(file, "1 millis", reads)
       const readerFiber = yield* Effect.forkChild(reader)

@@ -29,7 +29,9 @@ const artifacts = join(import.meta.dirname, "../../../test-artifacts")
 const browser = Effect.acquireRelease(
   Effect.tryPromise(() => {
     if (!existsSync(executablePath)) {
-      throw new Error(`${executablePath} is missing: install Debian's chromium (apt-get install chromium), as .ci/run does`)
+      throw new Error(
+        `${executablePath} is missing: install Debian's chromium (apt-get install chromium), as .ci/run does`
+      )
     }
     return chromium.launch({
       executablePath,
@@ -84,61 +86,80 @@ const liveStack = (token: Option.Option<string>, port = 0) =>
 const hostileNames = ["<img src=x onerror=alert(1)>", "<svg onload=alert(2)>", "invoice\u202Efdp.exe"]
 
 describe("BrowserDashboard", () => {
-  it.live("shows the demo's operations, the slowed model against its baseline band, insights and resources", () =>
-    Effect.gen(function*() {
-      const demo = start(
-        ["demo", "--port", "0", "--duration", "50", "--fault-at", "8", "--seed", "11", "--rate", "80"],
-        { APM_HISTORY_INTERVAL: "1 second" }
-      )
-      yield* Effect.addFinalizer(() => Effect.sync(() => demo.kill("SIGKILL")))
-      const url = yield* Effect.promise(() => demo.ready)
-      const { page, dialogs, errors, violations } = yield* open(yield* browser, `${url}/`)
-      // the fault slows model requests: an anomaly of a `text_completion <model>` operation is listed
-      const anomaly = page.locator("#anomalies tr", { hasText: "text_completion " }).first()
-      yield* Effect.tryPromise(() => anomaly.waitFor({ timeout: 40_000 }))
-      yield* Effect.tryPromise(() => anomaly.click())
-      const chart = page.locator("#latency-chart")
-      yield* Effect.tryPromise(() =>
-        // a function, not a string: the page's CSP (rightly) refuses the eval a string predicate needs
-        page.waitForFunction(() => {
-          const d = (globalThis as any).document.getElementById("latency-chart").dataset
-          return d.operation.startsWith("text_completion ") && Number(d.bandPoints) > 0 && Number(d.anomalyMarkers) > 0
-        }, undefined, { timeout: 10_000 })
-      )
-      assert.match(yield* Effect.promise(() => text(page, "#selected-name")), /^text_completion /)
-      assert.isAbove(Number(yield* Effect.promise(() => chart.getAttribute("data-anomaly-markers"))), 0)
-      const operations = yield* Effect.promise(() => text(page, "#operations"))
-      for (const name of ["model_router.route", "plan_management.storage.save", "git worktree add", "verification_feedback.lint"]) {
-        assert.include(operations, name)
-      }
-      // filterable by type and name, sortable by a column
-      yield* Effect.tryPromise(() => page.selectOption("#filter-type", "git_operation"))
-      const types = yield* Effect.promise(() => page.locator("#operations tr td:nth-child(2)").allInnerTexts())
-      assert.isAbove(types.length, 0)
-      assert.deepStrictEqual([...new Set(types)], ["git_operation"])
-      yield* Effect.tryPromise(() => page.fill("#filter-name", "worktree"))
-      const names = yield* Effect.promise(() => page.locator("#operations tr td:first-child").allInnerTexts())
-      assert.deepStrictEqual(names.map((n) => n.replace(/^\W+/, "")).sort(), ["git worktree add", "git worktree remove"])
-      yield* Effect.tryPromise(() => page.click("th[data-sort=operationName]"))
-      const sorted = yield* Effect.promise(() => page.locator("#operations tr td:first-child").allInnerTexts())
-      assert.deepStrictEqual(sorted.map((n) => n.replace(/^\W+/, "")), ["git worktree remove", "git worktree add"])
-      yield* Effect.tryPromise(() => page.fill("#filter-name", ""))
-      yield* Effect.tryPromise(() => page.selectOption("#filter-type", ""))
-      yield* Effect.tryPromise(() => page.locator("#insights tr").first().waitFor({ timeout: 10_000 }))
-      for (const id of ["chart-cpu", "chart-memory", "chart-loop", "chart-gc", "chart-io"]) {
-        const points = yield* Effect.promise(() => page.locator(`#${id}`).getAttribute("data-points"))
-        assert.isAbove(Number(points), 0, id)
-      }
-      mkdirSync(artifacts, { recursive: true })
-      yield* Effect.promise(() => page.screenshot({ path: join(artifacts, "dashboard.png"), fullPage: true }))
-      assert.deepStrictEqual(dialogs, [])
-      assert.deepStrictEqual(errors, [])
-      assert.deepStrictEqual(yield* Effect.promise(violations), [])
-      demo.kill("SIGINT")
-      const finished = yield* Effect.promise(() => demo.finished)
-      // the terminal named it too, as it happened
-      assert.match(finished.stdout, /^anomaly \((WARNING|ERROR|CRITICAL)\): text_completion /m)
-    }), 60_000)
+  it.live(
+    "shows the demo's operations, the slowed model against its baseline band, insights and resources",
+    () =>
+      Effect.gen(function*() {
+        const demo = start(
+          ["demo", "--port", "0", "--duration", "50", "--fault-at", "8", "--seed", "11", "--rate", "80"],
+          { APM_HISTORY_INTERVAL: "1 second" }
+        )
+        yield* Effect.addFinalizer(() => Effect.sync(() => demo.kill("SIGKILL")))
+        const url = yield* Effect.promise(() => demo.ready)
+        const { page, dialogs, errors, violations } = yield* open(yield* browser, `${url}/`)
+        // the fault slows model requests: an anomaly of a `text_completion <model>` operation is listed
+        const anomaly = page.locator("#anomalies tr", { hasText: "text_completion " }).first()
+        yield* Effect.tryPromise(() => anomaly.waitFor({ timeout: 40_000 }))
+        yield* Effect.tryPromise(() => anomaly.click())
+        const chart = page.locator("#latency-chart")
+        yield* Effect.tryPromise(() =>
+          // a function, not a string: the page's CSP (rightly) refuses the eval a string predicate needs
+          page.waitForFunction(
+            () => {
+              const d = (globalThis as any).document.getElementById("latency-chart").dataset
+              return d.operation.startsWith("text_completion ") && Number(d.bandPoints) > 0 &&
+                Number(d.anomalyMarkers) > 0
+            },
+            undefined,
+            { timeout: 10_000 }
+          )
+        )
+        assert.match(yield* Effect.promise(() => text(page, "#selected-name")), /^text_completion /)
+        assert.isAbove(Number(yield* Effect.promise(() => chart.getAttribute("data-anomaly-markers"))), 0)
+        const operations = yield* Effect.promise(() => text(page, "#operations"))
+        for (
+          const name of [
+            "model_router.route",
+            "plan_management.storage.save",
+            "git worktree add",
+            "verification_feedback.lint"
+          ]
+        ) {
+          assert.include(operations, name)
+        }
+        // filterable by type and name, sortable by a column
+        yield* Effect.tryPromise(() => page.selectOption("#filter-type", "git_operation"))
+        const types = yield* Effect.promise(() => page.locator("#operations tr td:nth-child(2)").allInnerTexts())
+        assert.isAbove(types.length, 0)
+        assert.deepStrictEqual([...new Set(types)], ["git_operation"])
+        yield* Effect.tryPromise(() => page.fill("#filter-name", "worktree"))
+        const names = yield* Effect.promise(() => page.locator("#operations tr td:first-child").allInnerTexts())
+        assert.deepStrictEqual(names.map((n) => n.replace(/^\W+/, "")).sort(), [
+          "git worktree add",
+          "git worktree remove"
+        ])
+        yield* Effect.tryPromise(() => page.click("th[data-sort=operationName]"))
+        const sorted = yield* Effect.promise(() => page.locator("#operations tr td:first-child").allInnerTexts())
+        assert.deepStrictEqual(sorted.map((n) => n.replace(/^\W+/, "")), ["git worktree remove", "git worktree add"])
+        yield* Effect.tryPromise(() => page.fill("#filter-name", ""))
+        yield* Effect.tryPromise(() => page.selectOption("#filter-type", ""))
+        yield* Effect.tryPromise(() => page.locator("#insights tr").first().waitFor({ timeout: 10_000 }))
+        for (const id of ["chart-cpu", "chart-memory", "chart-loop", "chart-gc", "chart-io"]) {
+          const points = yield* Effect.promise(() => page.locator(`#${id}`).getAttribute("data-points"))
+          assert.isAbove(Number(points), 0, id)
+        }
+        mkdirSync(artifacts, { recursive: true })
+        yield* Effect.promise(() => page.screenshot({ path: join(artifacts, "dashboard.png"), fullPage: true }))
+        assert.deepStrictEqual(dialogs, [])
+        assert.deepStrictEqual(errors, [])
+        assert.deepStrictEqual(yield* Effect.promise(violations), [])
+        demo.kill("SIGINT")
+        const finished = yield* Effect.promise(() => demo.finished)
+        // the terminal named it too, as it happened
+        assert.match(finished.stdout, /^anomaly \((WARNING|ERROR|CRITICAL)\): text_completion /m)
+      }),
+    60_000
+  )
 
   it.live("renders hostile operation names as text: no dialog, no script, no CSP violation, bidi escaped", () =>
     Effect.gen(function*() {
@@ -151,9 +172,13 @@ describe("BrowserDashboard", () => {
       }
       const { page, dialogs, errors, violations } = yield* open(yield* browser, `${url}/`)
       yield* Effect.tryPromise(() =>
-        page.waitForFunction(() => (globalThis as any).document.querySelectorAll("#operations tr").length >= 3, undefined, {
-          timeout: 10_000
-        })
+        page.waitForFunction(
+          () => (globalThis as any).document.querySelectorAll("#operations tr").length >= 3,
+          undefined,
+          {
+            timeout: 10_000
+          }
+        )
       )
       const row = page.locator("#operations tr", { hasText: "<img" }).first()
       yield* Effect.tryPromise(() => row.click())
@@ -164,7 +189,9 @@ describe("BrowserDashboard", () => {
       const body = yield* Effect.promise(() => page.evaluate<string>("document.body.innerText"))
       assert.notInclude(body, "\u202E")
       assert.include(yield* Effect.promise(() => text(page, "#selected-name")), "<img src=x onerror=alert(1)>")
-      const injected = yield* Effect.promise(() => page.evaluate<number>(`document.querySelectorAll("main img, main svg").length`))
+      const injected = yield* Effect.promise(() =>
+        page.evaluate<number>(`document.querySelectorAll("main img, main svg").length`)
+      )
       assert.strictEqual(injected, 0)
       // anything that would fire late (an image error, a load handler) has by the time the page has
       // polled and rendered the names once more, and a frame has been drawn since
@@ -203,14 +230,18 @@ describe("BrowserDashboard", () => {
       assert.include(yield* Effect.promise(() => text(page, "#status")), "refused")
       yield* Effect.tryPromise(() => page.fill("#token", token))
       yield* Effect.tryPromise(() => page.click("#login button"))
-      yield* Effect.tryPromise(() => page.locator("#operations tr", { hasText: "checkout" }).waitFor({ timeout: 10_000 }))
+      yield* Effect.tryPromise(() =>
+        page.locator("#operations tr", { hasText: "checkout" }).waitFor({ timeout: 10_000 })
+      )
       assert.isTrue(yield* Effect.promise(() => page.locator("#login").isHidden()))
       assert.include(yield* Effect.promise(() => text(page, "#status")), "live")
       // sent as a header, never in a URL; a reload in the same tab does not ask again
       assert.isTrue(authorizations.has(`Bearer ${token}`))
       for (const u of urls) assert.notInclude(u, token)
       yield* Effect.tryPromise(() => page.reload())
-      yield* Effect.tryPromise(() => page.locator("#operations tr", { hasText: "checkout" }).waitFor({ timeout: 10_000 }))
+      yield* Effect.tryPromise(() =>
+        page.locator("#operations tr", { hasText: "checkout" }).waitFor({ timeout: 10_000 })
+      )
       assert.isTrue(yield* Effect.promise(() => page.locator("#login").isHidden()))
       assert.deepStrictEqual(errors, [])
     }))
@@ -222,7 +253,9 @@ describe("BrowserDashboard", () => {
       const url = yield* Effect.provide(baseUrl, context)
       yield* Effect.sleep("2 millis").pipe(Apm.trace("before_restart", "custom_operation"), Effect.provide(context))
       const { page, errors } = yield* open(yield* browser, `${url}/`)
-      yield* Effect.tryPromise(() => page.locator("#operations tr", { hasText: "before_restart" }).waitFor({ timeout: 10_000 }))
+      yield* Effect.tryPromise(() =>
+        page.locator("#operations tr", { hasText: "before_restart" }).waitFor({ timeout: 10_000 })
+      )
       yield* Scope.close(first, Exit.void)
       yield* Effect.tryPromise(() =>
         page.locator("#status.down", { hasText: "cannot reach the service" }).waitFor({ timeout: 10_000 })
@@ -231,7 +264,9 @@ describe("BrowserDashboard", () => {
       assert.include(yield* Effect.promise(() => text(page, "#operations")), "before_restart")
       const again = yield* Layer.build(liveStack(Option.none(), Number(new URL(url).port)))
       yield* Effect.sleep("2 millis").pipe(Apm.trace("after_restart", "custom_operation"), Effect.provide(again))
-      yield* Effect.tryPromise(() => page.locator("#operations tr", { hasText: "after_restart" }).waitFor({ timeout: 10_000 }))
+      yield* Effect.tryPromise(() =>
+        page.locator("#operations tr", { hasText: "after_restart" }).waitFor({ timeout: 10_000 })
+      )
       assert.include(yield* Effect.promise(() => text(page, "#status")), "live")
       assert.deepStrictEqual(errors, [])
     }))

@@ -23,7 +23,10 @@ describe("CsvSeriesReader", () => {
   it("joins lines split across chunks, reads CRLF and a last line without a newline", () => {
     const { rows, error } = read(["times", "tamp,value\r\n2014-04-01 00:00:00,1", ".5\r\n", "2014-04-01 00:05:00,2"])
     assert.isUndefined(error)
-    assert.deepStrictEqual(rows.map((r) => [r.timestamp, r.value]), [["2014-04-01 00:00:00", 1.5], ["2014-04-01 00:05:00", 2]])
+    assert.deepStrictEqual(rows.map((r) => [r.timestamp, r.value]), [["2014-04-01 00:00:00", 1.5], [
+      "2014-04-01 00:05:00",
+      2
+    ]])
   })
 
   it("refuses an over-long line at its line number while it arrives, never holding more than the limit", () => {
@@ -40,7 +43,10 @@ describe("CsvSeriesReader", () => {
     assert.strictEqual(fed, 1, "refused in the first chunk past the limit")
     assert.instanceOf(error, CsvSeriesError)
     assert.strictEqual(error!.line, 3)
-    assert.strictEqual(error!.message, `series.csv:3: line longer than ${maxLineLength} characters, starting "${"7".repeat(maxEchoLength)}"...`)
+    assert.strictEqual(
+      error!.message,
+      `series.csv:3: line longer than ${maxLineLength} characters, starting "${"7".repeat(maxEchoLength)}"...`
+    )
   })
 
   it("a line of exactly the limit is read; one character more is refused", () => {
@@ -72,14 +78,21 @@ describe("CsvSeriesReader", () => {
     const { reader, rows, error } = read(backwards)
     assert.isUndefined(error)
     assert.strictEqual(rows.length, 5)
-    assert.deepStrictEqual(reader.outOfOrder, { line: 4, timestamp: "2014-04-01 00:05:00", previous: "2014-04-01 00:10:00" })
+    assert.deepStrictEqual(reader.outOfOrder, {
+      line: 4,
+      timestamp: "2014-04-01 00:05:00",
+      previous: "2014-04-01 00:10:00"
+    })
   })
 
   it("strict: a timestamp going back is an error at its line; the rows before it are read", () => {
     const { rows, error } = read(backwards, { strict: true })
     assert.strictEqual(rows.length, 2)
     assert.strictEqual(error!.line, 4)
-    assert.include(error!.reason, `timestamp "2014-04-01 00:05:00" is earlier than the row before it ("2014-04-01 00:10:00")`)
+    assert.include(
+      error!.reason,
+      `timestamp "2014-04-01 00:05:00" is earlier than the row before it ("2014-04-01 00:10:00")`
+    )
   })
 
   it("equal timestamps are not going back", () => {

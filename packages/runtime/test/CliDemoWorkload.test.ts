@@ -57,8 +57,13 @@ describe("McpWorkload", () => {
 
   it.effect("--rate operations start every second, one request to one of the five services each", () =>
     Effect.gen(function*() {
-      const roots = ["model_router.route", "plan_management.generate_plan", "git status",
-        "workflow_orchestrator.workflow content_pipeline", "verification_feedback.pipeline pre_merge"]
+      const roots = [
+        "model_router.route",
+        "plan_management.generate_plan",
+        "git status",
+        "workflow_orchestrator.workflow content_pipeline",
+        "verification_feedback.pipeline pre_merge"
+      ]
       const count = (operations: ReadonlyArray<{ readonly name: string }>) =>
         operations.filter((o) => roots.includes(o.name)).length
       // 6 s of arrivals; the last ones may still be running when the run stops

@@ -12,7 +12,7 @@ import { connect } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as EmbeddedPostgres from "../src/EmbeddedPostgres.ts"
-import { start, stackFrame } from "./support/cliProcess.ts"
+import { stackFrame, start } from "./support/cliProcess.ts"
 
 /** The operation names in the baseline file: present only if the shutdown wrote what the run learned. */
 const savedOperations = (file: string): string => {
@@ -79,32 +79,49 @@ describe.concurrent("mcp-apm demo: signals and bounded runs", { timeout: 45_000 
 
   // A request that never finishes would hold the HTTP server's graceful close for its 20 s. The test's timeout
   // is shorter than that from the signal on, however slow the start: a shutdown that waits for the peer fails it.
-  it("SIGTERM while a peer holds a half-sent request: exit 143 by APM_SHUTDOWN_TIMEOUT + 1 s", { timeout: 19_000 }, async () => {
-    // plans in the process: no PostgreSQL to start within the test's budget
-    const demo = start(["demo", "--duration", "600", "--port", "0", "--plans", "memory"], {
-      APM_SHUTDOWN_TIMEOUT: "1 second"
-    })
-    const url = new URL(await demo.ready)
-    const peer = connect(Number(url.port), url.hostname)
-    peer.on("error", () => {})
-    await new Promise<void>((resolve) => peer.once("connect", resolve))
-    peer.write("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-    await traced(url.origin)
-    demo.kill("SIGTERM")
-    const r = await demo.finished
-    peer.destroy()
-    assert.strictEqual(r.code, 143, r.stderr)
-    // either the deadline cut the wait short, or the server let go of the peer within the budget by itself
-    assert.isTrue(
-      r.stderr.includes("Shutdown still running 1s past APM_SHUTDOWN_TIMEOUT (1s): exiting now.") ||
-        existsSync(demo.baselineFile),
-      r.stderr
-    )
-  })
+  it(
+    "SIGTERM while a peer holds a half-sent request: exit 143 by APM_SHUTDOWN_TIMEOUT + 1 s",
+    { timeout: 19_000 },
+    async () => {
+      // plans in the process: no PostgreSQL to start within the test's budget
+      const demo = start(["demo", "--duration", "600", "--port", "0", "--plans", "memory"], {
+        APM_SHUTDOWN_TIMEOUT: "1 second"
+      })
+      const url = new URL(await demo.ready)
+      const peer = connect(Number(url.port), url.hostname)
+      peer.on("error", () => {})
+      await new Promise<void>((resolve) => peer.once("connect", resolve))
+      peer.write("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+      await traced(url.origin)
+      demo.kill("SIGTERM")
+      const r = await demo.finished
+      peer.destroy()
+      assert.strictEqual(r.code, 143, r.stderr)
+      // either the deadline cut the wait short, or the server let go of the peer within the budget by itself
+      assert.isTrue(
+        r.stderr.includes("Shutdown still running 1s past APM_SHUTDOWN_TIMEOUT (1s): exiting now.") ||
+          existsSync(demo.baselineFile),
+        r.stderr
+      )
+    }
+  )
 
   it("--duration bounds the run: exit code 0, the seed and the fault setting in the first line", async () => {
-    const demo = start(["demo", "--duration", "2", "--port", "0", "--seed", "42", "--rate", "40", "--faults", "none",
-      "--plans", "memory"])
+    const demo = start([
+      "demo",
+      "--duration",
+      "2",
+      "--port",
+      "0",
+      "--seed",
+      "42",
+      "--rate",
+      "40",
+      "--faults",
+      "none",
+      "--plans",
+      "memory"
+    ])
     const r = await demo.finished
     assert.strictEqual(r.code, 0, r.stderr)
     const first = r.stdout.split("\n").find((line) => line.startsWith("mcp-apm demo:"))

@@ -15,7 +15,10 @@ const lines = (text: string) => text.trimEnd().split("\n")
 // each test starts Node and the program (a second or more on a busy machine)
 describe.concurrent("mcp-apm start-up errors", { timeout: 30_000 }, () => {
   const badValues: ReadonlyArray<readonly [Record<string, string>, string]> = [
-    [{ APM_SLOW_REQUEST_THRESHOLD: "abc" }, `Invalid APM_SLOW_REQUEST_THRESHOLD="abc": expected a number of seconds greater than 0`],
+    [
+      { APM_SLOW_REQUEST_THRESHOLD: "abc" },
+      `Invalid APM_SLOW_REQUEST_THRESHOLD="abc": expected a number of seconds greater than 0`
+    ],
     [{ APM_ENABLED: "maybe" }, `Invalid APM_ENABLED="maybe": expected a boolean: true/false, yes/no, on/off or 1/0`],
     [{ APM_HTTP_PORT: "70000" }, `Invalid APM_HTTP_PORT="70000": expected a value between 0 and 65535`],
     [{ APM_SHUTDOWN_TIMEOUT: "soon" }, `Invalid APM_SHUTDOWN_TIMEOUT="soon": expected a valid Duration string`]
@@ -51,7 +54,10 @@ describe.concurrent("mcp-apm start-up errors", { timeout: 30_000 }, () => {
   it("APM_DEBUG_MODE adds the stack trace after the sentence", async () => {
     const r = await run(["demo", "--duration", "1"], { APM_SLOW_REQUEST_THRESHOLD: "abc", APM_DEBUG_MODE: "true" })
     assert.strictEqual(r.code, 1)
-    assert.strictEqual(lines(r.stderr)[0], `Invalid APM_SLOW_REQUEST_THRESHOLD="abc": expected a number of seconds greater than 0`)
+    assert.strictEqual(
+      lines(r.stderr)[0],
+      `Invalid APM_SLOW_REQUEST_THRESHOLD="abc": expected a number of seconds greater than 0`
+    )
     assert.match(r.stderr, stackFrame)
     assert.strictEqual(r.stdout, "")
   })

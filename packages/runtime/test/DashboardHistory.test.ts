@@ -63,7 +63,9 @@ describe("DashboardHistory", () => {
       const history = yield* History.History
       const round = (r: number) =>
         Effect.gen(function*() {
-          for (let i = 0; i < 60; i++) yield* Effect.forkChild(operation(`op-${i}`, 1 + ((i * 7 + r) % 20), i % 9 === 0))
+          for (let i = 0; i < 60; i++) {
+            yield* Effect.forkChild(operation(`op-${i}`, 1 + ((i * 7 + r) % 20), i % 9 === 0))
+          }
           yield* TestClock.adjust("1 second")
         })
       for (let r = 0; r < 40; r++) yield* round(r)

@@ -28,11 +28,21 @@ describe("mcp-apm demo", () => {
       APM_BASELINE_FILE: join(mkdtempSync(join(tmpdir(), "apm-demo-")), "baselines.json")
     }
     const { code, stderr, stdout } = await new Promise<{ code: number; stderr: string; stdout: string }>((resolve) => {
-      execFile(process.execPath, [bin, "demo", "--port", "0", "--seed", "1", "--duration", "20"], { env, encoding: "utf8" }, (error, stdout, stderr) =>
-        resolve({ code: error === null ? 0 : Number(error.code ?? 1), stderr, stdout }))
+      execFile(process.execPath, [bin, "demo", "--port", "0", "--seed", "1", "--duration", "20"], {
+        env,
+        encoding: "utf8"
+      }, (error, stdout, stderr) => resolve({ code: error === null ? 0 : Number(error.code ?? 1), stderr, stdout }))
     })
     assert.strictEqual(code, 0, stderr.slice(-2000))
-    for (const operation of ["text_completion ", "plan_management.storage.save", "git merge", "workflow_orchestrator", "verification_feedback"]) {
+    for (
+      const operation of [
+        "text_completion ",
+        "plan_management.storage.save",
+        "git merge",
+        "workflow_orchestrator",
+        "verification_feedback"
+      ]
+    ) {
       assert.include(stdout, operation)
     }
     // the fault, said as it happens: model requests four times slower, plan storage failing half the time

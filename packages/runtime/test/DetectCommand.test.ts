@@ -64,7 +64,10 @@ describe.concurrent("mcp-apm detect", { timeout: 60_000 }, () => {
       ["1396310400", "1.5"],
       ["1396310700.5", "2"]
     ])
-    const iso = await run("detect", csv("timestamp,value\r\n2014-04-01T00:05:00Z,3\r\n\"2014-04-01T00:10:00+02:00\",4\r\n"))
+    const iso = await run(
+      "detect",
+      csv("timestamp,value\r\n2014-04-01T00:05:00Z,3\r\n\"2014-04-01T00:10:00+02:00\",4\r\n")
+    )
     assert.strictEqual(iso.status, 0, iso.stderr)
     assert.strictEqual(iso.stdout.trimEnd().split("\n").length, 3)
   })
@@ -92,7 +95,11 @@ describe.concurrent("mcp-apm detect", { timeout: 60_000 }, () => {
   describe.concurrent("a malformed file: non-zero exit and stderr naming the file and line", () => {
     const cases: ReadonlyArray<readonly [string, string, RegExp]> = [
       ["bad header", "time,value\n2014-04-01 00:00:00,1\n", /:1: bad header "time,value"/],
-      ["too many columns", "timestamp,value\n2014-04-01 00:00:00,1\n2014-04-01 00:05:00,1,2\n", /:3: expected 2 columns/],
+      [
+        "too many columns",
+        "timestamp,value\n2014-04-01 00:00:00,1\n2014-04-01 00:05:00,1,2\n",
+        /:3: expected 2 columns/
+      ],
       ["too few columns", "timestamp,value\n2014-04-01 00:00:00\n", /:2: expected 2 columns/],
       ["non-numeric value", "timestamp,value\n2014-04-01 00:00:00,1\n2014-04-01 00:05:00,abc\n", /:3: bad value "abc"/],
       ["empty value", "timestamp,value\n2014-04-01 00:00:00,\n", /:2: bad value ""/],

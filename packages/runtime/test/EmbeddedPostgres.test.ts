@@ -47,7 +47,9 @@ describe("EmbeddedPostgres", () => {
         const rows = yield* Effect.gen(function*() {
           const sql = yield* SqlClient.SqlClient
           return yield* sql<{ answer: number }>`SELECT 42 AS answer`
-        }).pipe(Effect.provide(PgClient.layer({ host: pg.host, port: pg.port, database: pg.database, username: pg.username })))
+        }).pipe(
+          Effect.provide(PgClient.layer({ host: pg.host, port: pg.port, database: pg.database, username: pg.username }))
+        )
         assert.deepStrictEqual(rows, [{ answer: 42 }])
         return pg
       }))

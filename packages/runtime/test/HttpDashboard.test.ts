@@ -63,7 +63,9 @@ describe("HttpDashboard", () => {
       const data = JSON.parse(snapshot.body)
       assert.deepStrictEqual(Object.keys(data), ["summaries", "baselines", "anomalies", "insights", "resources"])
       assert.isAbove(data.resources.memory.rss, 0)
-      const history = yield* request(p, "/api/apm/history?operation=checkout&since=0", { headers: { host: "127.0.0.1" } })
+      const history = yield* request(p, "/api/apm/history?operation=checkout&since=0", {
+        headers: { host: "127.0.0.1" }
+      })
       assert.strictEqual(history.status, 200)
       assert.match(String(history.headers["content-type"]), /^application\/json/)
       const document = JSON.parse(history.body)

@@ -16,7 +16,8 @@ import { guardedServer, port, request } from "./support/http.ts"
 const scrape = (path: string) =>
   Effect.flatMap(port, (p) => Effect.promise(() => fetch(`http://127.0.0.1:${p}${path}`).then((r) => r.text())))
 
-const operations = (metrics: string) => /apm_operations_total\{operation_name="cached_op"[^}]*\} (\d+)/.exec(metrics)?.[1]
+const operations = (metrics: string) =>
+  /apm_operations_total\{operation_name="cached_op"[^}]*\} (\d+)/.exec(metrics)?.[1]
 const total = (api: string) =>
   (JSON.parse(api) as { summaries: Array<{ totalOperations: number }> }).summaries[0]?.totalOperations
 
@@ -45,7 +46,9 @@ describe("HttpExpositionCache", () => {
       yield* scrape("/metrics")
       yield* traced
       yield* TestClock.adjust("1 second")
-      const bodies = yield* Effect.all(Array.from({ length: 50 }, () => scrape("/metrics")), { concurrency: "unbounded" })
+      const bodies = yield* Effect.all(Array.from({ length: 50 }, () => scrape("/metrics")), {
+        concurrency: "unbounded"
+      })
       assert.strictEqual(new Set(bodies).size, 1)
       assert.strictEqual(operations(bodies[0]!), "2")
     }).pipe(Effect.provide(guardedServer()), Effect.provideService(Metric.MetricRegistry, new Map())))

@@ -52,7 +52,13 @@ describe("HttpGuard", () => {
       assert.match(metrics.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/)
       const api = yield* get("/api/apm", { authorization: `bearer ${token}` })
       assert.strictEqual(api.status, 200)
-      assert.deepStrictEqual(Object.keys(JSON.parse(api.body)), ["summaries", "baselines", "anomalies", "insights", "resources"])
+      assert.deepStrictEqual(Object.keys(JSON.parse(api.body)), [
+        "summaries",
+        "baselines",
+        "anomalies",
+        "insights",
+        "resources"
+      ])
       assert.strictEqual((yield* get("/nowhere", bearer)).status, 404)
     }).pipe(Effect.provide(guarded), isolated))
 
@@ -64,9 +70,24 @@ describe("HttpGuard", () => {
       assert.include(evil.body, `"evil.example.com"`)
       assert.include(evil.body, "APM_HTTP_ALLOWED_HOSTS")
       // refused before the token is looked at: a rebinding page learns nothing, not even that a token is needed
-      assert.strictEqual((yield* request(p, "/metrics", { headers: { host: `evil.example.com:${p}`, ...bearer } })).status, 421)
-      assert.strictEqual((yield* request(p, "/health", { headers: { host: "127.0.0.1.evil.example.com" } })).status, 421)
-      for (const host of [`127.0.0.1:${p}`, `localhost:${p}`, `LOCALHOST.:${p}`, `[::1]:${p}`, "apm.internal", "apm.internal:9999"]) {
+      assert.strictEqual(
+        (yield* request(p, "/metrics", { headers: { host: `evil.example.com:${p}`, ...bearer } })).status,
+        421
+      )
+      assert.strictEqual(
+        (yield* request(p, "/health", { headers: { host: "127.0.0.1.evil.example.com" } })).status,
+        421
+      )
+      for (
+        const host of [
+          `127.0.0.1:${p}`,
+          `localhost:${p}`,
+          `LOCALHOST.:${p}`,
+          `[::1]:${p}`,
+          "apm.internal",
+          "apm.internal:9999"
+        ]
+      ) {
         const ok = yield* request(p, "/health", { headers: { host } })
         assert.strictEqual(ok.status, 200, host)
       }
@@ -151,7 +172,10 @@ describe("HttpGuard", () => {
       const p = yield* port
       assert.strictEqual((yield* request(p, "/health", { headers: { host: "whatever.example" } })).status, 200)
       assert.strictEqual((yield* request(p, "/metrics", { headers: { host: "whatever.example" } })).status, 401)
-      assert.strictEqual((yield* request(p, "/metrics", { headers: { host: "whatever.example", ...bearer } })).status, 200)
+      assert.strictEqual(
+        (yield* request(p, "/metrics", { headers: { host: "whatever.example", ...bearer } })).status,
+        200
+      )
     }).pipe(
       Effect.provide(guardedServer({ host: "0.0.0.0", token: Option.some(Redacted.make(token)) })),
       Effect.provide(Logger.layer([])),

@@ -34,7 +34,10 @@ describe("McpServicesLive", () => {
         }).pipe(Effect.provideContext(context))
       }))
       assert.match(text, /model_router_model_requests_total\{[^}]*model="claude-3-sonnet"[^}]*\} 1/)
-      assert.match(text, /apm_operations_total\{operation_name="text_completion claude-3-sonnet",operation_type="model_request"\} 1/)
+      assert.match(
+        text,
+        /apm_operations_total\{operation_name="text_completion claude-3-sonnet",operation_type="model_request"\} 1/
+      )
       assert.include(text, "# HELP model_router_token_usage_total")
     }).pipe(Effect.provideService(Metric.MetricRegistry, new Map())))
 })

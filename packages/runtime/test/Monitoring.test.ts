@@ -28,7 +28,9 @@ const run = (args: ReadonlyArray<string>) => {
 /** The configurations of monitoring/README.md, by the file name after the fence's language. */
 const readmeExamples = (): Record<string, string> =>
   Object.fromEntries(
-    [...readFileSync(join(root, "README.md"), "utf8").matchAll(/```yaml (\S+)\n([\s\S]*?)```/g)].map((m) => [m[1]!, m[2]!])
+    [...readFileSync(join(root, "README.md"), "utf8").matchAll(/```yaml (\S+)\n([\s\S]*?)```/g)].map((
+      m
+    ) => [m[1]!, m[2]!])
   )
 
 const generatedFiles = (dir: string): ReadonlyArray<string> =>
@@ -56,7 +58,12 @@ describe("monitoring/", () => {
       const names = d.templating.list.map((v: { name: string }) => v.name)
       assert.includeMembers(names, ["datasource", "job", "instance"], file)
       if (!file.includes("resource-usage")) assert.include(names, "operation", file)
-      assert.isTrue(d.links.some((l: { type: string; tags: Array<string> }) => l.type === "dashboards" && l.tags.includes("mcp-apm")), file)
+      assert.isTrue(
+        d.links.some((l: { type: string; tags: Array<string> }) =>
+          l.type === "dashboards" && l.tags.includes("mcp-apm")
+        ),
+        file
+      )
       assert.include(d.tags, "mcp-apm")
     }
   })
@@ -97,43 +104,65 @@ describe("monitoring/", () => {
   })
 
   it("refuses bad generator options with an error naming the option", () => {
-    assert.throws(() => RuleOptions.make({ availabilityObjective: 1 }), /RuleOptions.availabilityObjective is 1; expected a number between 0 and 1/)
+    assert.throws(
+      () => RuleOptions.make({ availabilityObjective: 1 }),
+      /RuleOptions.availabilityObjective is 1; expected a number between 0 and 1/
+    )
     assert.throws(() => RuleOptions.make({ latencyObjective: 0 }), /RuleOptions.latencyObjective is 0/)
     assert.throws(() => RuleOptions.make({ timeScale: -1 }), /RuleOptions.timeScale is -1; expected a positive number/)
     assert.throws(() => RuleOptions.make({ minimumRate: Number.NaN }), /RuleOptions.minimumRate is NaN/)
   })
 
-  needsPromtool("promtool accepts the rule files, the shipped and a test's, and the unit tests of every rule pass", () => {
-    const check = run(["check", "rules", "prometheus/recording.yml", "prometheus/alerts.yml"])
-    assert.include(check, `SUCCESS: ${rules().filter((r) => r.file === "recording.yml").length} rules found`)
-    assert.include(check, `SUCCESS: ${rules().filter((r) => r.file === "alerts.yml").length} rules found`)
-    const dir = mkdtempSync(join(tmpdir(), "apm-rules-"))
-    const scaled = ruleFiles(RuleOptions.make({ timeScale: 1 / 60 }))
-    for (const [name, content] of Object.entries(scaled)) writeFileSync(join(dir, name), content)
-    run(["check", "rules", ...Object.keys(scaled).map((n) => join(dir, n))])
-    const tests = readdirSync(join(root, "prometheus/tests")).map((f) => `prometheus/tests/${f}`)
-    assert.deepStrictEqual(tests.sort(), [
-      "prometheus/tests/alerts.test.yml",
-      "prometheus/tests/recording.test.yml",
-      "prometheus/tests/slo-windows.test.yml",
-      "prometheus/tests/slo.test.yml"
-    ])
-    const output = run(["test", "rules", ...tests])
-    assert.strictEqual(output.match(/SUCCESS/g)?.length, tests.length, output)
-  }, 30_000)
+  needsPromtool(
+    "promtool accepts the rule files, the shipped and a test's, and the unit tests of every rule pass",
+    () => {
+      const check = run(["check", "rules", "prometheus/recording.yml", "prometheus/alerts.yml"])
+      assert.include(check, `SUCCESS: ${rules().filter((r) => r.file === "recording.yml").length} rules found`)
+      assert.include(check, `SUCCESS: ${rules().filter((r) => r.file === "alerts.yml").length} rules found`)
+      const dir = mkdtempSync(join(tmpdir(), "apm-rules-"))
+      const scaled = ruleFiles(RuleOptions.make({ timeScale: 1 / 60 }))
+      for (const [name, content] of Object.entries(scaled)) writeFileSync(join(dir, name), content)
+      run(["check", "rules", ...Object.keys(scaled).map((n) => join(dir, n))])
+      const tests = readdirSync(join(root, "prometheus/tests")).map((f) => `prometheus/tests/${f}`)
+      assert.deepStrictEqual(tests.sort(), [
+        "prometheus/tests/alerts.test.yml",
+        "prometheus/tests/recording.test.yml",
+        "prometheus/tests/slo-windows.test.yml",
+        "prometheus/tests/slo.test.yml"
+      ])
+      const output = run(["test", "rules", ...tests])
+      assert.strictEqual(output.match(/SUCCESS/g)?.length, tests.length, output)
+    },
+    30_000
+  )
 
   needsPromtool("every recording rule has a unit test", () => {
-    const tested = ["recording", "slo-windows"].map((f) => readFileSync(join(root, `prometheus/tests/${f}.test.yml`), "utf8")).join("")
-    for (const r of rules().filter((r) => r.record !== undefined)) assert.include(tested, `- expr: ${r.record}\n`, r.record)
-    const alertTests = ["alerts", "slo"].map((f) => readFileSync(join(root, `prometheus/tests/${f}.test.yml`), "utf8")).join("")
-    for (const r of rules().filter((r) => r.alert !== undefined)) assert.include(alertTests, `alertname: ${r.alert}\n`, r.alert)
+    const tested = ["recording", "slo-windows"].map((f) =>
+      readFileSync(join(root, `prometheus/tests/${f}.test.yml`), "utf8")
+    ).join("")
+    for (const r of rules().filter((r) => r.record !== undefined)) {
+      assert.include(tested, `- expr: ${r.record}\n`, r.record)
+    }
+    const alertTests = ["alerts", "slo"].map((f) => readFileSync(join(root, `prometheus/tests/${f}.test.yml`), "utf8"))
+      .join("")
+    for (const r of rules().filter((r) => r.alert !== undefined)) {
+      assert.include(alertTests, `alertname: ${r.alert}\n`, r.alert)
+    }
   })
 
   needsPromtool("promtool parses every dashboard and annotation query", () => {
     // Each query as a recording rule, with Grafana's variables given values, is what promtool can check offline.
     const expressions = dashboardExpressions()
     const file = join(mkdtempSync(join(tmpdir(), "apm-dashboard-")), "queries.yml")
-    writeFileSync(file, JSON.stringify({ groups: [{ name: "dashboard", rules: expressions.map((e, i) => ({ record: `dashboard:query_${i}`, expr: e.expr })) }] }))
+    writeFileSync(
+      file,
+      JSON.stringify({
+        groups: [{
+          name: "dashboard",
+          rules: expressions.map((e, i) => ({ record: `dashboard:query_${i}`, expr: e.expr }))
+        }]
+      })
+    )
     assert.include(run(["check", "rules", file]), `SUCCESS: ${expressions.length} rules found`)
     assert.isAbove(ruleExpressions().length, 0)
   })

@@ -70,8 +70,12 @@ describe("NodeResourceMonitor", () => {
       assert.isAbove(usage.memory.limit, 0)
       assert.isAbove(usage.memory.rssFraction, 0)
       assert.isAtMost(usage.memory.rssFraction, 1)
-      if (usage.memory.usedFraction !== null) assert.isTrue(usage.memory.usedFraction > 0 && usage.memory.usedFraction <= 1)
-      assert.isTrue(usage.eventLoop.utilization !== null && usage.eventLoop.utilization >= 0 && usage.eventLoop.utilization <= 1)
+      if (usage.memory.usedFraction !== null) {
+        assert.isTrue(usage.memory.usedFraction > 0 && usage.memory.usedFraction <= 1)
+      }
+      assert.isTrue(
+        usage.eventLoop.utilization !== null && usage.eventLoop.utilization >= 0 && usage.eventLoop.utilization <= 1
+      )
       assert.isNotNull(usage.eventLoop.delayP99)
       assert.isAtLeast(usage.eventLoop.delayMin!, 0)
       assert.isAtMost(usage.eventLoop.delayMin!, usage.eventLoop.delayMax!)
@@ -111,7 +115,10 @@ describe("NodeResourceMonitor", () => {
   it.effect("samples on its interval into a bounded history, and stops when its scope closes", () =>
     Effect.gen(function*() {
       const scope = yield* Scope.make()
-      const context = yield* Layer.buildWithScope(NodeResourceMonitor.layer({ interval: "1 second", historySize: 5 }), scope)
+      const context = yield* Layer.buildWithScope(
+        NodeResourceMonitor.layer({ interval: "1 second", historySize: 5 }),
+        scope
+      )
       const monitor = context.mapUnsafe.get(Monitor.key) as ResourceMonitor.ResourceMonitorService
       assert.strictEqual((yield* monitor.history).length, 1)
       yield* TestClock.adjust("3 seconds")
@@ -165,7 +172,8 @@ describe("NodeResourceMonitor", () => {
     Effect.gen(function*() {
       const mib = 1024 * 1024
       const proc = yield* tempTree({
-        "self/io": "rchar: 1\nwchar: 2\nsyscr: 3\nsyscw: 4\nread_bytes: 4096\nwrite_bytes: 8192\ncancelled_write_bytes: 0\n",
+        "self/io":
+          "rchar: 1\nwchar: 2\nsyscr: 3\nsyscw: 4\nread_bytes: 4096\nwrite_bytes: 8192\ncancelled_write_bytes: 0\n",
         "net/dev": [
           "Inter-|   Receive                                                |  Transmit",
           " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed",
@@ -210,7 +218,11 @@ describe("NodeResourceMonitor", () => {
       const read = (cgroupRoot: string) =>
         Monitor.current.pipe(Effect.provide(NodeResourceMonitor.layer({ procRoot: proc, cgroupRoot })))
       const v1 = yield* read(limited)
-      assert.deepStrictEqual([v1.memory.limitSource, v1.memory.limit, v1.memory.usedFraction], ["cgroup", 1073741824, 0.5])
+      assert.deepStrictEqual([v1.memory.limitSource, v1.memory.limit, v1.memory.usedFraction], [
+        "cgroup",
+        1073741824,
+        0.5
+      ])
       const none = yield* read(unlimited)
       assert.deepStrictEqual([none.memory.limitSource, none.memory.limit], ["machine", os.totalmem()])
     }).pipe(isolated))
@@ -228,10 +240,30 @@ describe("NodeResourceMonitor", () => {
       assert.strictEqual(resource.type, "GAUGE")
       assert.strictEqual(resource.help, "Current process and machine resource readings, by resource")
       const resources = new Set(resource.metrics.map((m) => m.labels?.["resource"]))
-      for (const r of ["cpu_total_percent", "memory_rss_bytes", "memory_used_fraction", "eventloop_delay_p99_seconds", "gc_pause_seconds"]) {
+      for (
+        const r of [
+          "cpu_total_percent",
+          "memory_rss_bytes",
+          "memory_used_fraction",
+          "eventloop_delay_p99_seconds",
+          "gc_pause_seconds"
+        ]
+      ) {
         assert.isTrue(resources.has(r), r)
       }
-      for (const name of ["nodejs_eventloop_delay_min_seconds", "nodejs_eventloop_delay_max_seconds", "nodejs_eventloop_delay_mean_seconds", "nodejs_eventloop_delay_p50_seconds", "nodejs_eventloop_delay_p90_seconds", "nodejs_eventloop_delay_p99_seconds", "nodejs_eventloop_utilization_ratio", "v8js_memory_heap_used_bytes", "v8js_memory_heap_limit_bytes"]) {
+      for (
+        const name of [
+          "nodejs_eventloop_delay_min_seconds",
+          "nodejs_eventloop_delay_max_seconds",
+          "nodejs_eventloop_delay_mean_seconds",
+          "nodejs_eventloop_delay_p50_seconds",
+          "nodejs_eventloop_delay_p90_seconds",
+          "nodejs_eventloop_delay_p99_seconds",
+          "nodejs_eventloop_utilization_ratio",
+          "v8js_memory_heap_used_bytes",
+          "v8js_memory_heap_limit_bytes"
+        ]
+      ) {
         assert.strictEqual(byName.get(name)?.type, "GAUGE", name)
       }
       // each unit-bearing reading has a family of its own, named with its unit
@@ -253,7 +285,11 @@ describe("NodeResourceMonitor", () => {
       for (const type of ["major", "minor", "incremental", "weakcb"]) {
         assert.include(text, `v8js_gc_duration_seconds_count{v8js_gc_type="${type}"}`)
       }
-      assert.isTrue(byName.get("v8js_memory_heap_used_bytes")!.metrics.some((m) => m.labels?.["v8js_heap_space_name"] === "old_space"))
+      assert.isTrue(
+        byName.get("v8js_memory_heap_used_bytes")!.metrics.some((m) =>
+          m.labels?.["v8js_heap_space_name"] === "old_space"
+        )
+      )
       const promtool = promtoolCheck(text)
       if (promtool !== undefined) assert.strictEqual(promtool.trim(), "")
     }).pipe(Effect.provide(NodeResourceMonitor.layer({ interval: 100 })), isolated))

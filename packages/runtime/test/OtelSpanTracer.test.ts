@@ -88,9 +88,11 @@ describe("OtelSpanTracer", () => {
       assert.strictEqual(span("from_remote").parentSpanContext?.spanId, remote.spanId)
 
       // a program run from inside a step (its own fiber, with no Effect parent) does not inherit the step's span
-      yield* run(Effect.sync(() => Effect.runSync(run(Effect.withSpan(Effect.void, "reentered")))).pipe(
-        Effect.withSpan("stepping")
-      ))
+      yield* run(
+        Effect.sync(() => Effect.runSync(run(Effect.withSpan(Effect.void, "reentered")))).pipe(
+          Effect.withSpan("stepping")
+        )
+      )
       assert.isUndefined(span("reentered").parentSpanContext)
 
       yield* run(Effect.withSpan(Effect.withSpan(Effect.void, "fresh", { root: true }), "outer"))

@@ -12,7 +12,9 @@ const runLive = <A, E>(
   registry: Map<any, any> = new Map()
 ) =>
   Effect.scoped(
-    Layer.build(liveStack("otlp-export-test").pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env })))))
+    Layer.build(
+      liveStack("otlp-export-test").pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env }))))
+    )
       .pipe(Effect.flatMap((context) => work.pipe(Effect.provideContext(context))))
   ).pipe(Effect.provideService(Metric.MetricRegistry, registry))
 
@@ -26,15 +28,18 @@ describe("OtlpExport", () => {
   it.live("sends traces, metrics and logs to /v1/*; each log record carries the id of an exported span", () =>
     Effect.gen(function*() {
       const c = yield* collector({ _tag: "ok" })
-      yield* runLive({
-        OTEL_EXPORTER_OTLP_ENDPOINT: c.endpoint,
-        OTEL_SERVICE_NAME: "otlp-export-service",
-        OTEL_RESOURCE_ATTRIBUTES: "deployment.environment.name=test,team=apm%20core"
-      }, Effect.gen(function*() {
-        yield* storageWrite
-        yield* storageWrite
-        yield* Effect.log("outside any span")
-      }))
+      yield* runLive(
+        {
+          OTEL_EXPORTER_OTLP_ENDPOINT: c.endpoint,
+          OTEL_SERVICE_NAME: "otlp-export-service",
+          OTEL_RESOURCE_ATTRIBUTES: "deployment.environment.name=test,team=apm%20core"
+        },
+        Effect.gen(function*() {
+          yield* storageWrite
+          yield* storageWrite
+          yield* Effect.log("outside any span")
+        })
+      )
       assert.deepStrictEqual(
         new Set(c.requests.map((r) => r.path)),
         new Set(["/v1/traces", "/v1/metrics", "/v1/logs"])
@@ -113,14 +118,19 @@ describe("OtlpExport", () => {
   it.live("an exported log record carries no secret: message, annotations and failure are redacted", () =>
     Effect.gen(function*() {
       const c = yield* collector({ _tag: "ok" })
-      yield* runLive({ OTEL_EXPORTER_OTLP_ENDPOINT: c.endpoint }, Apm.trace(
-        Effect.fail(new Error("connect https://bob:hunter2-password@db.example.com failed")).pipe(
-          Effect.catchCause((cause) => Effect.logWarning("retrying https://api.example.com/?token=tok-5ecret", cause)),
-          Effect.annotateLogs({ password: "hunter2-password", user: "alice@example.com" })
-        ),
-        "login",
-        "custom_operation"
-      ))
+      yield* runLive(
+        { OTEL_EXPORTER_OTLP_ENDPOINT: c.endpoint },
+        Apm.trace(
+          Effect.fail(new Error("connect https://bob:hunter2-password@db.example.com failed")).pipe(
+            Effect.catchCause((cause) =>
+              Effect.logWarning("retrying https://api.example.com/?token=tok-5ecret", cause)
+            ),
+            Effect.annotateLogs({ password: "hunter2-password", user: "alice@example.com" })
+          ),
+          "login",
+          "custom_operation"
+        )
+      )
       const record = c.logs.find((l) => (l.body ?? "").startsWith("retrying"))
       assert.isDefined(record)
       const text = JSON.stringify(record)
@@ -147,7 +157,11 @@ describe("OtlpExport", () => {
       assert.deepStrictEqual(c.accepted, [])
       const all = yield* collector({ _tag: "ok" })
       yield* runLive(
-        { OTEL_EXPORTER_OTLP_ENDPOINT: all.endpoint, OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "1" },
+        {
+          OTEL_EXPORTER_OTLP_ENDPOINT: all.endpoint,
+          OTEL_TRACES_SAMPLER: "traceidratio",
+          OTEL_TRACES_SAMPLER_ARG: "1"
+        },
         storageWrite
       )
       assert.strictEqual(all.accepted.filter((s) => s.name === "plan_storage_save").length, 1)
@@ -191,7 +205,9 @@ describe("OtlpExport", () => {
     it.live(`${name}=${value} fails start-up with an error naming the variable`, () =>
       Effect.gen(function*() {
         const c = yield* collector({ _tag: "ok" })
-        const exit = yield* Effect.exit(runLive({ OTEL_EXPORTER_OTLP_ENDPOINT: c.endpoint, [name]: value }, Effect.void))
+        const exit = yield* Effect.exit(
+          runLive({ OTEL_EXPORTER_OTLP_ENDPOINT: c.endpoint, [name]: value }, Effect.void)
+        )
         assert.isTrue(Exit.isFailure(exit))
         const message = Exit.isFailure(exit) ? String(exit.cause) : ""
         assert.include(message, name)

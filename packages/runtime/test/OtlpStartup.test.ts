@@ -11,7 +11,10 @@ describe.concurrent("OtlpStartup", { timeout: 30_000 }, () => {
     [{ OTEL_TRACES_EXPORTER: "zipkin" }, `Invalid OTEL_TRACES_EXPORTER="zipkin": expected "otlp" | "none"`],
     [{ APM_LOG_FORMAT: "xml" }, `Invalid APM_LOG_FORMAT="xml": expected "pretty" | "json" | "logfmt"`],
     [
-      { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318", OTEL_EXPORTER_OTLP_HEADERS: "authorization=Bearer%ZZs3cret" },
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318",
+        OTEL_EXPORTER_OTLP_HEADERS: "authorization=Bearer%ZZs3cret"
+      },
       "Invalid OTEL_EXPORTER_OTLP_HEADERS=<redacted>: expected object"
     ]
   ]

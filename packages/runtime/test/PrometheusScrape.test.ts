@@ -15,7 +15,9 @@ import { ApmLiveStack, RuntimeConfig } from "../src/index.ts"
 import { baseUrl, temporaryDirectory } from "./support/live.ts"
 
 const prometheus = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"].find(existsSync)
-const rules = ["recording.yml", "alerts.yml"].map((file) => join(import.meta.dirname, "../../../monitoring/prometheus", file))
+const rules = ["recording.yml", "alerts.yml"].map((file) =>
+  join(import.meta.dirname, "../../../monitoring/prometheus", file)
+)
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -58,19 +60,24 @@ describe("Prometheus", () => {
     () =>
       Effect.gen(function*() {
         assert.isDefined(prometheus, "prometheus (Debian package) is needed in CI")
-        yield* Effect.forEach([1, 2, 3], () => Apm.trace(Effect.sleep(2), "scraped_op", "http_request"), { discard: true })
+        yield* Effect.forEach([1, 2, 3], () => Apm.trace(Effect.sleep(2), "scraped_op", "http_request"), {
+          discard: true
+        })
         const target = (yield* baseUrl).replace("http://", "")
         const port = yield* Effect.promise(freePort)
         const config = join(dir, "prometheus.yml")
-        writeFileSync(config, JSON.stringify({
-          global: { scrape_interval: "1s", evaluation_interval: "1s" },
-          rule_files: rules,
-          scrape_configs: [{
-            job_name: "mcp-apm",
-            authorization: { type: "Bearer", credentials: token },
-            static_configs: [{ targets: [target] }]
-          }]
-        }))
+        writeFileSync(
+          config,
+          JSON.stringify({
+            global: { scrape_interval: "1s", evaluation_interval: "1s" },
+            rule_files: rules,
+            scrape_configs: [{
+              job_name: "mcp-apm",
+              authorization: { type: "Bearer", credentials: token },
+              static_configs: [{ targets: [target] }]
+            }]
+          })
+        )
         yield* Effect.acquireRelease(
           Effect.sync(() =>
             spawn(prometheus!, [
@@ -84,21 +91,25 @@ describe("Prometheus", () => {
         const api = `http://127.0.0.1:${port}/api/v1`
         const query = (q: string) => getJson(`${api}/query?query=${encodeURIComponent(q)}`)
 
-        const scraped = yield* eventually(query(`apm_operations_total{operation_name="scraped_op"}`).pipe(
-          Effect.filterOrFail((r) => r.data.result.length > 0, () => new Error("not scraped yet"))
-        ))
+        const scraped = yield* eventually(
+          query(`apm_operations_total{operation_name="scraped_op"}`).pipe(
+            Effect.filterOrFail((r) => r.data.result.length > 0, () => new Error("not scraped yet"))
+          )
+        )
         assert.strictEqual(scraped.data.result[0].value[1], "3")
         assert.strictEqual(scraped.data.result[0].metric.operation_type, "http_request")
         const up = yield* query(`up{job="mcp-apm"}`)
         assert.strictEqual(up.data.result[0].value[1], "1")
 
-        const groups = yield* eventually(getJson(`${api}/rules`).pipe(
-          Effect.map((r) => r.data.groups as Array<{ rules: Array<{ health: string; lastEvaluation: string }> }>),
-          Effect.filterOrFail(
-            (gs) => gs.length > 0 && gs.every((g) => g.rules.every((r) => !r.lastEvaluation.startsWith("0001"))),
-            () => new Error("rules not evaluated yet")
+        const groups = yield* eventually(
+          getJson(`${api}/rules`).pipe(
+            Effect.map((r) => r.data.groups as Array<{ rules: Array<{ health: string; lastEvaluation: string }> }>),
+            Effect.filterOrFail(
+              (gs) => gs.length > 0 && gs.every((g) => g.rules.every((r) => !r.lastEvaluation.startsWith("0001"))),
+              () => new Error("rules not evaluated yet")
+            )
           )
-        ))
+        )
         for (const group of groups) for (const rule of group.rules) assert.strictEqual(rule.health, "ok")
       }).pipe(Effect.provide(live), Effect.provideService(Metric.MetricRegistry, new Map())),
     60_000

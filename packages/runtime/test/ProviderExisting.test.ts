@@ -75,9 +75,11 @@ describe("ProviderExisting", () => {
         () => Effect.sync(() => trace.disable())
       )
       yield* Effect.scoped(
-        Layer.build(existingProviderStack({}).pipe(
-          Layer.provide(Layer.succeed(OtelTracer.OtelTracerProvider, own.provider))
-        )).pipe(Effect.flatMap((context) => work.pipe(Effect.provideContext(context))))
+        Layer.build(
+          existingProviderStack({}).pipe(
+            Layer.provide(Layer.succeed(OtelTracer.OtelTracerProvider, own.provider))
+          )
+        ).pipe(Effect.flatMap((context) => work.pipe(Effect.provideContext(context))))
       ).pipe(Effect.provideService(Metric.MetricRegistry, new Map()))
       assert.deepStrictEqual(own.exporter.getFinishedSpans().map((s) => s.name).sort(), [
         "checkout",

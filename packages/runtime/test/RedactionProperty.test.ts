@@ -30,7 +30,16 @@ const secretName = fc.constantFrom(
   "http.response.header.set-cookie",
   "http.request.header.x-api-key"
 )
-const secretParam = fc.constantFrom("token", "api_key", "sig", "signature", "X-Amz-Signature", "code", "session", "password")
+const secretParam = fc.constantFrom(
+  "token",
+  "api_key",
+  "sig",
+  "signature",
+  "X-Amz-Signature",
+  "code",
+  "session",
+  "password"
+)
 
 const text = (url: string) => Effect.promise(() => fetch(url).then((response) => response.text()))
 
@@ -62,7 +71,9 @@ const workload = (secret: string, name: string, param: string, port: number) =>
       )
     )
     const client = ApmHttp.tracedClient(yield* HttpClient.HttpClient)
-    yield* Effect.exit(client.get(`http://user:${secret}@127.0.0.1:${port}/users/${secret}@example.com?token=${secret}`))
+    yield* Effect.exit(
+      client.get(`http://user:${secret}@127.0.0.1:${port}/users/${secret}@example.com?token=${secret}`)
+    )
   }).pipe(Effect.provide(FetchHttpClient.layer))
 
 /** Runs the workload on the live stack exporting to a real collector, and returns what each sink holds. */
@@ -80,27 +91,33 @@ const sinksAfter = (secret: string, name: string, param: string) =>
         }).pipe(Effect.provideContext(context))
       })
     ).pipe(
-      Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: received.endpoint } })))
+      Effect.provide(
+        ConfigProvider.layer(ConfigProvider.fromEnv({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: received.endpoint } }))
+      )
     )
     // The stack is released: its spans are flushed to the collector.
     return { ...served, spans: JSON.stringify(received.accepted), spanNames: received.accepted.map((s) => s.name) }
   }).pipe(Effect.scoped, Effect.provideService(Metric.MetricRegistry, new Map()))
 
 describe("RedactionProperty", () => {
-  it.live("no secret, generated at random, reaches an exported span, /metrics or the dashboard JSON", () =>
-    Effect.promise(() =>
-      fc.assert(
-        fc.asyncProperty(secret, secretName, secretParam, async (value, name, param) => {
-          const sinks = await Effect.runPromise(sinksAfter(value, name, param))
-          // The sinks hold what was done, so that an absent secret means a redacted one.
-          assert.includeMembers(sinks.spanNames, ["login", "GET /callback?code=[REDACTED]", "GET"])
-          assert.include(sinks.dashboard, "login")
-          assert.include(sinks.metrics, `operation_name="login"`)
-          assert.notInclude(sinks.spans, value)
-          assert.notInclude(sinks.metrics, value)
-          assert.notInclude(sinks.dashboard, value)
-        }),
-        { seed: 101, numRuns: 20 }
-      )
-    ), 60_000)
+  it.live(
+    "no secret, generated at random, reaches an exported span, /metrics or the dashboard JSON",
+    () =>
+      Effect.promise(() =>
+        fc.assert(
+          fc.asyncProperty(secret, secretName, secretParam, async (value, name, param) => {
+            const sinks = await Effect.runPromise(sinksAfter(value, name, param))
+            // The sinks hold what was done, so that an absent secret means a redacted one.
+            assert.includeMembers(sinks.spanNames, ["login", "GET /callback?code=[REDACTED]", "GET"])
+            assert.include(sinks.dashboard, "login")
+            assert.include(sinks.metrics, `operation_name="login"`)
+            assert.notInclude(sinks.spans, value)
+            assert.notInclude(sinks.metrics, value)
+            assert.notInclude(sinks.dashboard, value)
+          }),
+          { seed: 101, numRuns: 20 }
+        )
+      ),
+    60_000
+  )
 })

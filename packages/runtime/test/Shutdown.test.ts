@@ -68,14 +68,18 @@ const assertCleanExit = (result: Run) => {
 describe("Shutdown", () => {
   for (const finalFlush of [false, true]) {
     const when = finalFlush ? "all at shutdown" : "while it works"
-    it.live(`with a healthy collector every span arrives (${when}), and the process exits 0`, () =>
-      Effect.gen(function*() {
-        const c = yield* collector({ _tag: "ok" })
-        const result = yield* run(c.endpoint, 3000, { finalFlush })
-        assertCleanExit(result)
-        assert.strictEqual(c.accepted.filter((s) => s.name === "export_op").length, 3000)
-        assert.notInclude(result.stdout, "Dropped")
-      }), 30_000)
+    it.live(
+      `with a healthy collector every span arrives (${when}), and the process exits 0`,
+      () =>
+        Effect.gen(function*() {
+          const c = yield* collector({ _tag: "ok" })
+          const result = yield* run(c.endpoint, 3000, { finalFlush })
+          assertCleanExit(result)
+          assert.strictEqual(c.accepted.filter((s) => s.name === "export_op").length, 3000)
+          assert.notInclude(result.stdout, "Dropped")
+        }),
+      30_000
+    )
   }
 
   const failing: ReadonlyArray<[string, Behaviour, boolean]> = [
@@ -85,13 +89,17 @@ describe("Shutdown", () => {
     ["400", { _tag: "status", status: 400 }, true]
   ]
   for (const [name, behaviour, finalFlush] of failing) {
-    it.live(`with a ${name} collector the process exits 0 by itself: APM_SHUTDOWN_TIMEOUT cuts the flush short`, () =>
-      Effect.gen(function*() {
-        const c = yield* collector(behaviour)
-        const result = yield* run(c.endpoint, 3000, { finalFlush })
-        assertCleanExit(result)
-        assert.include(result.stdout, "Dropped")
-      }), 30_000)
+    it.live(
+      `with a ${name} collector the process exits 0 by itself: APM_SHUTDOWN_TIMEOUT cuts the flush short`,
+      () =>
+        Effect.gen(function*() {
+          const c = yield* collector(behaviour)
+          const result = yield* run(c.endpoint, 3000, { finalFlush })
+          assertCleanExit(result)
+          assert.include(result.stdout, "Dropped")
+        }),
+      30_000
+    )
   }
 
   it.live("with a dead collector the process exits 0 by itself", () =>

@@ -100,14 +100,17 @@ describe("SpanExport", () => {
   }
 
   it.live("a 503 with Retry-After is retried, and the batch arrives once the collector recovers", () =>
-    withCollector({ _tag: "status", status: 503, headers: { "retry-after": "1" }, times: 1 }, (c) =>
-      Effect.gen(function*() {
-        const { exit } = yield* runExporting(spans(10), { OTEL_EXPORTER_OTLP_ENDPOINT: c.endpoint }, "3 seconds")
-        assert.isTrue(Exit.isSuccess(exit))
-        assert.strictEqual(c.state.requests, 2)
-        assert.strictEqual(c.accepted.length, 10)
-        assert.deepStrictEqual(yield* exportCounts, { exported: 10, queue_full: 0, export_failed: 0, too_large: 0 })
-      })))
+    withCollector(
+      { _tag: "status", status: 503, headers: { "retry-after": "1" }, times: 1 },
+      (c) =>
+        Effect.gen(function*() {
+          const { exit } = yield* runExporting(spans(10), { OTEL_EXPORTER_OTLP_ENDPOINT: c.endpoint }, "3 seconds")
+          assert.isTrue(Exit.isSuccess(exit))
+          assert.strictEqual(c.state.requests, 2)
+          assert.strictEqual(c.accepted.length, 10)
+          assert.deepStrictEqual(yield* exportCounts, { exported: 10, queue_full: 0, export_failed: 0, too_large: 0 })
+        })
+    ))
 
   for (const [status, headers] of [[503, {}], [429, { "retry-after": "1" }]] as const) {
     it.live(`a collector that keeps answering ${status} gets a bounded number of retries, never two at once`, () =>

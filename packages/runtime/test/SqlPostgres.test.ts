@@ -9,8 +9,12 @@ import { SqlClient } from "effect/sql"
 import * as EmbeddedPostgres from "../src/EmbeddedPostgres.ts"
 
 // One real server for the file: initdb, start on 127.0.0.1 and a free port, stop at the end.
-const Database = Layer.unwrap(Effect.map(EmbeddedPostgres.start, (pg) =>
-  PgClient.layer({ host: pg.host, port: pg.port, database: pg.database, username: pg.username }))).pipe(Layer.orDie)
+const Database = Layer.unwrap(
+  Effect.map(
+    EmbeddedPostgres.start,
+    (pg) => PgClient.layer({ host: pg.host, port: pg.port, database: pg.database, username: pg.username })
+  )
+).pipe(Layer.orDie)
 
 const monitored = (overrides: Partial<ApmConfig.ApmOptions> = {}) =>
   SqlMonitoring.layer.pipe(
@@ -28,7 +32,10 @@ const setUp = Effect.gen(function*() {
   yield* sql`INSERT INTO orders (user_id, total) SELECT g % 12 + 1, g FROM generate_series(0, 23) g`
 })
 
-const databaseOperations = Effect.map(ApmRecorder.operations, (ops) => ops.filter((o) => o.operationType === "database_query"))
+const databaseOperations = Effect.map(
+  ApmRecorder.operations,
+  (ops) => ops.filter((o) => o.operationType === "database_query")
+)
 
 layer(Database, { timeout: 60_000 })("SqlMonitoring against a real PostgreSQL", (it) => {
   it.effect("every query through SqlClient becomes a database_query operation with the database conventions", () =>
@@ -63,7 +70,9 @@ layer(Database, { timeout: 60_000 })("SqlMonitoring against a real PostgreSQL", 
       assert.strictEqual(histogram?.count, 1)
       // Setup ran DROP, two CREATEs and two INSERTs: each is an operation of its own.
       const names = new Set((yield* databaseOperations).map((o) => o.operationName))
-      for (const name of ["CREATE users", "CREATE orders", "INSERT users", "INSERT orders"]) assert.isTrue(names.has(name), name)
+      for (const name of ["CREATE users", "CREATE orders", "INSERT users", "INSERT orders"]) {
+        assert.isTrue(names.has(name), name)
+      }
     }).pipe(Effect.provide(monitored())))
 
   it.effect("no literal and no parameter value reaches an operation or a span", () =>

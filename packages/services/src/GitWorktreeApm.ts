@@ -39,10 +39,47 @@ const { statusOf } = PerformanceMetrics
  * @since 0.1.0
  */
 export const subcommands = [
-  "add", "am", "apply", "bisect", "blame", "branch", "checkout", "cherry-pick", "clean", "clone", "commit",
-  "config", "describe", "diff", "fetch", "gc", "grep", "init", "log", "ls-files", "ls-remote", "merge",
-  "merge-base", "mv", "pull", "push", "rebase", "reflog", "remote", "reset", "restore", "rev-parse", "revert",
-  "rm", "show", "stash", "status", "submodule", "switch", "tag", "worktree"
+  "add",
+  "am",
+  "apply",
+  "bisect",
+  "blame",
+  "branch",
+  "checkout",
+  "cherry-pick",
+  "clean",
+  "clone",
+  "commit",
+  "config",
+  "describe",
+  "diff",
+  "fetch",
+  "gc",
+  "grep",
+  "init",
+  "log",
+  "ls-files",
+  "ls-remote",
+  "merge",
+  "merge-base",
+  "mv",
+  "pull",
+  "push",
+  "rebase",
+  "reflog",
+  "remote",
+  "reset",
+  "restore",
+  "rev-parse",
+  "revert",
+  "rm",
+  "show",
+  "stash",
+  "status",
+  "submodule",
+  "switch",
+  "tag",
+  "worktree"
 ] as const
 
 /**
@@ -222,30 +259,38 @@ const gitOperation = <A, E, R>(
     ], { discard: true }))
 
 const traceGitIn = <A, E, R>(git: GitTracer, self: Effect.Effect<A, E, R>, subcommand: Subcommand) =>
-  Effect.flatMap(git.validate.oneOf("subcommand", subcommand, subcommands), (sub) =>
-    gitOperation(git, self, sub, `git ${sub}`, { "mcp.git_worktree.subcommand": sub }))
+  Effect.flatMap(
+    git.validate.oneOf("subcommand", subcommand, subcommands),
+    (sub) => gitOperation(git, self, sub, `git ${sub}`, { "mcp.git_worktree.subcommand": sub })
+  )
 
 const traceWorktreeIn = <A, E, R>(git: GitTracer, self: Effect.Effect<A, E, R>, action: WorktreeAction) =>
-  Effect.flatMap(git.validate.oneOf("action", action, worktreeActions), (act) =>
-    gitOperation(git, self, `worktree_${act}`, `git worktree ${act}`, {
-      "mcp.git_worktree.subcommand": "worktree",
-      "mcp.git_worktree.worktree.action": act
-    }))
+  Effect.flatMap(
+    git.validate.oneOf("action", action, worktreeActions),
+    (act) =>
+      gitOperation(git, self, `worktree_${act}`, `git worktree ${act}`, {
+        "mcp.git_worktree.subcommand": "worktree",
+        "mcp.git_worktree.worktree.action": act
+      })
+  )
 
 const traceMergeIn = <A extends MergeResult, E, R>(git: GitTracer, self: Effect.Effect<A, E, R>) =>
   Effect.suspend(() => {
     // A merge whose conflict count is invalid is still counted, with an outcome of `other`.
     let outcome = "failed"
     const recordConflicts = (result: A) =>
-      Effect.flatMap(git.validate.count("conflicts", Validator.fieldOf(result, "conflicts")), (conflicts) =>
-        withCurrentSpan((span) => {
-          outcome = conflicts === undefined ? overflowLabel : conflicts === 0 ? "clean" : "conflict"
-          annotate(span, {
-            "mcp.git_worktree.merge.conflicts": conflicts,
-            "mcp.git_worktree.merge.outcome": outcome
+      Effect.flatMap(
+        git.validate.count("conflicts", Validator.fieldOf(result, "conflicts")),
+        (conflicts) =>
+          withCurrentSpan((span) => {
+            outcome = conflicts === undefined ? overflowLabel : conflicts === 0 ? "clean" : "conflict"
+            annotate(span, {
+              "mcp.git_worktree.merge.conflicts": conflicts,
+              "mcp.git_worktree.merge.outcome": outcome
+            })
+            return Effect.void
           })
-          return Effect.void
-        }))
+      )
     return gitOperation(git, Effect.tap(self, recordConflicts), "merge", "git merge", {
       "mcp.git_worktree.subcommand": "merge"
     }).pipe(Effect.onExit((exit) => update(metrics.merges, { outcome: Exit.isSuccess(exit) ? outcome : "failed" }, 1)))
@@ -355,7 +400,10 @@ export const traceGit: {
   (subcommand: Subcommand): <A, E, R>(
     self: Effect.Effect<A, E, R>
   ) => Effect.Effect<A, E | InvalidObservation, R | GitWorktreeApm>
-  <A, E, R>(self: Effect.Effect<A, E, R>, subcommand: Subcommand): Effect.Effect<A, E | InvalidObservation, R | GitWorktreeApm>
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    subcommand: Subcommand
+  ): Effect.Effect<A, E | InvalidObservation, R | GitWorktreeApm>
 } = dual(
   2,
   <A, E, R>(self: Effect.Effect<A, E, R>, subcommand: Subcommand) =>
@@ -372,7 +420,10 @@ export const traceWorktree: {
   (action: WorktreeAction): <A, E, R>(
     self: Effect.Effect<A, E, R>
   ) => Effect.Effect<A, E | InvalidObservation, R | GitWorktreeApm>
-  <A, E, R>(self: Effect.Effect<A, E, R>, action: WorktreeAction): Effect.Effect<A, E | InvalidObservation, R | GitWorktreeApm>
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    action: WorktreeAction
+  ): Effect.Effect<A, E | InvalidObservation, R | GitWorktreeApm>
 } = dual(
   2,
   <A, E, R>(self: Effect.Effect<A, E, R>, action: WorktreeAction) =>

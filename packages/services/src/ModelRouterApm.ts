@@ -80,7 +80,14 @@ export const genAiOperationName = (operation: Operation | "other"): string =>
  * @category models
  * @since 0.1.0
  */
-export const combinations = ["majority_vote", "weighted_average", "best_of", "first_success", "concatenate", "judge"] as const
+export const combinations = [
+  "majority_vote",
+  "weighted_average",
+  "best_of",
+  "first_success",
+  "concatenate",
+  "judge"
+] as const
 
 /**
  * @category models
@@ -95,7 +102,20 @@ export type Combination = typeof combinations[number]
  * @since 0.1.0
  */
 export const tokenUsageBuckets: ReadonlyArray<number> = [
-  1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864
+  1,
+  4,
+  16,
+  64,
+  256,
+  1024,
+  4096,
+  16384,
+  65536,
+  262144,
+  1048576,
+  4194304,
+  16777216,
+  67108864
 ]
 
 /**
@@ -105,7 +125,20 @@ export const tokenUsageBuckets: ReadonlyArray<number> = [
  * @since 0.1.0
  */
 export const operationDurationBuckets: ReadonlyArray<number> = [
-  0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92
+  0.01,
+  0.02,
+  0.04,
+  0.08,
+  0.16,
+  0.32,
+  0.64,
+  1.28,
+  2.56,
+  5.12,
+  10.24,
+  20.48,
+  40.96,
+  81.92
 ]
 
 /**
@@ -691,7 +724,10 @@ export const traceEnsemble: {
   (ensemble: Ensemble): <A, E, R>(
     self: Effect.Effect<A, E, R>
   ) => Effect.Effect<A, E | InvalidObservation, R | ModelRouterApm>
-  <A, E, R>(self: Effect.Effect<A, E, R>, ensemble: Ensemble): Effect.Effect<A, E | InvalidObservation, R | ModelRouterApm>
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    ensemble: Ensemble
+  ): Effect.Effect<A, E | InvalidObservation, R | ModelRouterApm>
 } = dual(
   2,
   <A, E, R>(self: Effect.Effect<A, E, R>, ensemble: Ensemble) =>

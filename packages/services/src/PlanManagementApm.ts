@@ -164,8 +164,10 @@ const traceTaskDecompositionIn = <T, E, R>(
     traceOperation(
       planner.apm,
       Effect.tap(self, (tasks) =>
-        Effect.flatMap(planner.validate.list("tasks", tasks), (list) =>
-          Effect.annotateCurrentSpan("mcp.plan_management.tasks.count", list.length))),
+        Effect.flatMap(
+          planner.validate.list("tasks", tasks),
+          (list) => Effect.annotateCurrentSpan("mcp.plan_management.tasks.count", list.length)
+        )),
       "plan_management.decompose_tasks",
       "plan_operation",
       { [planIdKey]: id },

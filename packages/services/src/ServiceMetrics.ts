@@ -22,6 +22,7 @@
 export const definitions = {
   invalidObservations: {
     name: "apm_invalid_observations_total",
-    description: "Observations the service APMs could not record as given (folded into other, dropped, or rejected by a strict layer), by service and field"
+    description:
+      "Observations the service APMs could not record as given (folded into other, dropped, or rejected by a strict layer), by service and field"
   }
 } as const

@@ -182,7 +182,10 @@ export interface VerificationFeedbackApmService {
     pipeline: string
   ) => Effect.Effect<A, E | InvalidObservation, R>
   /** Traces one stage; inside `tracePipeline` it is a child span of the pipeline. */
-  readonly traceStage: <A, E, R>(self: Effect.Effect<A, E, R>, stage: string) => Effect.Effect<A, E | InvalidObservation, R>
+  readonly traceStage: <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    stage: string
+  ) => Effect.Effect<A, E | InvalidObservation, R>
 }
 
 /**
@@ -252,18 +255,20 @@ const recordFindings = Effect.fnUntraced(function*(verifier: Verifier, findings:
 const traceSecurityScanIn = <F extends Finding, E, R>(
   verifier: Verifier,
   self: Effect.Effect<ReadonlyArray<F>, E, R>
-) =>
-  analysisOperation(verifier, Effect.tap(self, (findings) => recordFindings(verifier, findings)), "security_scan")
+) => analysisOperation(verifier, Effect.tap(self, (findings) => recordFindings(verifier, findings)), "security_scan")
 
 const recordScore = (verifier: Verifier, dimension: string, assessment: QualityAssessment) =>
-  Effect.flatMap(verifier.validate.fraction("score", Validator.fieldOf(assessment, "score")), (score) =>
-    withCurrentSpan((span) => {
-      annotate(span, {
-        "mcp.verification_feedback.quality.dimension": dimension,
-        "mcp.verification_feedback.quality.score": score
+  Effect.flatMap(
+    verifier.validate.fraction("score", Validator.fieldOf(assessment, "score")),
+    (score) =>
+      withCurrentSpan((span) => {
+        annotate(span, {
+          "mcp.verification_feedback.quality.dimension": dimension,
+          "mcp.verification_feedback.quality.score": score
+        })
+        return score === undefined ? Effect.void : update(metrics.qualityScore, { dimension }, score)
       })
-      return score === undefined ? Effect.void : update(metrics.qualityScore, { dimension }, score)
-    }))
+  )
 
 const traceQualityAssessmentIn = <A extends QualityAssessment, E, R>(
   verifier: Verifier,
@@ -424,7 +429,10 @@ export const traceStage: {
   (stage: string): <A, E, R>(
     self: Effect.Effect<A, E, R>
   ) => Effect.Effect<A, E | InvalidObservation, R | VerificationFeedbackApm>
-  <A, E, R>(self: Effect.Effect<A, E, R>, stage: string): Effect.Effect<A, E | InvalidObservation, R | VerificationFeedbackApm>
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    stage: string
+  ): Effect.Effect<A, E | InvalidObservation, R | VerificationFeedbackApm>
 } = dual(
   2,
   <A, E, R>(self: Effect.Effect<A, E, R>, stage: string) =>

@@ -55,7 +55,14 @@ export const activeStates = ["pending", "running", "paused"] as const
  * @category models
  * @since 0.1.0
  */
-export const coordinationPatterns = ["sequential", "parallel", "hierarchical", "consensus", "handoff", "broadcast"] as const
+export const coordinationPatterns = [
+  "sequential",
+  "parallel",
+  "hierarchical",
+  "consensus",
+  "handoff",
+  "broadcast"
+] as const
 
 /**
  * @category models
@@ -140,7 +147,10 @@ export interface WorkflowOrchestratorApmService {
     workflow: Workflow
   ) => Effect.Effect<A, E | InvalidObservation, R>
   /** Traces one step; inside `traceWorkflow` it is a child span of the workflow. */
-  readonly traceStep: <A, E, R>(self: Effect.Effect<A, E, R>, step: string) => Effect.Effect<A, E | InvalidObservation, R>
+  readonly traceStep: <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    step: string
+  ) => Effect.Effect<A, E | InvalidObservation, R>
   readonly traceAgentCoordination: <A, E, R>(
     self: Effect.Effect<A, E, R>,
     coordination: Coordination
@@ -352,7 +362,10 @@ export const traceStep: {
   (step: string): <A, E, R>(
     self: Effect.Effect<A, E, R>
   ) => Effect.Effect<A, E | InvalidObservation, R | WorkflowOrchestratorApm>
-  <A, E, R>(self: Effect.Effect<A, E, R>, step: string): Effect.Effect<A, E | InvalidObservation, R | WorkflowOrchestratorApm>
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    step: string
+  ): Effect.Effect<A, E | InvalidObservation, R | WorkflowOrchestratorApm>
 } = dual(
   2,
   <A, E, R>(self: Effect.Effect<A, E, R>, step: string) =>

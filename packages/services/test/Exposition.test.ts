@@ -40,9 +40,10 @@ describe("Prometheus exposition of the five services", () => {
         ModelRouterApm.traceModelRequest("gpt-4o", "chat"),
         ModelRouterApm.traceEnsemble({ models: ["gpt-4o"], combination: "best_of" })
       )
-      yield* Effect.succeed({ chosenModel: "gpt-4o", candidates: ["gpt-4o"], reason: "only one", confidence: 0.9 }).pipe(
-        ModelRouterApm.traceRouting
-      )
+      yield* Effect.succeed({ chosenModel: "gpt-4o", candidates: ["gpt-4o"], reason: "only one", confidence: 0.9 })
+        .pipe(
+          ModelRouterApm.traceRouting
+        )
       yield* Effect.succeed(Option.some(1)).pipe(ModelRouterApm.traceCacheLookup("gpt-4o"))
       yield* Effect.succeed(["t"]).pipe(PlanManagementApm.traceTaskDecomposition("p"))
       yield* Effect.void.pipe(PlanManagementApm.traceConsensus({ mechanism: "majority", participants: 3 }))

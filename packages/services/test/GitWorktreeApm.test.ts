@@ -10,7 +10,13 @@ import fc from "fast-check"
 import { GitWorktreeApm } from "../src/index.ts"
 import { git, gitOk } from "./support/git.ts"
 import { series, seriesState, seriesValue } from "./support/metrics.ts"
-import { assertOutcomeUnchanged, capturingWarnings, hostileValue, invalidCount, outcomes } from "./support/observations.ts"
+import {
+  assertOutcomeUnchanged,
+  capturingWarnings,
+  hostileValue,
+  invalidCount,
+  outcomes
+} from "./support/observations.ts"
 import { exposition, prometheusName } from "./support/prometheus.ts"
 import { ApmRecorder, ApmTest } from "@mcp-apm/core/testing"
 
@@ -94,7 +100,9 @@ describe("GitWorktreeApm", () => {
       assert.strictEqual(after.split("\n").filter((l) => l.startsWith("worktree ")).length, 1)
 
       // A git command that fails is recorded as an error, by its subcommand.
-      const failed = yield* Effect.flip(gitOk(repo, "checkout", "-q", "no-such-branch").pipe(GitWorktreeApm.traceGit("checkout")))
+      const failed = yield* Effect.flip(
+        gitOk(repo, "checkout", "-q", "no-such-branch").pipe(GitWorktreeApm.traceGit("checkout"))
+      )
       assert.include(failed.message, "no-such-branch")
 
       const ops = (operation: string, status = "ok") =>
@@ -144,7 +152,10 @@ describe("GitWorktreeApm", () => {
       const exit = yield* Effect.exit(merge(repo, "no-such-branch").pipe(GitWorktreeApm.traceMerge))
       assert.strictEqual(exit._tag, "Failure")
       assert.strictEqual(yield* seriesValue("git_worktree_merges_total", { outcome: "failed" }), 1)
-      assert.strictEqual(yield* seriesValue("git_worktree_operations_total", { operation: "merge", status: "error" }), 1)
+      assert.strictEqual(
+        yield* seriesValue("git_worktree_operations_total", { operation: "merge", status: "error" }),
+        1
+      )
     }).pipe(Effect.provide(TestLayer)), 30_000)
 
   it.effect("with strict: true, unknown subcommands, bad merge results and bad worktree names fail with InvalidObservation", () =>
@@ -168,9 +179,15 @@ describe("GitWorktreeApm", () => {
       const fs = yield* FileSystem.FileSystem
       const error = yield* Effect.flip(Effect.fail("no repo").pipe(GitWorktreeApm.traceGit("frobnicate" as never)))
       assert.strictEqual(error, "no repo")
-      assert.strictEqual(yield* seriesValue("git_worktree_operations_total", { operation: "other", status: "error" }), 1)
+      assert.strictEqual(
+        yield* seriesValue("git_worktree_operations_total", { operation: "other", status: "error" }),
+        1
+      )
       yield* Effect.void.pipe(GitWorktreeApm.traceWorktree("explode" as never))
-      assert.strictEqual(yield* seriesValue("git_worktree_operations_total", { operation: "worktree_other", status: "ok" }), 1)
+      assert.strictEqual(
+        yield* seriesValue("git_worktree_operations_total", { operation: "worktree_other", status: "ok" }),
+        1
+      )
 
       const merged = { conflicts: -2, branch: "feature" }
       assert.strictEqual(yield* Effect.succeed(merged).pipe(GitWorktreeApm.traceMerge), merged)

@@ -34,9 +34,15 @@ describe("ModelRouterApm", () => {
     Effect.gen(function*() {
       const answer = yield* after(
         1500,
-        ModelRouterApm.recordTokenUsage({ inputTokens: 120, outputTokens: 30, responseModel: "claude-3-sonnet-20240229" })
+        ModelRouterApm.recordTokenUsage({
+          inputTokens: 120,
+          outputTokens: 30,
+          responseModel: "claude-3-sonnet-20240229"
+        })
           .pipe(Effect.as("summary"))
-      ).pipe(ModelRouterApm.traceModelRequest("claude-3-sonnet", "generate", { inputText: prompt, provider: "anthropic" }))
+      ).pipe(
+        ModelRouterApm.traceModelRequest("claude-3-sonnet", "generate", { inputText: prompt, provider: "anthropic" })
+      )
       assert.strictEqual(answer, "summary")
 
       const [span] = yield* ApmRecorder.spans
@@ -91,7 +97,11 @@ describe("ModelRouterApm", () => {
       assert.strictEqual(first!["mcp.model_router.input_text.hash"], second!["mcp.model_router.input_text.hash"])
       assert.notStrictEqual(first!["mcp.model_router.input_text.hash"], third!["mcp.model_router.input_text.hash"])
       assert.isUndefined(first!["gen_ai.input.messages"])
-      const everything = JSON.stringify({ spans, records: yield* ApmRecorder.operations, text: (yield* exposition).text })
+      const everything = JSON.stringify({
+        spans,
+        records: yield* ApmRecorder.operations,
+        text: (yield* exposition).text
+      })
       assert.notInclude(everything, "ACME")
     }).pipe(Effect.provide(TestLayer)))
 
@@ -133,9 +143,13 @@ describe("ModelRouterApm", () => {
       const outside = yield* Effect.flip(ModelRouterApm.recordTokenUsage({ inputTokens: 1, outputTokens: 1 }))
       assert.strictEqual(outside.field, "recordTokenUsage")
 
-      const operation = yield* Effect.flip(Effect.succeed(1).pipe(ModelRouterApm.traceModelRequest("gpt-4o", "dance" as never)))
+      const operation = yield* Effect.flip(
+        Effect.succeed(1).pipe(ModelRouterApm.traceModelRequest("gpt-4o", "dance" as never))
+      )
       assert.strictEqual(operation.field, "operation")
-      const model = yield* Effect.flip(Effect.succeed(1).pipe(ModelRouterApm.traceModelRequest("a model\nwith newline", "chat")))
+      const model = yield* Effect.flip(
+        Effect.succeed(1).pipe(ModelRouterApm.traceModelRequest("a model\nwith newline", "chat"))
+      )
       assert.strictEqual(model.field, "model")
 
       const confidence = yield* Effect.flip(
@@ -146,7 +160,9 @@ describe("ModelRouterApm", () => {
       assert.strictEqual(confidence.field, "confidence")
       assert.isUndefined(yield* seriesValue("model_router_routing_decisions_total"))
       assert.isUndefined(yield* seriesState("model_router_confidence_score"))
-      const ensemble = yield* Effect.flip(Effect.void.pipe(ModelRouterApm.traceEnsemble({ models: [], combination: "best_of" })))
+      const ensemble = yield* Effect.flip(
+        Effect.void.pipe(ModelRouterApm.traceEnsemble({ models: [], combination: "best_of" }))
+      )
       assert.strictEqual(ensemble.field, "models")
       // The rejected request never ran, so only the two traced effects left a record.
       assert.strictEqual((yield* ApmRecorder.operations).length, 2)
@@ -189,9 +205,14 @@ describe("ModelRouterApm", () => {
       assert.strictEqual(yield* invalidCount("model_router", "model"), 1)
       assert.strictEqual(yield* invalidCount("model_router", "provider"), 1)
       // An unknown operation folds too, and a failing request still fails with its own error.
-      const error = yield* Effect.flip(Effect.fail("overloaded").pipe(ModelRouterApm.traceModelRequest("gpt-4o", "dance" as never)))
+      const error = yield* Effect.flip(
+        Effect.fail("overloaded").pipe(ModelRouterApm.traceModelRequest("gpt-4o", "dance" as never))
+      )
       assert.strictEqual(error, "overloaded")
-      assert.strictEqual(yield* seriesValue("model_router_model_requests_total", { operation: "other", status: "error" }), 1)
+      assert.strictEqual(
+        yield* seriesValue("model_router_model_requests_total", { operation: "other", status: "error" }),
+        1
+      )
     }).pipe(Effect.provide(TestLayer)))
 
   it.effect("a negative token count reported inside a finished request is dropped; the answer comes back", () =>
@@ -201,7 +222,8 @@ describe("ModelRouterApm", () => {
         ModelRouterApm.traceModelRequest("gpt-4o", "chat")
       )
       assert.strictEqual(answer, "the answer")
-      const tokens = (type: string) => seriesValue("model_router_token_usage_total", { model: "gpt-4o", token_type: type })
+      const tokens = (type: string) =>
+        seriesValue("model_router_token_usage_total", { model: "gpt-4o", token_type: type })
       assert.isUndefined(yield* tokens("input"))
       assert.strictEqual(yield* tokens("output"), 30)
       assert.isUndefined(yield* seriesState("gen_ai.client.token.usage", { "gen_ai.token.type": "input" }))
@@ -236,7 +258,9 @@ describe("ModelRouterApm", () => {
     const lines: Array<string> = []
     return Effect.gen(function*() {
       const route = (confidence: number) =>
-        Effect.succeed({ chosenModel: "gpt-4o", candidates: [], reason: "", confidence }).pipe(ModelRouterApm.traceRouting)
+        Effect.succeed({ chosenModel: "gpt-4o", candidates: [], reason: "", confidence }).pipe(
+          ModelRouterApm.traceRouting
+        )
       for (let i = 0; i < 3; i++) yield* route(1.5)
       yield* Effect.void.pipe(ModelRouterApm.traceModelRequest("bad model", "chat"))
       yield* TestClock.adjust("59 seconds")
@@ -317,7 +341,10 @@ describe("ModelRouterApm", () => {
       const [span] = yield* ApmRecorder.spans
       assert.strictEqual(span!.name, "model_router.route")
       assert.strictEqual(span!.attributes["mcp.model_router.routing.chosen_model"], "claude-3-haiku")
-      assert.strictEqual(span!.attributes["mcp.model_router.routing.candidates"], "claude-3-haiku,claude-3-sonnet,gpt-4o")
+      assert.strictEqual(
+        span!.attributes["mcp.model_router.routing.candidates"],
+        "claude-3-haiku,claude-3-sonnet,gpt-4o"
+      )
       assert.strictEqual(span!.attributes["mcp.model_router.routing.candidate_count"], 3)
       assert.strictEqual(span!.attributes["mcp.model_router.routing.reason"], decision.reason)
       assert.strictEqual(span!.attributes["mcp.model_router.routing.confidence"], 0.8)
@@ -360,7 +387,10 @@ describe("ModelRouterApm", () => {
       )
       // An ensemble of no models is still traced; only the empty list is counted as invalid.
       yield* Effect.void.pipe(ModelRouterApm.traceEnsemble({ models: [], combination: "best_of" }))
-      assert.strictEqual(yield* seriesValue("model_router_ensemble_requests_total", { combination: "best_of", status: "ok" }), 1)
+      assert.strictEqual(
+        yield* seriesValue("model_router_ensemble_requests_total", { combination: "best_of", status: "ok" }),
+        1
+      )
       assert.strictEqual(yield* invalidCount("model_router", "models"), 1)
     }).pipe(Effect.provide(TestLayer)))
 
@@ -399,7 +429,11 @@ describe("ModelRouterApm", () => {
       yield* ModelRouterApm.recordTokenUsage(usage).pipe(ModelRouterApm.traceModelRequest("gpt-4o", "chat"))
       yield* ModelRouterApm.recordTokenUsage(usage).pipe(ModelRouterApm.traceModelRequest("gpt-4o", "chat"))
       // priced by the model that answered
-      yield* ModelRouterApm.recordTokenUsage({ inputTokens: 2_000, outputTokens: 0, responseModel: "claude-3-sonnet-20240229" })
+      yield* ModelRouterApm.recordTokenUsage({
+        inputTokens: 2_000,
+        outputTokens: 0,
+        responseModel: "claude-3-sonnet-20240229"
+      })
         .pipe(ModelRouterApm.traceModelRequest("claude-3-sonnet", "chat"))
       // a model without a price has no cost
       yield* ModelRouterApm.recordTokenUsage({ inputTokens: 1, outputTokens: 1 }).pipe(

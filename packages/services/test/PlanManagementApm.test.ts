@@ -7,7 +7,13 @@ import fc from "fast-check"
 import { PlanManagementApm } from "../src/index.ts"
 import { after } from "./support/clock.ts"
 import { seriesState, seriesValue } from "./support/metrics.ts"
-import { assertOutcomeUnchanged, capturingWarnings, hostileValue, invalidCount, outcomes } from "./support/observations.ts"
+import {
+  assertOutcomeUnchanged,
+  capturingWarnings,
+  hostileValue,
+  invalidCount,
+  outcomes
+} from "./support/observations.ts"
 import { exposition, prometheusName } from "./support/prometheus.ts"
 
 const TestLayer = PlanManagementApm.layer().pipe(Layer.provideMerge(ApmTest.layer()))
@@ -63,8 +69,14 @@ describe("PlanManagementApm", () => {
       const generation = yield* seriesState("plan_management_plan_generation_duration_seconds", { status: "ok" })
       assert.strictEqual(generation!["count"], 1)
       assert.closeTo(generation!["sum"] as number, 3.25, 1e-9)
-      assert.strictEqual(yield* seriesValue("plan_management_storage_operations_total", { operation: "save", status: "ok" }), 1)
-      assert.strictEqual((yield* seriesState("plan_management_storage_duration_seconds", { operation: "save" }))!["sum"], 0.05)
+      assert.strictEqual(
+        yield* seriesValue("plan_management_storage_operations_total", { operation: "save", status: "ok" }),
+        1
+      )
+      assert.strictEqual(
+        (yield* seriesState("plan_management_storage_duration_seconds", { operation: "save" }))!["sum"],
+        0.05
+      )
 
       // Each operation has a summary (and so a baseline) like any other.
       const summary = Option.getOrThrow(yield* Apm.summary("plan_management.build_consensus"))
@@ -78,14 +90,25 @@ describe("PlanManagementApm", () => {
         Effect.fail("model unavailable").pipe(PlanManagementApm.traceTaskDecomposition("plan-8"))
       )
       assert.strictEqual(error, "model unavailable")
-      yield* Effect.exit(Effect.fail("no quorum").pipe(PlanManagementApm.traceConsensus({ mechanism: "quorum", participants: 5 })))
+      yield* Effect.exit(
+        Effect.fail("no quorum").pipe(PlanManagementApm.traceConsensus({ mechanism: "quorum", participants: 5 }))
+      )
       yield* Effect.exit(Effect.die("disk gone").pipe(PlanManagementApm.traceStorage("load")))
       yield* Effect.exit(Effect.fail("timeout").pipe(PlanManagementApm.tracePlanGeneration("plan-8")))
       assert.isUndefined(yield* seriesValue("plan_management_tasks_created_total"))
       assert.strictEqual(yield* seriesValue("plan_management_decompositions_total", { status: "error" }), 1)
-      assert.strictEqual((yield* seriesState("plan_management_consensus_duration_seconds", { status: "error" }))!["count"], 1)
-      assert.strictEqual(yield* seriesValue("plan_management_storage_operations_total", { operation: "load", status: "defect" }), 1)
-      assert.strictEqual((yield* seriesState("plan_management_plan_generation_duration_seconds", { status: "error" }))!["count"], 1)
+      assert.strictEqual(
+        (yield* seriesState("plan_management_consensus_duration_seconds", { status: "error" }))!["count"],
+        1
+      )
+      assert.strictEqual(
+        yield* seriesValue("plan_management_storage_operations_total", { operation: "load", status: "defect" }),
+        1
+      )
+      assert.strictEqual(
+        (yield* seriesState("plan_management_plan_generation_duration_seconds", { status: "error" }))!["count"],
+        1
+      )
       const statuses = (yield* ApmRecorder.operations).map((r) => r.status)
       assert.deepStrictEqual(statuses, ["error", "error", "defect", "error"])
     }).pipe(Effect.provide(TestLayer)))
@@ -115,15 +138,23 @@ describe("PlanManagementApm", () => {
         PlanManagementApm.traceConsensus({ mechanism: "coin_toss" as never, participants: -1 })
       )
       assert.strictEqual(agreed, "agreed")
-      const consensus = yield* seriesState("plan_management_consensus_duration_seconds", { mechanism: "other", status: "ok" })
+      const consensus = yield* seriesState("plan_management_consensus_duration_seconds", {
+        mechanism: "other",
+        status: "ok"
+      })
       assert.strictEqual(consensus!["count"], 1)
       const [span] = yield* ApmRecorder.spans
       assert.strictEqual(span!.attributes["mcp.plan_management.consensus.mechanism"], "other")
       assert.notProperty(span!.attributes, "mcp.plan_management.consensus.participants")
 
-      const error = yield* Effect.flip(Effect.fail("disk full").pipe(PlanManagementApm.traceStorage("truncate" as never)))
+      const error = yield* Effect.flip(
+        Effect.fail("disk full").pipe(PlanManagementApm.traceStorage("truncate" as never))
+      )
       assert.strictEqual(error, "disk full")
-      assert.strictEqual(yield* seriesValue("plan_management_storage_operations_total", { operation: "other", status: "error" }), 1)
+      assert.strictEqual(
+        yield* seriesValue("plan_management_storage_operations_total", { operation: "other", status: "error" }),
+        1
+      )
 
       const tasks = yield* Effect.succeed(["a", "b"]).pipe(PlanManagementApm.traceTaskDecomposition("free text id\n"))
       assert.deepStrictEqual(tasks, ["a", "b"])
@@ -179,7 +210,11 @@ describe("PlanManagementApm", () => {
           return PlanManagementApm.tracePlanGeneration(self, i.planId)
       }
     }
-    return assertOutcomeUnchanged(inputs, (input) => input.call === "decomposition" ? input.tasks : { plan: input.planId }, trace)
+    return assertOutcomeUnchanged(
+      inputs,
+      (input) => input.call === "decomposition" ? input.tasks : { plan: input.planId },
+      trace
+    )
       .pipe(capturingWarnings([]), Effect.provide(TestLayer))
   })
 

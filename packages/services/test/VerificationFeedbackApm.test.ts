@@ -6,7 +6,13 @@ import fc from "fast-check"
 import { VerificationFeedbackApm } from "../src/index.ts"
 import { after } from "./support/clock.ts"
 import { seriesState, seriesValue } from "./support/metrics.ts"
-import { assertOutcomeUnchanged, capturingWarnings, hostileValue, invalidCount, outcomes } from "./support/observations.ts"
+import {
+  assertOutcomeUnchanged,
+  capturingWarnings,
+  hostileValue,
+  invalidCount,
+  outcomes
+} from "./support/observations.ts"
 import { exposition, prometheusName } from "./support/prometheus.ts"
 import { ApmRecorder, ApmTest } from "@mcp-apm/core/testing"
 
@@ -52,16 +58,25 @@ describe("VerificationFeedbackApm", () => {
       const qualitySpan = spans.find((s) => s.name === "verification_feedback.quality_assessment")!
       assert.strictEqual(qualitySpan.attributes["mcp.verification_feedback.quality.score"], 0.82)
 
-      const analysis = (analysis: string) => seriesValue("verification_feedback_analyses_total", { analysis, status: "ok" })
+      const analysis = (analysis: string) =>
+        seriesValue("verification_feedback_analyses_total", { analysis, status: "ok" })
       assert.strictEqual(yield* analysis("lint"), 1)
       assert.strictEqual(yield* analysis("security_scan"), 1)
       assert.strictEqual(yield* analysis("quality_assessment"), 1)
-      const scanDuration = yield* seriesState("verification_feedback_analysis_duration_seconds", { analysis: "security_scan" })
+      const scanDuration = yield* seriesState("verification_feedback_analysis_duration_seconds", {
+        analysis: "security_scan"
+      })
       assert.strictEqual(scanDuration!["sum"], 1.2)
       assert.strictEqual(yield* seriesValue("verification_feedback_security_findings_total", { severity: "high" }), 2)
       assert.strictEqual(yield* seriesValue("verification_feedback_security_findings_total", { severity: "low" }), 1)
-      assert.strictEqual(yield* seriesValue("verification_feedback_quality_score", { dimension: "maintainability" }), 0.82)
-      assert.strictEqual(yield* seriesValue("verification_feedback_pipeline_runs_total", { pipeline: "pre-merge", status: "ok" }), 1)
+      assert.strictEqual(
+        yield* seriesValue("verification_feedback_quality_score", { dimension: "maintainability" }),
+        0.82
+      )
+      assert.strictEqual(
+        yield* seriesValue("verification_feedback_pipeline_runs_total", { pipeline: "pre-merge", status: "ok" }),
+        1
+      )
       const stage = yield* seriesState("verification_feedback_stage_duration_seconds", {
         pipeline: "pre-merge",
         stage: "security",
@@ -78,21 +93,38 @@ describe("VerificationFeedbackApm", () => {
         VerificationFeedbackApm.tracePipeline("nightly")
       )
       assert.strictEqual(yield* Effect.flip(failing), "tsc crashed")
-      assert.strictEqual(yield* seriesValue("verification_feedback_analyses_total", { analysis: "type_check", status: "error" }), 1)
-      assert.strictEqual(yield* seriesValue("verification_feedback_pipeline_runs_total", { pipeline: "nightly", status: "error" }), 1)
-      assert.strictEqual((yield* seriesState("verification_feedback_stage_duration_seconds", { stage: "types", status: "error" }))!["count"], 1)
+      assert.strictEqual(
+        yield* seriesValue("verification_feedback_analyses_total", { analysis: "type_check", status: "error" }),
+        1
+      )
+      assert.strictEqual(
+        yield* seriesValue("verification_feedback_pipeline_runs_total", { pipeline: "nightly", status: "error" }),
+        1
+      )
+      assert.strictEqual(
+        (yield* seriesState("verification_feedback_stage_duration_seconds", { stage: "types", status: "error" }))![
+          "count"
+        ],
+        1
+      )
       assert.deepStrictEqual((yield* ApmRecorder.spans).map((s) => s.status), ["error", "error", "error"])
     }).pipe(Effect.provide(TestLayer)))
 
   it.effect("with strict: true, bad input fails with InvalidObservation and records nothing", () =>
     Effect.gen(function*() {
-      const score = yield* Effect.flip(Effect.succeed({ score: 1.3 }).pipe(VerificationFeedbackApm.traceQualityAssessment("overall")))
+      const score = yield* Effect.flip(
+        Effect.succeed({ score: 1.3 }).pipe(VerificationFeedbackApm.traceQualityAssessment("overall"))
+      )
       assert.strictEqual(score._tag, "InvalidObservation")
       assert.strictEqual(score.field, "score")
-      const nan = yield* Effect.flip(Effect.succeed({ score: NaN }).pipe(VerificationFeedbackApm.traceQualityAssessment("overall")))
+      const nan = yield* Effect.flip(
+        Effect.succeed({ score: NaN }).pipe(VerificationFeedbackApm.traceQualityAssessment("overall"))
+      )
       assert.strictEqual(nan.field, "score")
       const severity = yield* Effect.flip(
-        Effect.succeed([{ severity: "high" }, { severity: "apocalyptic" }] as ReadonlyArray<VerificationFeedbackApm.Finding>)
+        Effect.succeed(
+          [{ severity: "high" }, { severity: "apocalyptic" }] as ReadonlyArray<VerificationFeedbackApm.Finding>
+        )
           .pipe(VerificationFeedbackApm.traceSecurityScan)
       )
       assert.strictEqual(severity.field, "severity")
@@ -136,9 +168,18 @@ describe("VerificationFeedbackApm", () => {
       )
       assert.strictEqual(yield* Effect.flip(failing), "linter crashed")
       assert.strictEqual(yield* Effect.succeed(scan).pipe(VerificationFeedbackApm.traceSecurityScan), scan)
-      assert.strictEqual(yield* seriesValue("verification_feedback_analyses_total", { analysis: "other", status: "error" }), 1)
-      assert.strictEqual(yield* seriesValue("verification_feedback_pipeline_runs_total", { pipeline: "other", status: "error" }), 1)
-      const stage = yield* seriesState("verification_feedback_stage_duration_seconds", { pipeline: "other", stage: "other" })
+      assert.strictEqual(
+        yield* seriesValue("verification_feedback_analyses_total", { analysis: "other", status: "error" }),
+        1
+      )
+      assert.strictEqual(
+        yield* seriesValue("verification_feedback_pipeline_runs_total", { pipeline: "other", status: "error" }),
+        1
+      )
+      const stage = yield* seriesState("verification_feedback_stage_duration_seconds", {
+        pipeline: "other",
+        stage: "other"
+      })
       assert.strictEqual(stage!["count"], 1)
       assert.strictEqual(yield* seriesValue("verification_feedback_security_findings_total", { severity: "high" }), 1)
       assert.strictEqual(yield* seriesValue("verification_feedback_security_findings_total", { severity: "other" }), 1)
@@ -153,7 +194,8 @@ describe("VerificationFeedbackApm", () => {
   it.effect("warns at most once a minute per field", () => {
     const lines: Array<string> = []
     return Effect.gen(function*() {
-      const assess = (score: number) => Effect.succeed({ score }).pipe(VerificationFeedbackApm.traceQualityAssessment("overall"))
+      const assess = (score: number) =>
+        Effect.succeed({ score }).pipe(VerificationFeedbackApm.traceQualityAssessment("overall"))
       yield* assess(NaN)
       yield* assess(1.3)
       yield* Effect.void.pipe(VerificationFeedbackApm.traceStage("two words"))
@@ -174,9 +216,12 @@ describe("VerificationFeedbackApm", () => {
       call: fc.constantFrom("analysis", "scan", "quality", "pipeline", "stage"),
       analysis: fc.oneof(fc.constantFrom(...VerificationFeedbackApm.analyses), hostileValue),
       findings: fc.oneof(
-        fc.array(fc.record({ severity: fc.oneof(fc.constantFrom(...VerificationFeedbackApm.severities), hostileValue) }), {
-          maxLength: 4
-        }),
+        fc.array(
+          fc.record({ severity: fc.oneof(fc.constantFrom(...VerificationFeedbackApm.severities), hostileValue) }),
+          {
+            maxLength: 4
+          }
+        ),
         fc.array(hostileValue, { maxLength: 3 }),
         hostileValue
       ),

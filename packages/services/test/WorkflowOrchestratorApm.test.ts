@@ -121,7 +121,10 @@ describe("WorkflowOrchestratorApm", () => {
         seriesValue("workflow_orchestrator_workflows_executed_total", { definition: "release", status })
       assert.strictEqual(yield* executed("error"), 1)
       assert.strictEqual(yield* executed("interrupted"), 1)
-      const step = yield* seriesState("workflow_orchestrator_step_duration_seconds", { step: "deploy", status: "error" })
+      const step = yield* seriesState("workflow_orchestrator_step_duration_seconds", {
+        step: "deploy",
+        status: "error"
+      })
       assert.strictEqual(step!["count"], 1)
       const outcomes = (yield* ApmRecorder.spans)
         .filter((s) => s.name.startsWith("workflow_orchestrator.workflow"))
@@ -180,7 +183,10 @@ describe("WorkflowOrchestratorApm", () => {
         yield* seriesValue("workflow_orchestrator_workflows_executed_total", { definition: "other", status: "ok" }),
         1
       )
-      const step = yield* seriesState("workflow_orchestrator_step_duration_seconds", { definition: "other", step: "other" })
+      const step = yield* seriesState("workflow_orchestrator_step_duration_seconds", {
+        definition: "other",
+        step: "other"
+      })
       assert.strictEqual(step!["count"], 1)
       const spans = yield* ApmRecorder.spans
       const workflow = spans.find((s) => s.name === "workflow_orchestrator.workflow other")!
@@ -188,7 +194,9 @@ describe("WorkflowOrchestratorApm", () => {
       assert.strictEqual(workflow.attributes["mcp.workflow_orchestrator.workflow.outcome"], "completed")
 
       const failed = yield* Effect.flip(
-        Effect.fail("no agents left").pipe(WorkflowOrchestratorApm.traceAgentCoordination({ pattern: "chaos" as never, agents: [] }))
+        Effect.fail("no agents left").pipe(
+          WorkflowOrchestratorApm.traceAgentCoordination({ pattern: "chaos" as never, agents: [] })
+        )
       )
       assert.strictEqual(failed, "no agents left")
       const coordination = yield* seriesState("workflow_orchestrator_agent_coordination_duration_seconds", {
@@ -337,12 +345,16 @@ describe("WorkflowOrchestratorApm", () => {
           assert.deepStrictEqual(gauge, reference.counts(), JSON.stringify(c))
         }
       }).pipe(
-        Effect.provide(WorkflowOrchestratorApm.layer({ maxTrackedWorkflows }).pipe(Layer.provideMerge(ApmTest.layer()))),
+        Effect.provide(
+          WorkflowOrchestratorApm.layer({ maxTrackedWorkflows }).pipe(Layer.provideMerge(ApmTest.layer()))
+        ),
         capturingWarnings([])
       )
 
-    const property = fc.asyncProperty(fc.array(command, { maxLength: 40 }), (commands) =>
-      Effect.runPromise(run(commands)))
+    const property = fc.asyncProperty(
+      fc.array(command, { maxLength: 40 }),
+      (commands) => Effect.runPromise(run(commands))
+    )
     return Effect.promise(() => fc.assert(property, { seed: 20261202, numRuns: 200 }))
   })
 

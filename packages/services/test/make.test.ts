@@ -47,7 +47,10 @@ describe("each service APM's make", () => {
       assert.strictEqual(yield* seriesValue("model_router_cache_lookups_total", { model: "gpt-4o", result: "hit" }), 1)
       assert.strictEqual(yield* seriesValue("plan_management_storage_operations_total", { operation: "save" }), 1)
       assert.strictEqual(yield* seriesValue("git_worktree_operations_total", { operation: "status" }), 1)
-      assert.strictEqual(yield* seriesValue("workflow_orchestrator_workflows_executed_total", { definition: "release" }), 1)
+      assert.strictEqual(
+        yield* seriesValue("workflow_orchestrator_workflows_executed_total", { definition: "release" }),
+        1
+      )
       assert.strictEqual(yield* seriesValue("verification_feedback_analyses_total", { analysis: "lint" }), 1)
     }).pipe(Effect.provide(Parts)))
 

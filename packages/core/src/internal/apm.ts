@@ -405,7 +405,8 @@ const measuredOutcome = (operation: MeasuredOperation, rules: Rules): ExitOutcom
  *
  * @example
  * ```ts
- * // NodeResourceMonitor is @mcp-apm/runtime's
+ * declare const NodeResourceMonitor: { layer: () => Layer.Layer<ResourceMonitor.ResourceMonitor> } // @mcp-apm/runtime's
+ *
  * const ApmNode = Apm.layer.pipe(
  *   Layer.provide(NodeResourceMonitor.layer()),
  *   Layer.provide(ApmConfig.ApmConfig.layer())
@@ -448,7 +449,8 @@ export const layerWithoutResources: Layer.Layer<
  * metrics, a `PerformanceMetrics` record and the operation's summary. A
  * failure or defect sets `error.type` on the span and the record. The
  * effect's success, typed failure, defect or interruption passes through
- * unchanged.
+ * unchanged. With `enabled` off, or `businessTransactionMonitoringEnabled`
+ * off for a `business_transaction`, the effect runs as it is, untraced.
  *
  * @example
  * ```ts
@@ -496,7 +498,11 @@ const traceAs = (name: string, type: OperationType, attributes?: Attributes, opt
   return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | Apm> =>
     Effect.withFiber((fiber) => {
       const apm = Context.getUnsafe(fiber.context, Apm)
-      if (!apm.options.enabled) return self
+      if (
+        !apm.options.enabled || (!apm.options.businessTransactionMonitoringEnabled && type === "business_transaction")
+      ) {
+        return self
+      }
       const bound = apm.options.maxAttributeLength
       const rules = fiber.getRef(CurrentRules)
       if (built?.bound !== bound || built.rules !== rules) built = traceSpan(name, type, kind, attributes, bound, rules)
@@ -541,20 +547,25 @@ const traceSpan = (
  * @category constructors
  * @since 0.1.0
  */
-export const fn = (name: string, type: OperationType, attributes?: Attributes, options?: TraceOptions) =>
-<Eff extends Effect.Effect<any, any, any>, AEff, Args extends Array<any>>(
-  body: (...args: Args) => Generator<Eff, AEff, never>
-): (
-  ...args: Args
-) => Effect.Effect<
-  AEff,
-  [Eff] extends [never] ? never : [Eff] extends [Effect.Effect<infer _A, infer E, infer _R>] ? E : never,
-  ([Eff] extends [never] ? never : [Eff] extends [Effect.Effect<infer _A, infer _E, infer R>] ? R : never) | Apm
-> => {
-  const run = Effect.fnUntraced(body)
-  const traced = traceAs(name, type, attributes, options)
-  return (...args) => traced(run(...args))
-}
+export const fn =
+  (name: string, type: OperationType, attributes?: Attributes, options?: TraceOptions) =>
+  <Eff extends Effect.Effect<any, any, any>, AEff, Args extends Array<any>>(
+    body: (...args: Args) => Generator<Eff, AEff, never>
+  ): (
+    ...args: Args
+  ) => Effect.Effect<
+    AEff,
+    [Eff] extends [never] ? never
+      : [Eff] extends [Effect.Effect<infer _A, infer E, infer _R>] ? E
+      : never,
+    ([Eff] extends [never] ? never
+      : [Eff] extends [Effect.Effect<infer _A, infer _E, infer R>] ? R
+      : never) | Apm
+  > => {
+    const run = Effect.fnUntraced(body)
+    const traced = traceAs(name, type, attributes, options)
+    return (...args) => traced(run(...args))
+  }
 
 /**
  * The summary of the operation named `name`, if it ran.

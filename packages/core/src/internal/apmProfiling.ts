@@ -48,7 +48,8 @@ const labelOf = (context: Context.Context<never>, options: ProfileOptions): stri
   return span?._tag === "Span" ? span.name : "profile"
 }
 
-const logFailure = (error: ProfilerError) => Effect.logWarning(`profiler: ${error.kind} profile failed: ${error.message}`)
+const logFailure = (error: ProfilerError) =>
+  Effect.logWarning(`profiler: ${error.kind} profile failed: ${error.message}`)
 
 /**
  * Runs `self` inside a recording started by `start`: the recording stops
@@ -101,7 +102,10 @@ const annotateHeap = (top: number) => (summary: HeapProfileSummary) =>
  */
 const profiling = <S>(
   rateOf: (options: ApmOptions) => number | undefined,
-  start: (profiler: Profiler["Service"], label: string) => Effect.Effect<Option.Option<ProfileRecording<S>>, ProfilerError>,
+  start: (
+    profiler: Profiler["Service"],
+    label: string
+  ) => Effect.Effect<Option.Option<ProfileRecording<S>>, ProfilerError>,
   annotate: (top: number) => (summary: S) => Effect.Effect<void>
 ) =>
 <A, E, R>(self: Effect.Effect<A, E, R>, options: ProfileOptions = {}): Effect.Effect<A, E, R | Apm | Profiler> =>
@@ -235,7 +239,6 @@ export const profileQuery: {
     return o.enabled && o.databaseMonitoringEnabled ? traced : self
   })
 })
-
 
 const serviceName = (service: string): string => {
   const cleaned = service.trim().replace(/[^\w.-]/g, "_").slice(0, 64)

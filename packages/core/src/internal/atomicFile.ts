@@ -34,23 +34,26 @@ export interface FileOptions {
 
 const isReason = (tag: string) => (error: PlatformError) => error.reason._tag === tag
 
-const bounded = (operation: string, timeout: Duration.Duration) =>
-<A>(effect: Effect.Effect<A, PlatformError | FileFailure>): Effect.Effect<A, FileFailure> =>
-  effect.pipe(
-    // Saves run in finalizers, which are uninterruptible: without this the timeout could not stop the operation.
-    Effect.interruptible,
-    Effect.timeoutOrElse({
-      duration: timeout,
-      orElse: () => Effect.fail(new FileFailure({ operation, reason: `no answer in ${Duration.format(timeout)}` }))
-    }),
-    Effect.mapError((error) =>
-      error._tag === "FileFailure" ? error : new FileFailure({ operation, reason: describe(error) })
+const bounded =
+  (operation: string, timeout: Duration.Duration) =>
+  <A>(effect: Effect.Effect<A, PlatformError | FileFailure>): Effect.Effect<A, FileFailure> =>
+    effect.pipe(
+      // Saves run in finalizers, which are uninterruptible: without this the timeout could not stop the operation.
+      Effect.interruptible,
+      Effect.timeoutOrElse({
+        duration: timeout,
+        orElse: () => Effect.fail(new FileFailure({ operation, reason: `no answer in ${Duration.format(timeout)}` }))
+      }),
+      Effect.mapError((error) =>
+        error._tag === "FileFailure" ? error : new FileFailure({ operation, reason: describe(error) })
+      )
     )
-  )
 
 // The system's own message ("ENOSPC: no space left on device, write") says more than the portable reason ("Unknown").
 const describe = (error: PlatformError): string =>
-  error.reason._tag !== "BadArgument" && error.reason.cause instanceof Error ? error.reason.cause.message : error.message
+  error.reason._tag !== "BadArgument" && error.reason.cause instanceof Error
+    ? error.reason.cause.message
+    : error.message
 
 /**
  * The file's text, `undefined` when there is no file. Refused when it is not a

@@ -32,7 +32,11 @@ export const describeExit = (exit: Exit.Exit<unknown, unknown>, rules: Rules = d
   if (Exit.isSuccess(exit)) return succeeded
   const error = Cause.findError(exit.cause)
   if (Result.isSuccess(error)) {
-    return { status: "error", message: safeMessage(rawMessage(error.success), rules), errorType: ErrorType.of(error.success) }
+    return {
+      status: "error",
+      message: safeMessage(rawMessage(error.success), rules),
+      errorType: ErrorType.of(error.success)
+    }
   }
   const defect = Cause.findDefect(exit.cause)
   if (Result.isSuccess(defect)) {

@@ -59,7 +59,6 @@ export interface ResourceStart {
   readonly cpu: number
 }
 
-
 class OperationSeries {
   readonly memory = new HistogramSeries(memoryBuckets)
   readonly cpu = new HistogramSeries(cpuBuckets)
@@ -73,7 +72,11 @@ class OperationSeries {
   exportTo(context: Context.Context<never>, memory: boolean, cpu: boolean): void {
     if (this.exported) return
     this.exported = true
-    const register = (d: { readonly name: string; readonly description: string }, series: HistogramSeries, boundaries: ReadonlyArray<number>) =>
+    const register = (
+      d: { readonly name: string; readonly description: string },
+      series: HistogramSeries,
+      boundaries: ReadonlyArray<number>
+    ) =>
       registerReadOnly(
         Metric.histogram(d.name, { description: d.description, attributes: this.attributes, boundaries }),
         context,

@@ -46,6 +46,9 @@ class RecordingSpan extends Tracer.NativeSpan {
  *
  * @example
  * ```ts
+ * import { assert, it } from "@effect/vitest"
+ * import { ApmRecorder, ApmTest } from "@mcp-apm/core/testing"
+ *
  * it.effect("records the login", () =>
  *   Effect.gen(function*() {
  *     yield* Apm.trace(Effect.void, "user_login", "http_request")

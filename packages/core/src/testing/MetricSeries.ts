@@ -32,7 +32,11 @@ export const state = (
  *
  * @example
  * ```ts
- * const calls = yield* MetricSeries.value("apm_operations_total", { operation_name: "user_login" })
+ * import { MetricSeries } from "@mcp-apm/core/testing"
+ *
+ * const calls = Effect.gen(function*() {
+ *   return yield* MetricSeries.value("apm_operations_total", { operation_name: "user_login" })
+ * })
  * ```
  *
  * @category accessors
@@ -42,5 +46,7 @@ export const value = (
   id: string,
   attributes: Readonly<Record<string, string>> = {}
 ): Effect.Effect<number | undefined> =>
-  Effect.map(state(id, attributes), (found) =>
-    found === undefined ? undefined : (found["count"] ?? found["value"]) as number)
+  Effect.map(
+    state(id, attributes),
+    (found) => found === undefined ? undefined : (found["count"] ?? found["value"]) as number
+  )

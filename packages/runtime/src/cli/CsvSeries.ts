@@ -190,7 +190,9 @@ export class CsvSeriesReader {
     if (!Number.isFinite(value)) return this.error(`bad value ${quote(valueText)}: not a finite number`)
     const row = { timestamp, time, valueText, value }
     if (this.previous !== undefined && time < this.previous.time) {
-      const backwards = `timestamp ${quote(timestamp)} is earlier than the row before it (${quote(this.previous.timestamp)})`
+      const backwards = `timestamp ${quote(timestamp)} is earlier than the row before it (${
+        quote(this.previous.timestamp)
+      })`
       if (this.strict) return this.error(`${backwards}; --strict wants rows in time order`)
       this.outOfOrder ??= { line: this.line, timestamp, previous: this.previous.timestamp }
     }

@@ -55,7 +55,10 @@ const faultAt = Flag.Finite("fault-at").pipe(
 const maxRate = 1000
 const rate = Flag.Finite("rate").pipe(
   Flag.withDescription("operations per second, each one request to one of the five services (default 80)"),
-  Flag.filter((r) => r > 0 && r <= maxRate, () => `a number of operations per second greater than 0 and at most ${maxRate}`),
+  Flag.filter(
+    (r) => r > 0 && r <= maxRate,
+    () => `a number of operations per second greater than 0 and at most ${maxRate}`
+  ),
   Flag.withDefault(80)
 )
 const faults = Flag.Literals("faults", ["default", "none"]).pipe(
@@ -64,7 +67,9 @@ const faults = Flag.Literals("faults", ["default", "none"]).pipe(
 )
 
 const git = Flag.Literals("git", ["real", "simulated"]).pipe(
-  Flag.withDescription("real: the git worktree service runs git in a temporary repository (default); simulated: sleeps"),
+  Flag.withDescription(
+    "real: the git worktree service runs git in a temporary repository (default); simulated: sleeps"
+  ),
   Flag.withDefault("real")
 )
 
@@ -97,7 +102,9 @@ const faultOf = (options: DemoOptions): Effect.Effect<Option.Option<McpWorkload.
   const start = Option.getOrElse(options.faultAt, () => options.duration * 0.4)
   if (start >= options.duration) {
     return Effect.fail(
-      new UsageError({ message: `--fault-at ${start} must be before the end of the run (--duration ${options.duration})` })
+      new UsageError({
+        message: `--fault-at ${start} must be before the end of the run (--duration ${options.duration})`
+      })
     )
   }
   return Effect.succeedSome({
@@ -130,7 +137,9 @@ export const demoCommand = Command.make(
       yield* Effect.gen(function*() {
         const url = NetAddress.formatUrlUnsafe((yield* HttpServer.HttpServer).address)
         yield* Console.log(
-          `mcp-apm demo: five MCP services, ${options.rate} operations/s for ${formatSeconds(options.duration)}, seed ${seed}; ` +
+          `mcp-apm demo: five MCP services, ${options.rate} operations/s for ${
+            formatSeconds(options.duration)
+          }, seed ${seed}; ` +
             Option.match(fault, {
               onNone: () => "no fault.",
               onSome: (f) =>
@@ -157,7 +166,9 @@ export const demoCommand = Command.make(
         )
       }).pipe(
         // a peer that holds a connection open must not hold the process past APM_SHUTDOWN_TIMEOUT
-        Effect.onInterrupt(() => Effect.flatMap(RuntimeConfig, ({ shutdownTimeout }) => SignalExit.deadline(shutdownTimeout))),
+        Effect.onInterrupt(() =>
+          Effect.flatMap(RuntimeConfig, ({ shutdownTimeout }) => SignalExit.deadline(shutdownTimeout))
+        ),
         Effect.provide(McpServicesLive),
         Effect.provide(
           options.git === "real" ? GitRepository.layer.pipe(Layer.provide(NodeServices.layer)) : Layer.empty

@@ -129,5 +129,7 @@ export const detectCommand = Command.make(
       )
     })
 ).pipe(
-  Command.withDescription("score every row of a timestamp,value CSV; writes timestamp,value,anomaly_score,is_anomaly,severity")
+  Command.withDescription(
+    "score every row of a timestamp,value CSV; writes timestamp,value,anomaly_score,is_anomaly,severity"
+  )
 )

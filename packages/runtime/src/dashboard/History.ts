@@ -402,7 +402,9 @@ export const layerWith = (options: HistoryOptions) =>
       monitor: Option.getOrUndefined(yield* Effect.serviceOption(ResourceMonitor.ResourceMonitor))
     })
     const listeners = yield* Apm.OperationListeners
-    yield* Effect.forkScoped(Effect.repeat(history.tick, Schedule.spaced(options.interval)).pipe(Effect.delay(options.interval)))
+    yield* Effect.forkScoped(
+      Effect.repeat(history.tick, Schedule.spaced(options.interval)).pipe(Effect.delay(options.interval))
+    )
     return Context.make(History, history).pipe(
       Context.add(Apm.OperationListeners, [...listeners, history.observe])
     )

@@ -32,9 +32,12 @@ export const route = HttpRouter.use(Effect.fnUntraced(function*(router) {
     path,
     Effect.gen(function*() {
       if (Option.isNone(history)) {
-        return HttpServerResponse.text(`404 Not Found: no history is kept (the Apm was built without History.layer)\n`, {
-          status: 404
-        })
+        return HttpServerResponse.text(
+          `404 Not Found: no history is kept (the Apm was built without History.layer)\n`,
+          {
+            status: 404
+          }
+        )
       }
       const request = yield* HttpServerRequest.HttpServerRequest
       const query = new URLSearchParams(request.url.split("?")[1] ?? "")
@@ -45,7 +48,9 @@ export const route = HttpRouter.use(Effect.fnUntraced(function*(router) {
       }
       const operations = query.getAll("operation")
       if (operations.length > history.value.options.maxOperations) {
-        return badRequest(`at most ${history.value.options.maxOperations} operation parameters, not ${operations.length}`)
+        return badRequest(
+          `at most ${history.value.options.maxOperations} operation parameters, not ${operations.length}`
+        )
       }
       const document = yield* history.value.query({
         operations: operations.length === 0 ? undefined : operations,

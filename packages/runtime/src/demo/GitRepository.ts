@@ -22,7 +22,9 @@ export class GitError extends Schema.TaggedError<GitError>()("GitError", {
   stderr: Schema.String
 }) {
   override get message() {
-    return `git ${this.command} failed${this.exitCode === null ? "" : ` (exit ${this.exitCode})`}: ${this.stderr.trim()}`
+    return `git ${this.command} failed${
+      this.exitCode === null ? "" : ` (exit ${this.exitCode})`
+    }: ${this.stderr.trim()}`
   }
 }
 
@@ -36,7 +38,10 @@ export interface GitRepositoryService {
   /** Where the demo's extra worktrees go. */
   readonly worktrees: string
   /** Runs `git ...args` in `cwd`; its exit code and stdout, or a `GitError` when it cannot start. */
-  readonly git: (cwd: string, ...args: ReadonlyArray<string>) => Effect.Effect<{ exitCode: number; stdout: string }, GitError>
+  readonly git: (
+    cwd: string,
+    ...args: ReadonlyArray<string>
+  ) => Effect.Effect<{ exitCode: number; stdout: string }, GitError>
   /** Like `git`, but a non-zero exit is a `GitError` too. */
   readonly gitOk: (cwd: string, ...args: ReadonlyArray<string>) => Effect.Effect<string, GitError>
 }

@@ -83,7 +83,10 @@ const planManagement = (faulty: Effect.Effect<boolean>, store: PlanStoreService)
         const tasks = yield* plans.traceTaskDecomposition(
           Effect.andThen(
             latency(15),
-            Effect.map(Random.nextIntBetween(2, 8), (n) => Array.from({ length: n }, (_, i) => `${planId} task ${i + 1}`))
+            Effect.map(
+              Random.nextIntBetween(2, 8),
+              (n) => Array.from({ length: n }, (_, i) => `${planId} task ${i + 1}`)
+            )
           ),
           planId
         )
@@ -139,7 +142,10 @@ const realGitWorktree = (repository: GitRepositoryService, turns: Semaphore.Sema
       "add"
     )
     yield* git.traceMerge(
-      Effect.map(repository.git(worktree, "merge", "--no-edit", "main"), (r) => ({ conflicts: r.exitCode === 1 ? 1 : 0 }))
+      Effect.map(
+        repository.git(worktree, "merge", "--no-edit", "main"),
+        (r) => ({ conflicts: r.exitCode === 1 ? 1 : 0 })
+      )
     )
     yield* git.traceWorktree(
       turns.withPermit(repository.gitOk(repository.root, "worktree", "remove", "--force", worktree)),
@@ -231,9 +237,11 @@ export const run = (options: WorkloadOptions) =>
     const slots = yield* Semaphore.make(2)
     const gitWorktree = repository === undefined
       ? simulatedGitWorktree
-      : Effect.asVoid(slots.withPermitsIfAvailable(1)(
-        Effect.uninterruptible(Effect.suspend(() => realGitWorktree(repository, turns, worktrees++)))
-      ))
+      : Effect.asVoid(
+        slots.withPermitsIfAvailable(1)(
+          Effect.uninterruptible(Effect.suspend(() => realGitWorktree(repository, turns, worktrees++)))
+        )
+      )
     const operations: ReadonlyArray<Effect.Effect<void, unknown, ServiceApms>> = [
       modelRouter(faulty),
       modelRouter(faulty),

@@ -88,9 +88,9 @@ export const makePostgres = (sql: SqlClient.SqlClient, description: string): Pla
   description,
   save: (plan) =>
     Effect.gen(function*() {
-      const [row] = yield* sql<{ id: number }>`INSERT INTO plans (plan_key, task_count) VALUES (${plan.key}, ${
-        plan.tasks.length
-      }) RETURNING id`
+      const [row] = yield* sql<
+        { id: number }
+      >`INSERT INTO plans (plan_key, task_count) VALUES (${plan.key}, ${plan.tasks.length}) RETURNING id`
       const id = row!.id
       for (const [position, title] of plan.tasks.entries()) {
         yield* sql`INSERT INTO plan_tasks (plan_id, position, title) VALUES (${id}, ${position}, ${title})`

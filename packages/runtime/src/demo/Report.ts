@@ -8,8 +8,7 @@ import { Apm } from "@mcp-apm/core"
 import { Console, Effect } from "effect"
 import { anomalyLine, insightLine } from "./Narration.ts"
 
-const millis = (seconds: number | undefined) =>
-  seconds === undefined ? "-" : `${(seconds * 1000).toFixed(1)} ms`
+const millis = (seconds: number | undefined) => seconds === undefined ? "-" : `${(seconds * 1000).toFixed(1)} ms`
 
 /**
  * @category constructors

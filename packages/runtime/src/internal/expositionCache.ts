@@ -45,7 +45,9 @@ export const make = <E, R>(
       options.interval
     ),
     (rendering) =>
-      Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
-        Effect.map(rendering, (r) => gzipAccepted(request.headers["accept-encoding"]) ? r.gzip : r.plain))
+      Effect.flatMap(
+        HttpServerRequest.HttpServerRequest,
+        (request) => Effect.map(rendering, (r) => gzipAccepted(request.headers["accept-encoding"]) ? r.gzip : r.plain)
+      )
   )
 }

@@ -42,7 +42,10 @@ export const start = (
   nodeOptions: ReadonlyArray<string> = []
 ): Started => {
   const { baselineFile, env: childEnv } = environment(env)
-  const child = spawn(process.execPath, [...nodeOptions, bin, ...args], { env: childEnv, stdio: ["ignore", "pipe", "pipe"] })
+  const child = spawn(process.execPath, [...nodeOptions, bin, ...args], {
+    env: childEnv,
+    stdio: ["ignore", "pipe", "pipe"]
+  })
   let stdout = ""
   let stderr = ""
   let onReady: (url: string) => void = () => {}
@@ -60,8 +63,11 @@ export const start = (
 }
 
 /** Runs `mcp-apm ...args` to its end. */
-export const run = (args: ReadonlyArray<string>, env: Record<string, string> = {}, nodeOptions: ReadonlyArray<string> = []) =>
-  start(args, env, nodeOptions).finished
+export const run = (
+  args: ReadonlyArray<string>,
+  env: Record<string, string> = {},
+  nodeOptions: ReadonlyArray<string> = []
+) => start(args, env, nodeOptions).finished
 
 /** A stack frame line, as in `    at onNone (file:///...)`. */
 export const stackFrame = /^\s+at /m

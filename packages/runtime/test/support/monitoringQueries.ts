@@ -27,9 +27,17 @@ const substitute = (d: dashboard.Dashboard, expr: string) => {
 export const dashboardExpressions = (): ReadonlyArray<Expression> =>
   Object.entries(dashboards()).flatMap(([file, d]) => [
     ...(d.panels ?? []).flatMap((p) =>
-      "targets" in p ? (p.targets ?? []).map((t) => ({ where: `${file}: ${p.title}`, expr: substitute(d, "expr" in t ? String(t.expr) : "") })) : []
+      "targets" in p
+        ? (p.targets ?? []).map((t) => ({
+          where: `${file}: ${p.title}`,
+          expr: substitute(d, "expr" in t ? String(t.expr) : "")
+        }))
+        : []
     ),
-    ...(d.annotations.list ?? []).map((a) => ({ where: `${file}: annotation ${a.name}`, expr: substitute(d, String(a.expr)) }))
+    ...(d.annotations.list ?? []).map((a) => ({
+      where: `${file}: annotation ${a.name}`,
+      expr: substitute(d, String(a.expr))
+    }))
   ])
 
 export interface ParsedRule {
@@ -43,7 +51,9 @@ export interface ParsedRule {
 
 export const rules = (options?: RuleOptions.RuleOptions): ReadonlyArray<ParsedRule & { readonly file: string }> =>
   Object.entries(ruleFiles(options)).flatMap(([file, content]) =>
-    (parse(content) as { groups: Array<{ rules: Array<ParsedRule> }> }).groups.flatMap((g) => g.rules.map((r) => ({ ...r, file })))
+    (parse(content) as { groups: Array<{ rules: Array<ParsedRule> }> }).groups.flatMap((g) =>
+      g.rules.map((r) => ({ ...r, file }))
+    )
   )
 
 export const ruleExpressions = (): ReadonlyArray<Expression> =>
@@ -57,7 +67,21 @@ export interface References {
   readonly matchers: ReadonlyArray<{ readonly metric: string; readonly label: string; readonly value: string }>
 }
 
-const keywords = new Set(["by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "offset", "bool", "inf", "nan"])
+const keywords = new Set([
+  "by",
+  "without",
+  "on",
+  "ignoring",
+  "group_left",
+  "group_right",
+  "and",
+  "or",
+  "unless",
+  "offset",
+  "bool",
+  "inf",
+  "nan"
+])
 
 /**
  * A reader of the PromQL these files use, not a parser of all PromQL:
@@ -74,7 +98,9 @@ export const references = (expr: string): References => {
   for (const m of expr.matchAll(/([a-zA-Z_:][\w:]*)?\{([^}]*)\}/g)) {
     for (const matcher of m[2]!.matchAll(/(\w+)\s*(=~|!~|!=|=)\s*"([^"]*)"/g)) {
       labels.add(matcher[1]!)
-      if (matcher[2] === "=" && m[1] !== undefined) matchers.push({ metric: m[1], label: matcher[1]!, value: matcher[3]! })
+      if (matcher[2] === "=" && m[1] !== undefined) {
+        matchers.push({ metric: m[1], label: matcher[1]!, value: matcher[3]! })
+      }
     }
   }
   for (const m of expr.matchAll(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g)) {
@@ -100,7 +126,9 @@ export const templateLabels = (text: string): ReadonlyArray<string> => [
 ]
 
 /** Legends of the panel queries, by dashboard and panel. */
-export const dashboardLegends = (): ReadonlyArray<{ readonly where: string; readonly expr: string; readonly legend: string }> =>
+export const dashboardLegends = (): ReadonlyArray<
+  { readonly where: string; readonly expr: string; readonly legend: string }
+> =>
   Object.entries(dashboards()).flatMap(([file, d]) =>
     (d.panels ?? []).flatMap((p) =>
       "targets" in p
@@ -114,10 +142,14 @@ export const dashboardLegends = (): ReadonlyArray<{ readonly where: string; read
   )
 
 /** The `label_values(selector, label)` queries of the dashboards' variables, as a selector and a label. */
-export const variableQueries = (): ReadonlyArray<{ readonly where: string; readonly expr: string; readonly label: string }> =>
+export const variableQueries = (): ReadonlyArray<
+  { readonly where: string; readonly expr: string; readonly label: string }
+> =>
   Object.entries(dashboards()).flatMap(([file, d]) =>
     (d.templating.list ?? []).flatMap((v) => {
       const match = v.type === "query" ? /^label_values\((.*), (\w+)\)$/.exec(String(v.query)) : null
-      return match === null ? [] : [{ where: `${file}: variable ${v.name}`, expr: substitute(d, match[1]!), label: match[2]! }]
+      return match === null
+        ? []
+        : [{ where: `${file}: variable ${v.name}`, expr: substitute(d, match[1]!), label: match[2]! }]
     })
   )

@@ -34,5 +34,7 @@ export const git = (cwd: string, ...args: ReadonlyArray<string>): Effect.Effect<
 
 /** Like `git`, but a non-zero exit fails with git's stderr. */
 export const gitOk = (cwd: string, ...args: ReadonlyArray<string>): Effect.Effect<string, Error> =>
-  Effect.flatMap(git(cwd, ...args), (r) =>
-    r.exitCode === 0 ? Effect.succeed(r.stdout) : Effect.fail(new Error(`git ${args.join(" ")}: ${r.stderr}`)))
+  Effect.flatMap(
+    git(cwd, ...args),
+    (r) => r.exitCode === 0 ? Effect.succeed(r.stdout) : Effect.fail(new Error(`git ${args.join(" ")}: ${r.stderr}`))
+  )

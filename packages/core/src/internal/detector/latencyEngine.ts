@@ -136,7 +136,13 @@ export class LatencyEngine implements Engine {
   private readonly tailCuts: TailCuts
   private cusum = 0
 
-  constructor(tuning: LatencyTuning, windowSize: number, minSamples: number, profileThreshold: number, threshold: number) {
+  constructor(
+    tuning: LatencyTuning,
+    windowSize: number,
+    minSamples: number,
+    profileThreshold: number,
+    threshold: number
+  ) {
     this.tuning = tuning
     this.profileThreshold = profileThreshold
     this.threshold = threshold

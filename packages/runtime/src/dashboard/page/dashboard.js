@@ -80,8 +80,19 @@
 
   // ---- charts ----
   const widthOf = (el) => Math.max(200, el.clientWidth - 2)
-  const latencySeries = (label, color) => ({ label, stroke: color, width: 1.5, value: (_u, v) => v === null ? "–" : v.toFixed(1) + " ms" })
-  const bandSeries = (label) => ({ label, stroke: "rgba(18,140,90,.7)", dash: [4, 4], width: 1, value: (_u, v) => v === null ? "–" : v.toFixed(1) + " ms" })
+  const latencySeries = (label, color) => ({
+    label,
+    stroke: color,
+    width: 1.5,
+    value: (_u, v) => v === null ? "–" : v.toFixed(1) + " ms"
+  })
+  const bandSeries = (label) => ({
+    label,
+    stroke: "rgba(18,140,90,.7)",
+    dash: [4, 4],
+    width: 1,
+    value: (_u, v) => v === null ? "–" : v.toFixed(1) + " ms"
+  })
   const markerSeries = (severity) => ({
     label: "anomaly " + severity,
     stroke: severityColor[severity],
@@ -106,22 +117,26 @@
   }
 
   const latencyElement = $("latency-chart")
-  const latencyChart = new uPlot({
-    width: widthOf(latencyElement),
-    height: 280,
-    scales: { x: { time: true } },
-    series: [
-      {},
-      latencySeries("p50", "#2e6bd8"),
-      latencySeries("p95", "#d9480f"),
-      bandSeries("baseline low"),
-      bandSeries("baseline high"),
-      ...severities.map(markerSeries)
-    ],
-    bands: [{ series: [4, 3], fill: "rgba(18,183,106,.15)" }],
-    axes: [{}, { label: "ms", size: 60 }],
-    hooks: { draw: [focusLine] }
-  }, [[], [], [], [], [], [], [], [], []], latencyElement)
+  const latencyChart = new uPlot(
+    {
+      width: widthOf(latencyElement),
+      height: 280,
+      scales: { x: { time: true } },
+      series: [
+        {},
+        latencySeries("p50", "#2e6bd8"),
+        latencySeries("p95", "#d9480f"),
+        bandSeries("baseline low"),
+        bandSeries("baseline high"),
+        ...severities.map(markerSeries)
+      ],
+      bands: [{ series: [4, 3], fill: "rgba(18,183,106,.15)" }],
+      axes: [{}, { label: "ms", size: 60 }],
+      hooks: { draw: [focusLine] }
+    },
+    [[], [], [], [], [], [], [], [], []],
+    latencyElement
+  )
   let markersAt = new Map()
   latencyChart.over.addEventListener("click", () => {
     const idx = latencyChart.cursor.idx
@@ -130,20 +145,30 @@
   })
 
   const smallChart = (element, series, scales = {}) =>
-    new uPlot({
-      width: widthOf(element),
-      height: 150,
-      scales: { x: { time: true }, ...scales },
-      series: [{}, ...series],
-      axes: [{}, { size: 60 }, ...(scales.pct ? [{ scale: "pct", side: 1, size: 50, grid: { show: false } }] : [])],
-      legend: { live: true }
-    }, [[], ...series.map(() => [])], element)
+    new uPlot(
+      {
+        width: widthOf(element),
+        height: 150,
+        scales: { x: { time: true }, ...scales },
+        series: [{}, ...series],
+        axes: [{}, { size: 60 }, ...(scales.pct ? [{ scale: "pct", side: 1, size: 50, grid: { show: false } }] : [])],
+        legend: { live: true }
+      },
+      [[], ...series.map(() => [])],
+      element
+    )
 
   const line = (label, stroke, scale) => ({ label, stroke, width: 1.5, ...(scale ? { scale } : {}) })
   const resourceCharts = {
     cpu: smallChart($("chart-cpu"), [line("process %", "#2e6bd8"), line("machine %", "#667085")]),
-    memory: smallChart($("chart-memory"), [line("rss", "#7f56d9"), line("heap used", "#2e6bd8"), line("% of limit", "#667085", "pct")], { pct: {} }),
-    loop: smallChart($("chart-loop"), [line("delay p99 ms", "#d9480f"), line("utilisation %", "#12b76a", "pct")], { pct: {} }),
+    memory: smallChart($("chart-memory"), [
+      line("rss", "#7f56d9"),
+      line("heap used", "#2e6bd8"),
+      line("% of limit", "#667085", "pct")
+    ], { pct: {} }),
+    loop: smallChart($("chart-loop"), [line("delay p99 ms", "#d9480f"), line("utilisation %", "#12b76a", "pct")], {
+      pct: {}
+    }),
     gc: smallChart($("chart-gc"), [line("pause ms", "#d9480f")]),
     io: smallChart($("chart-io"), [
       line("disk read", "#2e6bd8"),
@@ -169,7 +194,8 @@
 
   // ---- data ----
   // the API sends columns (one array per field); the page keeps points (one object per interval)
-  const pointsOf = (columns) => (columns.time ?? []).map((_, i) => Object.fromEntries(Object.keys(columns).map((k) => [k, columns[k][i]])))
+  const pointsOf = (columns) =>
+    (columns.time ?? []).map((_, i) => Object.fromEntries(Object.keys(columns).map((k) => [k, columns[k][i]])))
   const merge = (history) => {
     state.interval = history.interval
     state.sensitivity = history.sensitivity
@@ -244,13 +270,22 @@
         box.append(title, chartBox)
         box.addEventListener("click", () => select(name, true))
         container.appendChild(box)
-        const chart = smallChart(chartBox, [line("p95 ms", "#d9480f"), line("band low", "rgba(18,140,90,.7)"), line("band high", "rgba(18,140,90,.7)")])
+        const chart = smallChart(chartBox, [
+          line("p95 ms", "#d9480f"),
+          line("band low", "rgba(18,140,90,.7)"),
+          line("band high", "rgba(18,140,90,.7)")
+        ])
         return { name, chart }
       })
     }
     for (const m of state.multiples) {
       const points = state.history.get(m.name)?.points ?? []
-      setChart(m.chart, [points.map((p) => p.time / 1000), points.map((p) => toMs(p.p95)), points.map((p) => band(p, -1)), points.map((p) => band(p, 1))])
+      setChart(m.chart, [
+        points.map((p) => p.time / 1000),
+        points.map((p) => toMs(p.p95)),
+        points.map((p) => band(p, -1)),
+        points.map((p) => band(p, 1))
+      ])
     }
   }
 
@@ -304,7 +339,11 @@
       typeSelect.replaceChildren(new Option("all", ""), ...types.map((t) => new Option(t, t)))
       typeSelect.value = types.includes(typeFilter) ? typeFilter : ""
     }
-    const rows = snapshot.summaries.map((s) => ({ ...s, rate: rateOf(s.operationName), baselineP95: baselines.get(s.operationName)?.p95 ?? null }))
+    const rows = snapshot.summaries.map((s) => ({
+      ...s,
+      rate: rateOf(s.operationName),
+      baselineP95: baselines.get(s.operationName)?.p95 ?? null
+    }))
     const { key, descending } = state.sort
     rows.sort((a, b) => {
       const x = a[key] ?? -1, y = b[key] ?? -1
@@ -312,9 +351,15 @@
       return descending ? -order : order
     })
     const anomalous = anomalousNames()
-    const visible = rows.filter((s) => (typeFilter === "" || s.operationType === typeFilter) && s.operationName.toLowerCase().includes(nameFilter))
+    const visible = rows.filter((s) =>
+      (typeFilter === "" || s.operationType === typeFilter) && s.operationName.toLowerCase().includes(nameFilter)
+    )
     $("operations").replaceChildren(...visible.map((s) => {
-      const classes = [s.successRate < 0.95 ? "bad" : "", anomalous.has(s.operationName) ? "anomalous" : "", s.operationName === state.selected ? "selected" : ""]
+      const classes = [
+        s.successRate < 0.95 ? "bad" : "",
+        anomalous.has(s.operationName) ? "anomalous" : "",
+        s.operationName === state.selected ? "selected" : ""
+      ]
       const tr = row([
         shown(s.operationName),
         s.operationType,
@@ -336,14 +381,24 @@
   const showAnomaly = (a) => {
     const detail = $("anomaly-detail")
     detail.hidden = false
-    detail.textContent = a.severity + " " + a.kind + " in " + shown(a.operationName) + ": " + ms(a.duration) + " against a baseline of " +
-      ms(a.baselineMean) + " ± " + ms(a.baselineStddev) + " (z " + a.zScore.toFixed(1) + ", " + a.count + " samples), " +
+    detail.textContent = a.severity + " " + a.kind + " in " + shown(a.operationName) + ": " + ms(a.duration) +
+      " against a baseline of " +
+      ms(a.baselineMean) + " ± " + ms(a.baselineStddev) + " (z " + a.zScore.toFixed(1) + ", " + a.count +
+      " samples), " +
       clock(a.firstSeen) + " to " + clock(a.lastSeen)
   }
 
   const drawAnomalies = () => {
     $("anomalies").replaceChildren(...state.snapshot.anomalies.map((a) => {
-      const tr = row([clock(a.lastSeen), a.severity, a.kind, shown(a.operationName), ms(a.duration), ms(a.baselineMean), a.zScore.toFixed(1)], a.severity.toLowerCase())
+      const tr = row([
+        clock(a.lastSeen),
+        a.severity,
+        a.kind,
+        shown(a.operationName),
+        ms(a.duration),
+        ms(a.baselineMean),
+        a.zScore.toFixed(1)
+      ], a.severity.toLowerCase())
       tr.addEventListener("click", () => {
         state.focusTime = a.lastSeen
         select(a.operationName, true)
@@ -351,7 +406,11 @@
       })
       return tr
     }))
-    $("insights").replaceChildren(...state.snapshot.insights.map((i) => row([i.severity, shown(i.message), shown(i.recommendation)], i.severity.toLowerCase())))
+    $("insights").replaceChildren(
+      ...state.snapshot.insights.map((i) =>
+        row([i.severity, shown(i.message), shown(i.recommendation)], i.severity.toLowerCase())
+      )
+    )
   }
 
   const drawResources = () => {
@@ -360,15 +419,34 @@
     const mib = (v) => v === null ? null : v / 1048576
     const kib = (v) => v === null ? null : v / 1024
     setChart(resourceCharts.cpu, [x, r.map((p) => p.cpuProcess), r.map((p) => p.cpuMachine)])
-    setChart(resourceCharts.memory, [x, r.map((p) => mib(p.rss)), r.map((p) => mib(p.heapUsed)), r.map((p) => p.memoryFraction * 100)])
-    setChart(resourceCharts.loop, [x, r.map((p) => toMs(p.eventLoopDelayP99)), r.map((p) => p.eventLoopUtilization === null ? null : p.eventLoopUtilization * 100)])
+    setChart(resourceCharts.memory, [
+      x,
+      r.map((p) => mib(p.rss)),
+      r.map((p) => mib(p.heapUsed)),
+      r.map((p) => p.memoryFraction * 100)
+    ])
+    setChart(resourceCharts.loop, [
+      x,
+      r.map((p) => toMs(p.eventLoopDelayP99)),
+      r.map((p) => p.eventLoopUtilization === null ? null : p.eventLoopUtilization * 100)
+    ])
     setChart(resourceCharts.gc, [x, r.map((p) => toMs(p.gcPauseSeconds))])
-    setChart(resourceCharts.io, [x, ...["diskReadBytesPerSecond", "diskWriteBytesPerSecond", "networkReceivedBytesPerSecond", "networkSentBytesPerSecond"].map((k) => r.map((p) => kib(p[k])))])
+    setChart(resourceCharts.io, [
+      x,
+      ...[
+        "diskReadBytesPerSecond",
+        "diskWriteBytesPerSecond",
+        "networkReceivedBytesPerSecond",
+        "networkSentBytesPerSecond"
+      ].map((k) => r.map((p) => kib(p[k])))
+    ])
     const now = state.snapshot.resources
     $("resource-now").textContent = now === null
       ? "no resource monitor"
-      : "now: CPU " + now.cpu.total.toFixed(1) + "% of a core, memory " + (now.memory.rss / 1048576).toFixed(0) + " MiB rss (" +
-        percent(now.memory.usedFraction ?? now.memory.rssFraction) + " of the " + now.memory.limitSource + " limit), heap " +
+      : "now: CPU " + now.cpu.total.toFixed(1) + "% of a core, memory " + (now.memory.rss / 1048576).toFixed(0) +
+        " MiB rss (" +
+        percent(now.memory.usedFraction ?? now.memory.rssFraction) + " of the " + now.memory.limitSource +
+        " limit), heap " +
         (now.memory.heapUsed / 1048576).toFixed(0) + " MiB"
   }
 
@@ -426,7 +504,9 @@
         status(refused ? "the token was refused" : "this dashboard needs a token", "down")
         ask(
           "APM_HTTP_TOKEN:",
-          refused ? "Wrong token: the service refused it (401). Enter the value of APM_HTTP_TOKEN." : "This dashboard is guarded by APM_HTTP_TOKEN."
+          refused
+            ? "Wrong token: the service refused it (401). Enter the value of APM_HTTP_TOKEN."
+            : "This dashboard is guarded by APM_HTTP_TOKEN."
         )
         return
       }
