@@ -9,7 +9,7 @@ import { TestClock } from "effect/testing"
 import fc from "fast-check"
 import { GitWorktreeApm } from "../src/index.ts"
 import { git, gitOk } from "./support/git.ts"
-import { series, seriesState, seriesValue } from "./support/metrics.ts"
+import { series } from "./support/metrics.ts"
 import {
   assertOutcomeUnchanged,
   capturingWarnings,
@@ -18,7 +18,7 @@ import {
   outcomes
 } from "./support/observations.ts"
 import { exposition, prometheusName } from "./support/prometheus.ts"
-import { ApmRecorder, ApmTest } from "@mcp-apm/core/testing"
+import { ApmRecorder, ApmTest, MetricSeries } from "@mcp-apm/core/testing"
 
 const Platform = Layer.merge(NodeFileSystem.layer, NodePath.layer)
 const TestLayer = GitWorktreeApm.layer().pipe(
@@ -106,7 +106,7 @@ describe("GitWorktreeApm", () => {
       assert.include(failed.message, "no-such-branch")
 
       const ops = (operation: string, status = "ok") =>
-        seriesValue("git_worktree_operations_total", { operation, status })
+        MetricSeries.value("git_worktree_operations_total", { operation, status })
       assert.strictEqual(yield* ops("init"), 1)
       assert.strictEqual(yield* ops("commit"), 4)
       assert.strictEqual(yield* ops("worktree_add"), 2)
@@ -115,12 +115,19 @@ describe("GitWorktreeApm", () => {
       assert.strictEqual(yield* ops("worktree_prune"), 1)
       assert.strictEqual(yield* ops("merge"), 3)
       assert.strictEqual(yield* ops("checkout", "error"), 1)
-      assert.strictEqual(yield* seriesValue("git_worktree_merges_total", { outcome: "clean" }), 1)
-      assert.strictEqual(yield* seriesValue("git_worktree_merges_total", { outcome: "conflict" }), 1)
-      const duration = yield* seriesState("git_worktree_operation_duration_seconds", { operation: "worktree_add" })
+      assert.strictEqual(yield* MetricSeries.value("git_worktree_merges_total", { outcome: "clean" }), 1)
+      assert.strictEqual(yield* MetricSeries.value("git_worktree_merges_total", { outcome: "conflict" }), 1)
+      const duration = yield* MetricSeries.state("git_worktree_operation_duration_seconds", {
+        operation: "worktree_add"
+      })
       assert.strictEqual(duration!["count"], 2)
-      assert.strictEqual(yield* seriesValue("git_worktree_worktree_size_bytes", { worktree: "feature" }), size.bytes)
-      const measured = yield* seriesState("git_worktree_filesystem_duration_seconds", { operation: "measure_size" })
+      assert.strictEqual(
+        yield* MetricSeries.value("git_worktree_worktree_size_bytes", { worktree: "feature" }),
+        size.bytes
+      )
+      const measured = yield* MetricSeries.state("git_worktree_filesystem_duration_seconds", {
+        operation: "measure_size"
+      })
       assert.strictEqual(measured!["count"], 1)
 
       // Labels are subcommands and worktree names, never paths.
@@ -151,9 +158,9 @@ describe("GitWorktreeApm", () => {
       const { repo } = yield* makeRepository
       const exit = yield* Effect.exit(merge(repo, "no-such-branch").pipe(GitWorktreeApm.traceMerge))
       assert.strictEqual(exit._tag, "Failure")
-      assert.strictEqual(yield* seriesValue("git_worktree_merges_total", { outcome: "failed" }), 1)
+      assert.strictEqual(yield* MetricSeries.value("git_worktree_merges_total", { outcome: "failed" }), 1)
       assert.strictEqual(
-        yield* seriesValue("git_worktree_operations_total", { operation: "merge", status: "error" }),
+        yield* MetricSeries.value("git_worktree_operations_total", { operation: "merge", status: "error" }),
         1
       )
     }).pipe(Effect.provide(TestLayer)), 30_000)
@@ -169,8 +176,8 @@ describe("GitWorktreeApm", () => {
       assert.strictEqual(conflicts._tag, "InvalidObservation")
       const name = yield* Effect.flip(GitWorktreeApm.measureWorktreeSize("/tmp", "/tmp/some path"))
       assert.strictEqual(name._tag, "InvalidObservation")
-      assert.isUndefined(yield* seriesValue("git_worktree_merges_total", { outcome: "conflict" }))
-      assert.isUndefined(yield* seriesValue("git_worktree_worktree_size_bytes"))
+      assert.isUndefined(yield* MetricSeries.value("git_worktree_merges_total", { outcome: "conflict" }))
+      assert.isUndefined(yield* MetricSeries.value("git_worktree_worktree_size_bytes"))
     }).pipe(Effect.provide(StrictLayer)))
 
   it.live("bad input is folded or dropped and counted; the traced effects run and end as they would", () => {
@@ -180,18 +187,18 @@ describe("GitWorktreeApm", () => {
       const error = yield* Effect.flip(Effect.fail("no repo").pipe(GitWorktreeApm.traceGit("frobnicate" as never)))
       assert.strictEqual(error, "no repo")
       assert.strictEqual(
-        yield* seriesValue("git_worktree_operations_total", { operation: "other", status: "error" }),
+        yield* MetricSeries.value("git_worktree_operations_total", { operation: "other", status: "error" }),
         1
       )
       yield* Effect.void.pipe(GitWorktreeApm.traceWorktree("explode" as never))
       assert.strictEqual(
-        yield* seriesValue("git_worktree_operations_total", { operation: "worktree_other", status: "ok" }),
+        yield* MetricSeries.value("git_worktree_operations_total", { operation: "worktree_other", status: "ok" }),
         1
       )
 
       const merged = { conflicts: -2, branch: "feature" }
       assert.strictEqual(yield* Effect.succeed(merged).pipe(GitWorktreeApm.traceMerge), merged)
-      assert.strictEqual(yield* seriesValue("git_worktree_merges_total", { outcome: "other" }), 1)
+      assert.strictEqual(yield* MetricSeries.value("git_worktree_merges_total", { outcome: "other" }), 1)
       const mergeSpan = (yield* ApmRecorder.spans).find((s) => s.name === "git merge")!
       assert.strictEqual(mergeSpan.status, "ok")
       assert.strictEqual(mergeSpan.attributes["mcp.git_worktree.merge.outcome"], "other")
@@ -201,7 +208,7 @@ describe("GitWorktreeApm", () => {
       yield* fs.writeFileString(join(dir, "a.txt"), "12345")
       const size = yield* GitWorktreeApm.measureWorktreeSize(dir, "/tmp/some path")
       assert.strictEqual(size.bytes, 5)
-      assert.strictEqual(yield* seriesValue("git_worktree_worktree_size_bytes", { worktree: "other" }), 5)
+      assert.strictEqual(yield* MetricSeries.value("git_worktree_worktree_size_bytes", { worktree: "other" }), 5)
 
       for (const field of ["subcommand", "action", "conflicts", "name"]) {
         assert.strictEqual(yield* invalidCount("git_worktree", field), 1, field)

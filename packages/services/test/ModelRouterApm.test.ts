@@ -5,7 +5,7 @@ import { TestClock } from "effect/testing"
 import fc from "fast-check"
 import { ModelRouterApm } from "../src/index.ts"
 import { after } from "./support/clock.ts"
-import { series, seriesState, seriesValue } from "./support/metrics.ts"
+import { series } from "./support/metrics.ts"
 import {
   assertOutcomeUnchanged,
   capturingWarnings,
@@ -16,7 +16,7 @@ import {
   outcomes
 } from "./support/observations.ts"
 import { exposition, prometheusName } from "./support/prometheus.ts"
-import { ApmRecorder, ApmTest } from "@mcp-apm/core/testing"
+import { ApmRecorder, ApmTest, MetricSeries } from "@mcp-apm/core/testing"
 
 const TestLayer = ModelRouterApm.layer().pipe(Layer.provideMerge(ApmTest.layer()))
 const StrictLayer = ModelRouterApm.layer({ strict: true }).pipe(Layer.provideMerge(ApmTest.layer()))
@@ -66,20 +66,26 @@ describe("ModelRouterApm", () => {
       assert.strictEqual(record!.duration, 1.5)
 
       const labels = { model: "claude-3-sonnet", operation: "generate" }
-      assert.strictEqual(yield* seriesValue("model_router_model_requests_total", { ...labels, status: "ok" }), 1)
-      const duration = yield* seriesState("model_router_request_duration_seconds", labels)
+      assert.strictEqual(yield* MetricSeries.value("model_router_model_requests_total", { ...labels, status: "ok" }), 1)
+      const duration = yield* MetricSeries.state("model_router_request_duration_seconds", labels)
       assert.strictEqual(duration!["count"], 1)
       assert.strictEqual(duration!["sum"], 1.5)
       const tokens = { model: "claude-3-sonnet" }
-      assert.strictEqual(yield* seriesValue("model_router_token_usage_total", { ...tokens, token_type: "input" }), 120)
-      assert.strictEqual(yield* seriesValue("model_router_token_usage_total", { ...tokens, token_type: "output" }), 30)
+      assert.strictEqual(
+        yield* MetricSeries.value("model_router_token_usage_total", { ...tokens, token_type: "input" }),
+        120
+      )
+      assert.strictEqual(
+        yield* MetricSeries.value("model_router_token_usage_total", { ...tokens, token_type: "output" }),
+        30
+      )
 
       const genAi = { "gen_ai.operation.name": "text_completion", "gen_ai.request.model": "claude-3-sonnet" }
-      const input = yield* seriesState("gen_ai.client.token.usage", { ...genAi, "gen_ai.token.type": "input" })
+      const input = yield* MetricSeries.state("gen_ai.client.token.usage", { ...genAi, "gen_ai.token.type": "input" })
       assert.strictEqual(input!["sum"], 120)
       const buckets = (input!["buckets"] as ReadonlyArray<[number, number]>).map(([b]) => b)
       assert.deepStrictEqual(buckets.filter(Number.isFinite), [...ModelRouterApm.tokenUsageBuckets])
-      const opDuration = yield* seriesState("gen_ai_client_operation_duration_seconds", genAi)
+      const opDuration = yield* MetricSeries.state("gen_ai_client_operation_duration_seconds", genAi)
       assert.strictEqual(opDuration!["sum"], 1.5)
       const durationBuckets = (opDuration!["buckets"] as ReadonlyArray<[number, number]>).map(([b]) => b)
       assert.deepStrictEqual(durationBuckets.filter(Number.isFinite), [...ModelRouterApm.operationDurationBuckets])
@@ -122,9 +128,14 @@ describe("ModelRouterApm", () => {
       assert.strictEqual(flipped, error)
       assert.strictEqual((yield* ApmRecorder.spans)[0]!.status, "error")
       const labels = { model: "gpt-4o", operation: "chat" }
-      assert.strictEqual(yield* seriesValue("model_router_model_requests_total", { ...labels, status: "error" }), 1)
-      assert.isUndefined(yield* seriesValue("model_router_model_requests_total", { ...labels, status: "ok" }))
-      const duration = yield* seriesState("gen_ai_client_operation_duration_seconds", { "error.type": "RateLimited" })
+      assert.strictEqual(
+        yield* MetricSeries.value("model_router_model_requests_total", { ...labels, status: "error" }),
+        1
+      )
+      assert.isUndefined(yield* MetricSeries.value("model_router_model_requests_total", { ...labels, status: "ok" }))
+      const duration = yield* MetricSeries.state("gen_ai_client_operation_duration_seconds", {
+        "error.type": "RateLimited"
+      })
       assert.strictEqual(duration!["count"], 1)
     }).pipe(Effect.provide(TestLayer)))
 
@@ -138,7 +149,7 @@ describe("ModelRouterApm", () => {
       assert.strictEqual(usage._tag, "InvalidObservation")
       assert.strictEqual(usage.field, "inputTokens")
       assert.strictEqual(usage.message, "model_router: invalid inputTokens=-1: expected a whole number of at least 0")
-      assert.isUndefined(yield* seriesValue("model_router_token_usage_total"))
+      assert.isUndefined(yield* MetricSeries.value("model_router_token_usage_total"))
 
       const outside = yield* Effect.flip(ModelRouterApm.recordTokenUsage({ inputTokens: 1, outputTokens: 1 }))
       assert.strictEqual(outside.field, "recordTokenUsage")
@@ -158,8 +169,8 @@ describe("ModelRouterApm", () => {
         )
       )
       assert.strictEqual(confidence.field, "confidence")
-      assert.isUndefined(yield* seriesValue("model_router_routing_decisions_total"))
-      assert.isUndefined(yield* seriesState("model_router_confidence_score"))
+      assert.isUndefined(yield* MetricSeries.value("model_router_routing_decisions_total"))
+      assert.isUndefined(yield* MetricSeries.state("model_router_confidence_score"))
       const ensemble = yield* Effect.flip(
         Effect.void.pipe(ModelRouterApm.traceEnsemble({ models: [], combination: "best_of" }))
       )
@@ -175,8 +186,8 @@ describe("ModelRouterApm", () => {
     return Effect.gen(function*() {
       const decision = { chosenModel: "gpt-4o", candidates: ["gpt-4o"], reason: "cheap", confidence: 1.5 }
       assert.strictEqual(yield* Effect.succeed(decision).pipe(ModelRouterApm.traceRouting), decision)
-      assert.strictEqual(yield* seriesValue("model_router_routing_decisions_total", { model: "gpt-4o" }), 1)
-      assert.isUndefined(yield* seriesState("model_router_confidence_score"))
+      assert.strictEqual(yield* MetricSeries.value("model_router_routing_decisions_total", { model: "gpt-4o" }), 1)
+      assert.isUndefined(yield* MetricSeries.state("model_router_confidence_score"))
       const [span] = yield* ApmRecorder.spans
       assert.strictEqual(span!.status, "ok")
       assert.strictEqual(span!.attributes["mcp.model_router.routing.chosen_model"], "gpt-4o")
@@ -199,7 +210,11 @@ describe("ModelRouterApm", () => {
       assert.strictEqual(span!.attributes["gen_ai.request.model"], "other")
       assert.strictEqual(span!.attributes["gen_ai.provider.name"], "other")
       assert.strictEqual(
-        yield* seriesValue("model_router_model_requests_total", { model: "other", operation: "chat", status: "ok" }),
+        yield* MetricSeries.value("model_router_model_requests_total", {
+          model: "other",
+          operation: "chat",
+          status: "ok"
+        }),
         1
       )
       assert.strictEqual(yield* invalidCount("model_router", "model"), 1)
@@ -210,7 +225,7 @@ describe("ModelRouterApm", () => {
       )
       assert.strictEqual(error, "overloaded")
       assert.strictEqual(
-        yield* seriesValue("model_router_model_requests_total", { operation: "other", status: "error" }),
+        yield* MetricSeries.value("model_router_model_requests_total", { operation: "other", status: "error" }),
         1
       )
     }).pipe(Effect.provide(TestLayer)))
@@ -223,17 +238,20 @@ describe("ModelRouterApm", () => {
       )
       assert.strictEqual(answer, "the answer")
       const tokens = (type: string) =>
-        seriesValue("model_router_token_usage_total", { model: "gpt-4o", token_type: type })
+        MetricSeries.value("model_router_token_usage_total", { model: "gpt-4o", token_type: type })
       assert.isUndefined(yield* tokens("input"))
       assert.strictEqual(yield* tokens("output"), 30)
-      assert.isUndefined(yield* seriesState("gen_ai.client.token.usage", { "gen_ai.token.type": "input" }))
+      assert.isUndefined(yield* MetricSeries.state("gen_ai.client.token.usage", { "gen_ai.token.type": "input" }))
       const [span] = yield* ApmRecorder.spans
       assert.strictEqual(span!.status, "ok")
       assert.strictEqual(span!.attributes["gen_ai.usage.output_tokens"], 30)
       assert.notProperty(span!.attributes, "gen_ai.usage.input_tokens")
       assert.notProperty(span!.attributes, "mcp.model_router.usage.total_tokens")
       assert.strictEqual(yield* invalidCount("model_router", "inputTokens"), 1)
-      assert.strictEqual(yield* seriesValue("model_router_model_requests_total", { model: "gpt-4o", status: "ok" }), 1)
+      assert.strictEqual(
+        yield* MetricSeries.value("model_router_model_requests_total", { model: "gpt-4o", status: "ok" }),
+        1
+      )
 
       // Usage reported outside any request is dropped the same way.
       yield* ModelRouterApm.recordTokenUsage({ inputTokens: 1, outputTokens: 1 })
@@ -247,11 +265,11 @@ describe("ModelRouterApm", () => {
       for (const field of ["chosenModel", "candidates", "confidence", "reason"]) {
         assert.strictEqual(yield* invalidCount("model_router", field), 1, field)
       }
-      assert.strictEqual(yield* seriesValue("model_router_routing_decisions_total", { model: "other" }), 1)
+      assert.strictEqual(yield* MetricSeries.value("model_router_routing_decisions_total", { model: "other" }), 1)
       const cached = "a raw string" as unknown as Option.Option<string>
       assert.strictEqual(yield* Effect.succeed(cached).pipe(ModelRouterApm.traceCacheLookup("gpt-4o")), cached)
       assert.strictEqual(yield* invalidCount("model_router", "result"), 1)
-      assert.isUndefined(yield* seriesValue("model_router_cache_lookups_total"))
+      assert.isUndefined(yield* MetricSeries.value("model_router_cache_lookups_total"))
     }).pipe(capturingWarnings([]), Effect.provide(TestLayer)))
 
   it.effect("warns at most once a minute per field, saying how many were held back", () => {
@@ -348,8 +366,11 @@ describe("ModelRouterApm", () => {
       assert.strictEqual(span!.attributes["mcp.model_router.routing.candidate_count"], 3)
       assert.strictEqual(span!.attributes["mcp.model_router.routing.reason"], decision.reason)
       assert.strictEqual(span!.attributes["mcp.model_router.routing.confidence"], 0.8)
-      assert.strictEqual(yield* seriesValue("model_router_routing_decisions_total", { model: "claude-3-haiku" }), 1)
-      const confidence = yield* seriesState("model_router_confidence_score", { model: "claude-3-haiku" })
+      assert.strictEqual(
+        yield* MetricSeries.value("model_router_routing_decisions_total", { model: "claude-3-haiku" }),
+        1
+      )
+      const confidence = yield* MetricSeries.state("model_router_confidence_score", { model: "claude-3-haiku" })
       assert.strictEqual(confidence!["sum"], 0.8)
       for (const s of yield* series("model_router_routing_decisions_total")) {
         assert.deepStrictEqual(Object.keys(s.attributes), ["model"])
@@ -360,9 +381,15 @@ describe("ModelRouterApm", () => {
     Effect.gen(function*() {
       const lookups = [Option.some("cached"), Option.none(), Option.some("cached"), Option.some("cached")]
       for (const found of lookups) yield* Effect.succeed(found).pipe(ModelRouterApm.traceCacheLookup("gpt-4o"))
-      assert.strictEqual(yield* seriesValue("model_router_cache_lookups_total", { model: "gpt-4o", result: "hit" }), 3)
-      assert.strictEqual(yield* seriesValue("model_router_cache_lookups_total", { model: "gpt-4o", result: "miss" }), 1)
-      assert.strictEqual(yield* seriesValue("model_router_cache_hit_ratio", { model: "gpt-4o" }), 0.75)
+      assert.strictEqual(
+        yield* MetricSeries.value("model_router_cache_lookups_total", { model: "gpt-4o", result: "hit" }),
+        3
+      )
+      assert.strictEqual(
+        yield* MetricSeries.value("model_router_cache_lookups_total", { model: "gpt-4o", result: "miss" }),
+        1
+      )
+      assert.strictEqual(yield* MetricSeries.value("model_router_cache_hit_ratio", { model: "gpt-4o" }), 0.75)
       const spans = yield* ApmRecorder.spans
       assert.deepStrictEqual(spans.map((s) => s.attributes["mcp.model_router.cache.hit"]), [true, false, true, true])
     }).pipe(Effect.provide(TestLayer)))
@@ -382,13 +409,16 @@ describe("ModelRouterApm", () => {
       const children = spans.filter((s) => s.parentSpanId === ensemble.spanId).map((s) => s.name)
       assert.deepStrictEqual(children, ["chat claude-3-sonnet", "chat gpt-4o"])
       assert.strictEqual(
-        yield* seriesValue("model_router_ensemble_requests_total", { combination: "majority_vote", status: "ok" }),
+        yield* MetricSeries.value("model_router_ensemble_requests_total", {
+          combination: "majority_vote",
+          status: "ok"
+        }),
         1
       )
       // An ensemble of no models is still traced; only the empty list is counted as invalid.
       yield* Effect.void.pipe(ModelRouterApm.traceEnsemble({ models: [], combination: "best_of" }))
       assert.strictEqual(
-        yield* seriesValue("model_router_ensemble_requests_total", { combination: "best_of", status: "ok" }),
+        yield* MetricSeries.value("model_router_ensemble_requests_total", { combination: "best_of", status: "ok" }),
         1
       )
       assert.strictEqual(yield* invalidCount("model_router", "models"), 1)
@@ -401,7 +431,7 @@ describe("ModelRouterApm", () => {
       }
       const models = (yield* series("model_router_model_requests_total")).map((s) => s.attributes["model"])
       assert.deepStrictEqual(models.sort(), ["m-1", "m-2", "other"])
-      assert.strictEqual(yield* seriesValue("model_router_model_requests_total", { model: "other" }), 2)
+      assert.strictEqual(yield* MetricSeries.value("model_router_model_requests_total", { model: "other" }), 2)
       // The span still names the model that was asked for.
       assert.strictEqual((yield* ApmRecorder.spans)[3]!.attributes["gen_ai.request.model"], "m-4")
     }).pipe(Effect.provide(ModelRouterApm.layer({ maxModels: 2 }).pipe(Layer.provideMerge(ApmTest.layer())))))
@@ -445,9 +475,13 @@ describe("ModelRouterApm", () => {
       assert.closeTo(spans[2]!.attributes["gen_ai.usage.cost"] as number, 0.006, 1e-12)
       assert.isUndefined(spans[3]!.attributes["gen_ai.usage.cost"])
       assert.strictEqual(spans[3]!.name, "embeddings llama")
-      assert.closeTo((yield* seriesValue("model_router_cost_usd_total", { model: "gpt-4o" }))!, 0.015, 1e-12)
-      assert.closeTo((yield* seriesValue("model_router_cost_usd_total", { model: "claude-3-sonnet" }))!, 0.006, 1e-12)
-      assert.isUndefined(yield* seriesValue("model_router_cost_usd_total", { model: "llama" }))
+      assert.closeTo((yield* MetricSeries.value("model_router_cost_usd_total", { model: "gpt-4o" }))!, 0.015, 1e-12)
+      assert.closeTo(
+        (yield* MetricSeries.value("model_router_cost_usd_total", { model: "claude-3-sonnet" }))!,
+        0.006,
+        1e-12
+      )
+      assert.isUndefined(yield* MetricSeries.value("model_router_cost_usd_total", { model: "llama" }))
     }).pipe(Effect.provide(PricedLayer)))
 
   it.effect("model calls are CLIENT spans; routing, cache lookups and ensembles INTERNAL", () =>

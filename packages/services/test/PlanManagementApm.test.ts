@@ -1,12 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Apm } from "@mcp-apm/core"
-import { ApmRecorder, ApmTest } from "@mcp-apm/core/testing"
+import { ApmRecorder, ApmTest, MetricSeries } from "@mcp-apm/core/testing"
 import { Effect, Layer, Option } from "effect"
 import { TestClock } from "effect/testing"
 import fc from "fast-check"
 import { PlanManagementApm } from "../src/index.ts"
 import { after } from "./support/clock.ts"
-import { seriesState, seriesValue } from "./support/metrics.ts"
+
 import {
   assertOutcomeUnchanged,
   capturingWarnings,
@@ -59,22 +59,22 @@ describe("PlanManagementApm", () => {
       assert.strictEqual(consensus.attributes["mcp.plan_management.consensus.mechanism"], "majority")
       assert.strictEqual(consensus.attributes["mcp.plan_management.consensus.participants"], 3)
 
-      assert.strictEqual(yield* seriesValue("plan_management_tasks_created_total"), 3)
-      assert.strictEqual(yield* seriesValue("plan_management_decompositions_total", { status: "ok" }), 1)
-      const consensusDuration = yield* seriesState("plan_management_consensus_duration_seconds", {
+      assert.strictEqual(yield* MetricSeries.value("plan_management_tasks_created_total"), 3)
+      assert.strictEqual(yield* MetricSeries.value("plan_management_decompositions_total", { status: "ok" }), 1)
+      const consensusDuration = yield* MetricSeries.state("plan_management_consensus_duration_seconds", {
         mechanism: "majority",
         status: "ok"
       })
       assert.strictEqual(consensusDuration!["sum"], 3)
-      const generation = yield* seriesState("plan_management_plan_generation_duration_seconds", { status: "ok" })
+      const generation = yield* MetricSeries.state("plan_management_plan_generation_duration_seconds", { status: "ok" })
       assert.strictEqual(generation!["count"], 1)
       assert.closeTo(generation!["sum"] as number, 3.25, 1e-9)
       assert.strictEqual(
-        yield* seriesValue("plan_management_storage_operations_total", { operation: "save", status: "ok" }),
+        yield* MetricSeries.value("plan_management_storage_operations_total", { operation: "save", status: "ok" }),
         1
       )
       assert.strictEqual(
-        (yield* seriesState("plan_management_storage_duration_seconds", { operation: "save" }))!["sum"],
+        (yield* MetricSeries.state("plan_management_storage_duration_seconds", { operation: "save" }))!["sum"],
         0.05
       )
 
@@ -95,18 +95,18 @@ describe("PlanManagementApm", () => {
       )
       yield* Effect.exit(Effect.die("disk gone").pipe(PlanManagementApm.traceStorage("load")))
       yield* Effect.exit(Effect.fail("timeout").pipe(PlanManagementApm.tracePlanGeneration("plan-8")))
-      assert.isUndefined(yield* seriesValue("plan_management_tasks_created_total"))
-      assert.strictEqual(yield* seriesValue("plan_management_decompositions_total", { status: "error" }), 1)
+      assert.isUndefined(yield* MetricSeries.value("plan_management_tasks_created_total"))
+      assert.strictEqual(yield* MetricSeries.value("plan_management_decompositions_total", { status: "error" }), 1)
       assert.strictEqual(
-        (yield* seriesState("plan_management_consensus_duration_seconds", { status: "error" }))!["count"],
+        (yield* MetricSeries.state("plan_management_consensus_duration_seconds", { status: "error" }))!["count"],
         1
       )
       assert.strictEqual(
-        yield* seriesValue("plan_management_storage_operations_total", { operation: "load", status: "defect" }),
+        yield* MetricSeries.value("plan_management_storage_operations_total", { operation: "load", status: "defect" }),
         1
       )
       assert.strictEqual(
-        (yield* seriesState("plan_management_plan_generation_duration_seconds", { status: "error" }))!["count"],
+        (yield* MetricSeries.state("plan_management_plan_generation_duration_seconds", { status: "error" }))!["count"],
         1
       )
       const statuses = (yield* ApmRecorder.operations).map((r) => r.status)
@@ -129,7 +129,7 @@ describe("PlanManagementApm", () => {
       const planId = yield* Effect.flip(Effect.void.pipe(PlanManagementApm.tracePlanGeneration("free text id\n")))
       assert.strictEqual(planId.field, "planId")
       assert.deepStrictEqual(yield* ApmRecorder.operations, [])
-      assert.isUndefined(yield* seriesState("plan_management_consensus_duration_seconds"))
+      assert.isUndefined(yield* MetricSeries.state("plan_management_consensus_duration_seconds"))
     }).pipe(Effect.provide(StrictLayer)))
 
   it.effect("bad input is folded or dropped and counted; the traced effects run and end as they would", () =>
@@ -138,7 +138,7 @@ describe("PlanManagementApm", () => {
         PlanManagementApm.traceConsensus({ mechanism: "coin_toss" as never, participants: -1 })
       )
       assert.strictEqual(agreed, "agreed")
-      const consensus = yield* seriesState("plan_management_consensus_duration_seconds", {
+      const consensus = yield* MetricSeries.state("plan_management_consensus_duration_seconds", {
         mechanism: "other",
         status: "ok"
       })
@@ -152,13 +152,13 @@ describe("PlanManagementApm", () => {
       )
       assert.strictEqual(error, "disk full")
       assert.strictEqual(
-        yield* seriesValue("plan_management_storage_operations_total", { operation: "other", status: "error" }),
+        yield* MetricSeries.value("plan_management_storage_operations_total", { operation: "other", status: "error" }),
         1
       )
 
       const tasks = yield* Effect.succeed(["a", "b"]).pipe(PlanManagementApm.traceTaskDecomposition("free text id\n"))
       assert.deepStrictEqual(tasks, ["a", "b"])
-      assert.strictEqual(yield* seriesValue("plan_management_tasks_created_total"), 2)
+      assert.strictEqual(yield* MetricSeries.value("plan_management_tasks_created_total"), 2)
       const decomposition = (yield* ApmRecorder.spans).find((s) => s.name === "plan_management.decompose_tasks")!
       assert.strictEqual(decomposition.attributes["mcp.plan_management.plan.id"], "other")
 

@@ -5,7 +5,7 @@ import { TestClock } from "effect/testing"
 import fc from "fast-check"
 import { VerificationFeedbackApm } from "../src/index.ts"
 import { after } from "./support/clock.ts"
-import { seriesState, seriesValue } from "./support/metrics.ts"
+
 import {
   assertOutcomeUnchanged,
   capturingWarnings,
@@ -14,7 +14,7 @@ import {
   outcomes
 } from "./support/observations.ts"
 import { exposition, prometheusName } from "./support/prometheus.ts"
-import { ApmRecorder, ApmTest } from "@mcp-apm/core/testing"
+import { ApmRecorder, ApmTest, MetricSeries } from "@mcp-apm/core/testing"
 
 const TestLayer = VerificationFeedbackApm.layer().pipe(Layer.provideMerge(ApmTest.layer()))
 const StrictLayer = VerificationFeedbackApm.layer({ strict: true }).pipe(Layer.provideMerge(ApmTest.layer()))
@@ -59,25 +59,31 @@ describe("VerificationFeedbackApm", () => {
       assert.strictEqual(qualitySpan.attributes["mcp.verification_feedback.quality.score"], 0.82)
 
       const analysis = (analysis: string) =>
-        seriesValue("verification_feedback_analyses_total", { analysis, status: "ok" })
+        MetricSeries.value("verification_feedback_analyses_total", { analysis, status: "ok" })
       assert.strictEqual(yield* analysis("lint"), 1)
       assert.strictEqual(yield* analysis("security_scan"), 1)
       assert.strictEqual(yield* analysis("quality_assessment"), 1)
-      const scanDuration = yield* seriesState("verification_feedback_analysis_duration_seconds", {
+      const scanDuration = yield* MetricSeries.state("verification_feedback_analysis_duration_seconds", {
         analysis: "security_scan"
       })
       assert.strictEqual(scanDuration!["sum"], 1.2)
-      assert.strictEqual(yield* seriesValue("verification_feedback_security_findings_total", { severity: "high" }), 2)
-      assert.strictEqual(yield* seriesValue("verification_feedback_security_findings_total", { severity: "low" }), 1)
       assert.strictEqual(
-        yield* seriesValue("verification_feedback_quality_score", { dimension: "maintainability" }),
+        yield* MetricSeries.value("verification_feedback_security_findings_total", { severity: "high" }),
+        2
+      )
+      assert.strictEqual(
+        yield* MetricSeries.value("verification_feedback_security_findings_total", { severity: "low" }),
+        1
+      )
+      assert.strictEqual(
+        yield* MetricSeries.value("verification_feedback_quality_score", { dimension: "maintainability" }),
         0.82
       )
       assert.strictEqual(
-        yield* seriesValue("verification_feedback_pipeline_runs_total", { pipeline: "pre-merge", status: "ok" }),
+        yield* MetricSeries.value("verification_feedback_pipeline_runs_total", { pipeline: "pre-merge", status: "ok" }),
         1
       )
-      const stage = yield* seriesState("verification_feedback_stage_duration_seconds", {
+      const stage = yield* MetricSeries.state("verification_feedback_stage_duration_seconds", {
         pipeline: "pre-merge",
         stage: "security",
         status: "ok"
@@ -94,15 +100,21 @@ describe("VerificationFeedbackApm", () => {
       )
       assert.strictEqual(yield* Effect.flip(failing), "tsc crashed")
       assert.strictEqual(
-        yield* seriesValue("verification_feedback_analyses_total", { analysis: "type_check", status: "error" }),
+        yield* MetricSeries.value("verification_feedback_analyses_total", { analysis: "type_check", status: "error" }),
         1
       )
       assert.strictEqual(
-        yield* seriesValue("verification_feedback_pipeline_runs_total", { pipeline: "nightly", status: "error" }),
+        yield* MetricSeries.value("verification_feedback_pipeline_runs_total", {
+          pipeline: "nightly",
+          status: "error"
+        }),
         1
       )
       assert.strictEqual(
-        (yield* seriesState("verification_feedback_stage_duration_seconds", { stage: "types", status: "error" }))![
+        (yield* MetricSeries.state("verification_feedback_stage_duration_seconds", {
+          stage: "types",
+          status: "error"
+        }))![
           "count"
         ],
         1
@@ -134,8 +146,8 @@ describe("VerificationFeedbackApm", () => {
         Effect.succeed({ score: 0.5 }).pipe(VerificationFeedbackApm.traceQualityAssessment("beauty" as never))
       )
       assert.strictEqual(dimension.field, "dimension")
-      assert.isUndefined(yield* seriesValue("verification_feedback_quality_score"))
-      assert.isUndefined(yield* seriesValue("verification_feedback_security_findings_total"))
+      assert.isUndefined(yield* MetricSeries.value("verification_feedback_quality_score"))
+      assert.isUndefined(yield* MetricSeries.value("verification_feedback_security_findings_total"))
     }).pipe(Effect.provide(StrictLayer)))
 
   it.effect("a NaN quality score is dropped: the assessment comes back and is counted, its score is not", () => {
@@ -144,9 +156,12 @@ describe("VerificationFeedbackApm", () => {
       const assessment = { score: NaN, notes: "the model could not decide" }
       const result = yield* Effect.succeed(assessment).pipe(VerificationFeedbackApm.traceQualityAssessment("overall"))
       assert.strictEqual(result, assessment)
-      assert.isUndefined(yield* seriesValue("verification_feedback_quality_score"))
+      assert.isUndefined(yield* MetricSeries.value("verification_feedback_quality_score"))
       assert.strictEqual(
-        yield* seriesValue("verification_feedback_analyses_total", { analysis: "quality_assessment", status: "ok" }),
+        yield* MetricSeries.value("verification_feedback_analyses_total", {
+          analysis: "quality_assessment",
+          status: "ok"
+        }),
         1
       )
       const [span] = yield* ApmRecorder.spans
@@ -169,20 +184,26 @@ describe("VerificationFeedbackApm", () => {
       assert.strictEqual(yield* Effect.flip(failing), "linter crashed")
       assert.strictEqual(yield* Effect.succeed(scan).pipe(VerificationFeedbackApm.traceSecurityScan), scan)
       assert.strictEqual(
-        yield* seriesValue("verification_feedback_analyses_total", { analysis: "other", status: "error" }),
+        yield* MetricSeries.value("verification_feedback_analyses_total", { analysis: "other", status: "error" }),
         1
       )
       assert.strictEqual(
-        yield* seriesValue("verification_feedback_pipeline_runs_total", { pipeline: "other", status: "error" }),
+        yield* MetricSeries.value("verification_feedback_pipeline_runs_total", { pipeline: "other", status: "error" }),
         1
       )
-      const stage = yield* seriesState("verification_feedback_stage_duration_seconds", {
+      const stage = yield* MetricSeries.state("verification_feedback_stage_duration_seconds", {
         pipeline: "other",
         stage: "other"
       })
       assert.strictEqual(stage!["count"], 1)
-      assert.strictEqual(yield* seriesValue("verification_feedback_security_findings_total", { severity: "high" }), 1)
-      assert.strictEqual(yield* seriesValue("verification_feedback_security_findings_total", { severity: "other" }), 1)
+      assert.strictEqual(
+        yield* MetricSeries.value("verification_feedback_security_findings_total", { severity: "high" }),
+        1
+      )
+      assert.strictEqual(
+        yield* MetricSeries.value("verification_feedback_security_findings_total", { severity: "other" }),
+        1
+      )
       const scanSpan = (yield* ApmRecorder.spans).find((s) => s.name === "verification_feedback.security_scan")!
       assert.strictEqual(scanSpan.attributes["mcp.verification_feedback.findings.total"], 2)
       assert.strictEqual(scanSpan.attributes["mcp.verification_feedback.findings.other"], 1)

@@ -5,7 +5,7 @@ import { TestClock } from "effect/testing"
 import fc from "fast-check"
 import { WorkflowOrchestratorApm } from "../src/index.ts"
 import { after } from "./support/clock.ts"
-import { seriesState, seriesValue } from "./support/metrics.ts"
+
 import {
   assertOutcomeUnchanged,
   capturingWarnings,
@@ -15,7 +15,7 @@ import {
   outcomes
 } from "./support/observations.ts"
 import { exposition, prometheusName } from "./support/prometheus.ts"
-import { ApmRecorder, ApmTest } from "@mcp-apm/core/testing"
+import { ApmRecorder, ApmTest, MetricSeries } from "@mcp-apm/core/testing"
 
 const TestLayer = WorkflowOrchestratorApm.layer().pipe(Layer.provideMerge(ApmTest.layer()))
 const StrictLayer = WorkflowOrchestratorApm.layer({ strict: true }).pipe(Layer.provideMerge(ApmTest.layer()))
@@ -23,7 +23,7 @@ const StrictLayer = WorkflowOrchestratorApm.layer({ strict: true }).pipe(Layer.p
 const stateCounts = Effect.gen(function*() {
   const counts: Record<string, number | undefined> = {}
   for (const state of WorkflowOrchestratorApm.activeStates) {
-    counts[state] = yield* seriesValue("workflow_orchestrator_active_workflows", { state })
+    counts[state] = yield* MetricSeries.value("workflow_orchestrator_active_workflows", { state })
   }
   return counts
 })
@@ -58,16 +58,19 @@ describe("WorkflowOrchestratorApm", () => {
       assert.strictEqual(children[2]!.attributes["mcp.workflow_orchestrator.coordination.agent_count"], 2)
 
       assert.strictEqual(
-        yield* seriesValue("workflow_orchestrator_workflows_executed_total", { definition: "release", status: "ok" }),
+        yield* MetricSeries.value("workflow_orchestrator_workflows_executed_total", {
+          definition: "release",
+          status: "ok"
+        }),
         1
       )
-      const build = yield* seriesState("workflow_orchestrator_step_duration_seconds", {
+      const build = yield* MetricSeries.state("workflow_orchestrator_step_duration_seconds", {
         definition: "release",
         step: "build",
         status: "ok"
       })
       assert.strictEqual(build!["sum"], 0.4)
-      const coordination = yield* seriesState("workflow_orchestrator_agent_coordination_duration_seconds", {
+      const coordination = yield* MetricSeries.state("workflow_orchestrator_agent_coordination_duration_seconds", {
         pattern: "parallel",
         status: "ok"
       })
@@ -118,10 +121,10 @@ describe("WorkflowOrchestratorApm", () => {
       yield* Fiber.interrupt(fiber)
 
       const executed = (status: string) =>
-        seriesValue("workflow_orchestrator_workflows_executed_total", { definition: "release", status })
+        MetricSeries.value("workflow_orchestrator_workflows_executed_total", { definition: "release", status })
       assert.strictEqual(yield* executed("error"), 1)
       assert.strictEqual(yield* executed("interrupted"), 1)
-      const step = yield* seriesState("workflow_orchestrator_step_duration_seconds", {
+      const step = yield* MetricSeries.state("workflow_orchestrator_step_duration_seconds", {
         step: "deploy",
         status: "error"
       })
@@ -153,7 +156,7 @@ describe("WorkflowOrchestratorApm", () => {
       )
       assert.strictEqual(definition.field, "definition")
       assert.deepStrictEqual(yield* ApmRecorder.operations, [])
-      assert.isUndefined(yield* seriesValue("workflow_orchestrator_active_workflows", { state: "running" }))
+      assert.isUndefined(yield* MetricSeries.value("workflow_orchestrator_active_workflows", { state: "running" }))
     }).pipe(Effect.provide(StrictLayer)))
 
   it.effect("bad input is folded or dropped and counted; the workflow still runs and is counted", () =>
@@ -180,10 +183,13 @@ describe("WorkflowOrchestratorApm", () => {
       assert.deepStrictEqual(yield* stateCounts, { pending: 0, running: 0, paused: 0 })
 
       assert.strictEqual(
-        yield* seriesValue("workflow_orchestrator_workflows_executed_total", { definition: "other", status: "ok" }),
+        yield* MetricSeries.value("workflow_orchestrator_workflows_executed_total", {
+          definition: "other",
+          status: "ok"
+        }),
         1
       )
-      const step = yield* seriesState("workflow_orchestrator_step_duration_seconds", {
+      const step = yield* MetricSeries.state("workflow_orchestrator_step_duration_seconds", {
         definition: "other",
         step: "other"
       })
@@ -199,7 +205,7 @@ describe("WorkflowOrchestratorApm", () => {
         )
       )
       assert.strictEqual(failed, "no agents left")
-      const coordination = yield* seriesState("workflow_orchestrator_agent_coordination_duration_seconds", {
+      const coordination = yield* MetricSeries.state("workflow_orchestrator_agent_coordination_duration_seconds", {
         pattern: "other",
         status: "error"
       })
@@ -364,7 +370,10 @@ describe("WorkflowOrchestratorApm", () => {
         yield* Effect.void.pipe(WorkflowOrchestratorApm.traceWorkflow({ workflowId: `wf-${definition}`, definition }))
       }
       assert.strictEqual(
-        yield* seriesValue("workflow_orchestrator_workflows_executed_total", { definition: "other", status: "ok" }),
+        yield* MetricSeries.value("workflow_orchestrator_workflows_executed_total", {
+          definition: "other",
+          status: "ok"
+        }),
         1
       )
     }).pipe(

@@ -2,7 +2,7 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import { assert, describe, it } from "@effect/vitest"
 import { Apm } from "@mcp-apm/core"
-import { ApmRecorder, ApmTest } from "@mcp-apm/core/testing"
+import { ApmRecorder, ApmTest, MetricSeries } from "@mcp-apm/core/testing"
 import { Effect, FileSystem, Layer, Option, Path } from "effect"
 import {
   GitWorktreeApm,
@@ -11,7 +11,6 @@ import {
   VerificationFeedbackApm,
   WorkflowOrchestratorApm
 } from "../src/index.ts"
-import { seriesValue } from "./support/metrics.ts"
 
 // Only the Apm (and, for git, the platform) is in context: no service layer is built.
 const Parts = Layer.merge(ApmTest.layer(), Layer.merge(NodeFileSystem.layer, NodePath.layer))
@@ -44,14 +43,20 @@ describe("each service APM's make", () => {
         "workflow_orchestrator.workflow release",
         "verification_feedback.lint"
       ])
-      assert.strictEqual(yield* seriesValue("model_router_cache_lookups_total", { model: "gpt-4o", result: "hit" }), 1)
-      assert.strictEqual(yield* seriesValue("plan_management_storage_operations_total", { operation: "save" }), 1)
-      assert.strictEqual(yield* seriesValue("git_worktree_operations_total", { operation: "status" }), 1)
       assert.strictEqual(
-        yield* seriesValue("workflow_orchestrator_workflows_executed_total", { definition: "release" }),
+        yield* MetricSeries.value("model_router_cache_lookups_total", { model: "gpt-4o", result: "hit" }),
         1
       )
-      assert.strictEqual(yield* seriesValue("verification_feedback_analyses_total", { analysis: "lint" }), 1)
+      assert.strictEqual(
+        yield* MetricSeries.value("plan_management_storage_operations_total", { operation: "save" }),
+        1
+      )
+      assert.strictEqual(yield* MetricSeries.value("git_worktree_operations_total", { operation: "status" }), 1)
+      assert.strictEqual(
+        yield* MetricSeries.value("workflow_orchestrator_workflows_executed_total", { definition: "release" }),
+        1
+      )
+      assert.strictEqual(yield* MetricSeries.value("verification_feedback_analyses_total", { analysis: "lint" }), 1)
     }).pipe(Effect.provide(Parts)))
 
   it.effect("of ModelRouterApm fails on a price table it cannot use, naming the model and the field", () =>

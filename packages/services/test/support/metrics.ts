@@ -1,8 +1,4 @@
-import { MetricSeries } from "@mcp-apm/core/testing"
 import { Effect, Metric } from "effect"
-
-export const seriesState = MetricSeries.state
-export const seriesValue = MetricSeries.value
 
 /** Every series of `id`, as its attributes and state. */
 export const series = (id: string) =>

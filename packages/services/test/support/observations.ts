@@ -1,11 +1,11 @@
+import { MetricSeries } from "@mcp-apm/core/testing"
 import { assert } from "@effect/vitest"
 import { Cause, Effect, Exit, Logger } from "effect"
 import fc from "fast-check"
-import { seriesValue } from "./metrics.ts"
 
 /** The count of `apm_invalid_observations_total{service, field}`, if the series exists. */
 export const invalidCount = (service: string, field: string) =>
-  seriesValue("apm_invalid_observations_total", { service, field })
+  MetricSeries.value("apm_invalid_observations_total", { service, field })
 
 /** Runs an effect with a logger that keeps the message of every Warning line in `lines`. */
 export const capturingWarnings = (lines: Array<string>) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
