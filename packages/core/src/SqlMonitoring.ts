@@ -250,7 +250,15 @@ export const make = (
  */
 export class Patterns extends Context.Service<Patterns, QueryPatterns>()("@mcp-apm/core/SqlMonitoring/Patterns") {}
 
-const databaseInsights = (
+/**
+ * The N+1, dominant-query and regressed-query insights of `patterns`, the
+ * regression measured from `since` (by default one `baselineUpdateInterval`
+ * before `now`).
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const databaseInsights = (
   patterns: QueryPatterns,
   { now, options, summaries }: Insights.SourceInput,
   since = now - options.baselineUpdateInterval * 1000

@@ -14,18 +14,7 @@ const insightsOf = (
   patterns: QueryPatterns.QueryPatterns,
   summaries: ReadonlyArray<OperationSummary.OperationSummary>,
   since = 0
-) =>
-  Insights.computeDatabase({
-    options,
-    summaries,
-    database: {
-      nPlusOne: patterns.nPlusOne(),
-      nPlusOneThreshold: patterns.options.nPlusOneThreshold,
-      parentsOf: (name) => patterns.parentsOf(name),
-      samples: (name) => patterns.samples(name),
-      since
-    }
-  })
+) => SqlMonitoring.databaseInsights(patterns, { now: since, options, summaries }, since)
 
 const text = "SELECT * FROM orders WHERE user_id = $1"
 
