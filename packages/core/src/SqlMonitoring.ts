@@ -87,14 +87,22 @@ const maxSystems = 8
 /** Connection attributes effect/sql's span carries that an operation keeps. */
 const connectionAttributes = ["db.namespace", "server.address", "server.port"] as const
 
+// Compared in place: this runs on every query, and the usual answer is yes.
+const sameConnection = (connection: ReadonlyArray<unknown>, span: Tracer.Span): boolean => {
+  for (let i = 0; i < connectionAttributes.length; i++) {
+    if (connection[i] !== span.attributes.get(connectionAttributes[i]!)) return false
+  }
+  return true
+}
+
 /**
  * The statement's attributes and the connection's, one frozen object per
  * statement and connection, so that the APM checks it once, not per run.
  */
 const operationAttributes = (prepared: Prepared, span: Tracer.Span): Attributes => {
-  const connection = connectionAttributes.map((key) => span.attributes.get(key))
   const last = prepared.operation
-  if (last !== undefined && last.connection.every((value, i) => value === connection[i])) return last.attributes
+  if (last !== undefined && sameConnection(last.connection, span)) return last.attributes
+  const connection = connectionAttributes.map((key) => span.attributes.get(key))
   const attributes: Record<string, string | number | boolean> = { ...prepared.attributes }
   connectionAttributes.forEach((key, i) => {
     const value = connection[i]
@@ -187,10 +195,10 @@ export const make = (
 
   const recordQuery = (span: Tracer.Span, start: bigint, endTime: bigint, exit: Exit.Exit<unknown, unknown>) => {
     const prepared = prepare(span.attributes.get("db.system.name"), span.attributes.get("db.query.text") as string)
-    const { query, system, ...statement } = prepared
+    const { query, system } = prepared
     const attributes = operationAttributes(prepared, span)
     // db.system.name and the connection attributes are effect/sql's own, already on the span.
-    for (const key in statement.attributes) if (key !== "db.system.name") span.attribute(key, statement.attributes[key])
+    for (const key in prepared.attributes) if (key !== "db.system.name") span.attribute(key, prepared.attributes[key])
     span.attribute(operationTypeKey, "database_query")
     rename(span, query.operationName)
     // A span without timing (TracerTimingEnabled off) ends at 0: no duration, not a negative one.
@@ -212,7 +220,7 @@ export const make = (
       span
     )
     const errorType = ErrorType.fromExit(exit)
-    if (errorType === undefined) statement.duration.updateUnsafe(duration, context)
+    if (errorType === undefined) prepared.duration.updateUnsafe(duration, context)
     else DatabaseMetrics.recordDurationUnsafe(query, system, duration, errorType, context)
     if (duration > apm.options.databaseQueryThreshold) {
       DatabaseMetrics.countSlowUnsafe(query, context)

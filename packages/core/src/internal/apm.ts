@@ -389,6 +389,7 @@ export const layerNoDeps: Layer.Layer<
 > = layerOver(ResourceMonitor)
 
 const measuredOutcome = (operation: MeasuredOperation, rules: Rules): ExitOutcome => {
+  if (operation.status === "ok" && operation.errorMessage === undefined) return succeeded
   const failed = operation.status === "error" || operation.status === "defect"
   return {
     status: operation.status,

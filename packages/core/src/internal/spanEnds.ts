@@ -38,7 +38,8 @@ export const spanEndWatcher = (
       }
       end.call(span, endTime, exit)
     }
-    span.end = Object.assign(watchedEnd, { [mark]: true as const })
+    ;(watchedEnd as { [mark]?: true })[mark] = true
+    span.end = watchedEnd
   }
 }
 
