@@ -25,6 +25,7 @@ import type { AddressInfo } from "node:net"
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
 import { median } from "simple-statistics"
+import { cpuMicrosOf } from "./cpuTime.ts"
 
 type Mode = "ok" | "hang" | "503"
 
@@ -94,10 +95,7 @@ const run = (context: Context.Context<Apm.Apm>, count: number) =>
  */
 const round = (context: Context.Context<Apm.Apm>) =>
   Effect.gen(function*() {
-    const start = process.cpuUsage()
-    yield* run(context, operations)
-    const { user, system } = process.cpuUsage(start)
-    return operations / ((user + system) / 1e6)
+    return operations / ((yield* cpuMicrosOf(run(context, operations))) / 1e6)
   })
 
 const dropped = (context: Context.Context<never>) =>

@@ -16,6 +16,7 @@ import { spawn } from "node:child_process"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { median } from "simple-statistics"
+import { cpuMicrosOf } from "./cpuTime.ts"
 
 const lines = 20_000
 const rounds = 15
@@ -78,10 +79,7 @@ const write = (context: Context.Context<never>, count: number) =>
 
 const round = (context: Context.Context<never>) =>
   Effect.gen(function*() {
-    const start = process.cpuUsage()
-    yield* write(context, lines)
-    const { user, system } = process.cpuUsage(start)
-    return lines / ((user + system) / 1e6)
+    return lines / ((yield* cpuMicrosOf(write(context, lines))) / 1e6)
   })
 
 export const logSignals = Effect.gen(function*() {

@@ -18,8 +18,9 @@ import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from "@opent
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node"
 import { Effect, Exit, Layer, Metric } from "effect"
 import { median } from "simple-statistics"
+import { cpuMicrosOf } from "./cpuTime.ts"
+import { loop, operations } from "./trace-overhead.ts"
 
-const operations = 20_000
 const rounds = 11
 const attributes = { "user.id": "123", "http.route": "/login", region: "eu" }
 
@@ -66,22 +67,7 @@ const steps = Effect.gen(function*() {
 })
 
 // CPU time, not wall time: on a shared machine a round's wall time is mostly whoever else ran during it.
-const cpuNanos = () => {
-  const { user, system } = process.cpuUsage()
-  return (user + system) * 1000
-}
-
-const timeOne = (op: Effect.Effect<number>) =>
-  Effect.sync(cpuNanos).pipe(
-    Effect.flatMap((start) => Effect.map(loop(op), () => (cpuNanos() - start) / operations))
-  )
-
-const loop = (op: Effect.Effect<number>) =>
-  Effect.gen(function*() {
-    let sum = 0
-    for (let i = 0; i < operations; i++) sum += yield* op
-    return sum
-  })
+const timeOne = (op: Effect.Effect<number>) => Effect.map(cpuMicrosOf(loop(op)), (micros) => micros * 1000 / operations)
 
 const requests = Metric.counter("op_requests_total", { attributes })
 const durations = Metric.histogram("op_duration_seconds", {

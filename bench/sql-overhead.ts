@@ -12,6 +12,7 @@ import { Apm, ApmConfig, QueryPatterns, SqlMonitoring } from "@mcp-apm/core"
 import { Effect, Layer, Metric, Tracer } from "effect"
 import { SqlClient } from "effect/sql"
 import { median } from "simple-statistics"
+import { cpuMicrosOf } from "./cpuTime.ts"
 import { EmbeddedPostgres } from "@mcp-apm/runtime"
 
 const queries = 2_000
@@ -39,21 +40,17 @@ const timeRound = (variants: readonly [Effect.Effect<unknown, unknown>, Effect.E
     return [Number(totals[0]!) / queries / 1000, Number(totals[1]!) / queries / 1000] as const
   })
 
-const cpuMicros = () => {
-  const { user, system } = process.cpuUsage()
-  return user + system
-}
-
 /**
  * CPU µs/query of this process for one variant over a block of queries: what monitoring adds to the application,
  * free of the wall-clock noise of a shared machine (the server's time is not counted, on either side).
  */
 const cpuOfBlock = (variant: Effect.Effect<unknown, unknown>) =>
-  Effect.gen(function*() {
-    const start = cpuMicros()
-    for (let i = 0; i < queries; i++) yield* variant
-    return (cpuMicros() - start) / queries
-  })
+  Effect.map(
+    cpuMicrosOf(Effect.gen(function*() {
+      for (let i = 0; i < queries; i++) yield* variant
+    })),
+    (micros) => micros / queries
+  )
 
 export const sqlOverhead = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient

@@ -9,11 +9,12 @@ import { Apm, ApmConfig, SpanOperations } from "@mcp-apm/core"
 import { Effect, Layer, Metric, Tracer } from "effect"
 import { median } from "simple-statistics"
 
-const operations = 20_000
+export const operations = 20_000
 const repetitions = 7
 const attributes = { "user.id": "123", "http.route": "/login", region: "eu" }
 
-const loop = <R>(op: Effect.Effect<number, never, R>) =>
+/** Runs `op` `operations` times in a row. */
+export const loop = <R>(op: Effect.Effect<number, never, R>) =>
   Effect.gen(function*() {
     let sum = 0
     for (let i = 0; i < operations; i++) sum += yield* op
