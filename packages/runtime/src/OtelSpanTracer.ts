@@ -108,8 +108,10 @@ const contextOf = (span: Tracer.AnySpan): Otel.Context => {
 /** The span whose context a fiber step under `span` makes active: the nearest one that propagates. */
 const propagated = (span: Tracer.AnySpan | undefined): Tracer.AnySpan | undefined => {
   while (span !== undefined) {
-    if (span instanceof OtelBridgeSpan) return span.propagates ? span : propagated(Option.getOrUndefined(span.parent))
-    if (!Context.get(span.annotations, Tracer.DisablePropagation)) return span
+    const propagates = span instanceof OtelBridgeSpan
+      ? span.propagates
+      : !Context.get(span.annotations, Tracer.DisablePropagation)
+    if (propagates) return span
     span = span._tag === "Span" ? Option.getOrUndefined(span.parent) : undefined
   }
   return undefined
@@ -250,7 +252,7 @@ export const make = (tracer: Otel.Tracer): Tracer.Tracer =>
     span: (options) => new OtelBridgeSpan(tracer, options),
     context(primitive, fiber) {
       const span = propagated(fiber.cache.span)
-      if (span === undefined) return (primitive as any)[evaluate](fiber)
+      if (span === undefined) return evaluateIn(primitive, fiber)
       const previous = entered
       entered = contextOf(span)
       try {
