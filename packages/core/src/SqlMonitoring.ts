@@ -137,7 +137,8 @@ const parentOf = (span: Tracer.Span): Tracer.Span | undefined => {
 /**
  * Names a span as OpenTelemetry's database conventions do, `{db.query.summary}`;
  * effect/sql names it before the statement is known. Effect's spans have no
- * rename: `@effect/opentelemetry`'s keeps the SDK's span, renamed through it
+ * rename: a span backed by an SDK span (`@effect/opentelemetry`'s, or
+ * runtime's `OtelSpanTracer`'s) keeps it as `span`, renamed through it
  * before it ends; any other span's `name` is set where it can be (what a
  * tracer reads at the end).
  */
